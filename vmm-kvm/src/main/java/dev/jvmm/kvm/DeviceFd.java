@@ -1,0 +1,98 @@
+package dev.jvmm.kvm;
+
+import dev.jvmm.headers.linux.common.kvm_device_attr;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * An in-kernel device made with KVM_CREATE_DEVICE (a vGIC, an ITS), configured through attributes
+ * (Documentation/virt/kvm/devices/, api.rst §4.81 KVM_SET_DEVICE_ATTR/KVM_GET_DEVICE_ATTR/KVM_HAS_DEVICE_ATTR).
+ *
+ * <p>The attribute's value travels through {@code kvm_device_attr.addr}, a pointer the kernel reads or writes;
+ * these methods own that buffer, so callers never hand the kernel a raw address.
+ */
+public final class DeviceFd extends Fd {
+    private final int type;
+
+    DeviceFd(int fd, int type) {
+        super(fd, "KVM device type " + type);
+        this.type = type;
+    }
+
+    /** The KVM_DEV_TYPE_* this device was created as. */
+    public int type() { return type; }
+
+    /** Sets an attribute whose value is a 64-bit integer (e.g. a vGIC base address). */
+    public void setAttrU64(int group, long attr, long value) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_LONG);
+            v.set(ValueLayout.JAVA_LONG, 0, value);
+            setAttr(group, attr, v, arena);
+        }
+    }
+
+    /** Sets an attribute whose value is a 32-bit integer (e.g. KVM_DEV_ARM_VGIC_GRP_NR_IRQS). */
+    public void setAttrU32(int group, long attr, int value) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
+            v.set(ValueLayout.JAVA_INT, 0, value);
+            setAttr(group, attr, v, arena);
+        }
+    }
+
+    /** Sets an attribute that carries no value (e.g. KVM_DEV_ARM_VGIC_CTRL_INIT). */
+    public void setAttr(int group, long attr) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            setAttr(group, attr, MemorySegment.NULL, arena);
+        }
+    }
+
+    private void setAttr(int group, long attr, MemorySegment value, Arena arena) throws ErrnoException {
+        MemorySegment a = kvm_device_attr.allocate(arena);
+        kvm_device_attr.group(a, group);
+        kvm_device_attr.attr(a, attr);
+        kvm_device_attr.addr(a, value.address());
+        Libc.ioctl(fd(), Abi.KVM_SET_DEVICE_ATTR, a, "KVM_SET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
+    }
+
+    public long getAttrU64(int group, long attr) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment a = kvm_device_attr.allocate(arena);
+            kvm_device_attr.group(a, group);
+            kvm_device_attr.attr(a, attr);
+            kvm_device_attr.addr(a, v.address());
+            Libc.ioctl(fd(), Abi.KVM_GET_DEVICE_ATTR, a, "KVM_GET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
+            return v.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    public int getAttrU32(int group, long attr) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
+            MemorySegment a = kvm_device_attr.allocate(arena);
+            kvm_device_attr.group(a, group);
+            kvm_device_attr.attr(a, attr);
+            kvm_device_attr.addr(a, v.address());
+            Libc.ioctl(fd(), Abi.KVM_GET_DEVICE_ATTR, a, "KVM_GET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
+            return v.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    /** KVM_HAS_DEVICE_ATTR: false when the kernel answers ENXIO (attribute unknown to this device). */
+    public boolean hasAttr(int group, long attr) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = kvm_device_attr.allocate(arena);
+            kvm_device_attr.group(a, group);
+            kvm_device_attr.attr(a, attr);
+            try {
+                Libc.ioctl(fd(), Abi.KVM_HAS_DEVICE_ATTR, a, "KVM_HAS_DEVICE_ATTR");
+                return true;
+            } catch (ErrnoException e) {
+                if (e.is(Errno.ENXIO)) return false;
+                throw e;
+            }
+        }
+    }
+}

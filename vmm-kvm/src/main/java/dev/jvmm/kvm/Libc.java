@@ -1,0 +1,288 @@
+package dev.jvmm.kvm;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The libc calls jvmm makes, linked once into {@code static final} handles and invoked with {@code invokeExact}
+ * so the JIT can inline the downcall stubs. This is the only class in jvmm that links native functions.
+ *
+ * <p>Every call that reports failure through errno is linked with {@code captureCallState("errno")}: the JVM saves
+ * errno right after the call, before any Java code can clobber it (Linker javadoc, "captureCallState"). The
+ * capture buffer is one small segment per thread. Variadic functions ({@code ioctl}, {@code open}) are linked with
+ * {@code firstVariadicArg}, as the Linker requires even when the variadic arguments look like fixed ones.
+ *
+ * <p>Wrappers return the raw result and throw {@link ErrnoException} on failure, naming the operation.
+ */
+final class Libc {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final ThreadLocal<MemorySegment> CAPTURE_BUFFER =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
+
+    // int ioctl(int fd, unsigned long request, ...): the two shapes jvmm needs, an integer or a pointer argument.
+    private static final MethodHandle IOCTL_LONG = linkErrno("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
+    private static final MethodHandle IOCTL_PTR = linkErrno("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
+    // int open(const char *path, int flags, ...  mode_t mode)
+    private static final MethodHandle OPEN = linkErrno("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
+    private static final MethodHandle CLOSE = linkErrno("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
+    private static final MethodHandle MMAP = linkErrno("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), -1);
+    private static final MethodHandle MUNMAP = linkErrno("munmap",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), -1);
+    private static final MethodHandle EVENTFD = linkErrno("eventfd",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
+    private static final MethodHandle READ = linkErrno("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
+    private static final MethodHandle WRITE = linkErrno("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
+    private static final MethodHandle SIGACTION = linkErrno("sigaction",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), -1);
+    // pthread_* return the error number instead of setting errno.
+    private static final MethodHandle PTHREAD_SELF = link("pthread_self", FunctionDescriptor.of(JAVA_LONG));
+    private static final MethodHandle PTHREAD_KILL = link("pthread_kill",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PTHREAD_SIGMASK = link("pthread_sigmask",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SIGRTMIN = link("__libc_current_sigrtmin", FunctionDescriptor.of(JAVA_INT));
+
+    // Flag values below are the asm-generic ones, shared by x86_64 and arm64 (include/uapi/asm-generic/fcntl.h,
+    // mman-common.h, linux/eventfd.h); LibcConstantsTest checks them against the C compiler.
+    static final int O_RDWR = 2;
+    static final int O_NONBLOCK = 0x800;
+    static final int O_CLOEXEC = 0x80000;
+    static final int PROT_READ = 1;
+    static final int PROT_WRITE = 2;
+    static final int MAP_SHARED = 1;
+    static final int MAP_PRIVATE = 2;
+    static final int MAP_ANONYMOUS = 0x20;
+    static final int MAP_NORESERVE = 0x4000;
+    static final int EFD_CLOEXEC = O_CLOEXEC;
+    static final int EFD_NONBLOCK = O_NONBLOCK;
+    static final int SIG_BLOCK = 0;
+    static final int SIG_UNBLOCK = 1;
+    /** glibc's sigset_t: 1024 bits. The kernel's own sigset (KVM_SET_SIGNAL_MASK) is 64 bits. */
+    static final int GLIBC_SIGSET_BYTES = 128;
+    static final int KERNEL_SIGSET_BYTES = 8;
+
+    private Libc() { }
+
+    @SuppressWarnings("restricted")
+    private static MethodHandle linkErrno(String name, FunctionDescriptor fd, int firstVariadic) {
+        var addr = LIBC.findOrThrow(name);
+        return firstVariadic < 0
+                ? LINKER.downcallHandle(addr, fd, Linker.Option.captureCallState("errno"))
+                : LINKER.downcallHandle(addr, fd, Linker.Option.firstVariadicArg(firstVariadic),
+                        Linker.Option.captureCallState("errno"));
+    }
+
+    @SuppressWarnings("restricted")
+    private static MethodHandle link(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(LIBC.findOrThrow(name), fd);
+    }
+
+    private static int errno(MemorySegment capture) {
+        return (int) ERRNO.get(capture, 0L);
+    }
+
+    static int ioctl(int fd, long request, long arg, String op) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) IOCTL_LONG.invokeExact(cap, fd, request, arg);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException(op, errno(cap));
+        return r;
+    }
+
+    static int ioctl(int fd, long request, MemorySegment arg, String op) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) IOCTL_PTR.invokeExact(cap, fd, request, arg);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException(op, errno(cap));
+        return r;
+    }
+
+    /**
+     * ioctl that may be interrupted: returns {@code -errno} instead of throwing for EINTR and EAGAIN, the two
+     * results KVM_RUN gives when a kick or a pending signal ends it early.
+     */
+    static int ioctlInterruptible(int fd, long request, long arg, String op) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) IOCTL_LONG.invokeExact(cap, fd, request, arg);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) {
+            int e = errno(cap);
+            if (e == Errno.EINTR || e == Errno.EAGAIN) return -e;
+            throw new ErrnoException(op, e);
+        }
+        return r;
+    }
+
+    static int open(String path, int flags) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try (Arena arena = Arena.ofConfined()) {
+            r = (int) OPEN.invokeExact(cap, arena.allocateFrom(path), flags, 0);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException("open " + path, errno(cap));
+        return r;
+    }
+
+    static void close(int fd) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) CLOSE.invokeExact(cap, fd);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        // EINTR from close(2) on Linux still means the fd is gone: do not retry (close(2), "Dealing with error returns").
+        if (r < 0 && errno(cap) != Errno.EINTR) throw new ErrnoException("close", errno(cap));
+    }
+
+    /** mmap; returns the zero-length segment mmap gives (callers reinterpret it with a size and a lifetime). */
+    static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, String op) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        MemorySegment r;
+        try {
+            r = (MemorySegment) MMAP.invokeExact(cap, MemorySegment.NULL, length, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r.address() == -1L) throw new ErrnoException(op, errno(cap)); // MAP_FAILED
+        return r;
+    }
+
+    static void munmap(MemorySegment addr, long length) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) MUNMAP.invokeExact(cap, addr, length);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException("munmap", errno(cap));
+    }
+
+    static int eventfd(int initval, int flags) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) EVENTFD.invokeExact(cap, initval, flags);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException("eventfd", errno(cap));
+        return r;
+    }
+
+    /** read(2); returns -EAGAIN instead of throwing when a non-blocking fd has nothing. */
+    static long read(int fd, MemorySegment buf, String op) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        long r;
+        try {
+            r = (long) READ.invokeExact(cap, fd, buf, buf.byteSize());
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) {
+            int e = errno(cap);
+            if (e == Errno.EAGAIN) return -e;
+            throw new ErrnoException(op, e);
+        }
+        return r;
+    }
+
+    static long write(int fd, MemorySegment buf, String op) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        long r;
+        try {
+            r = (long) WRITE.invokeExact(cap, fd, buf, buf.byteSize());
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException(op, errno(cap));
+        return r;
+    }
+
+    static void sigaction(int signal, MemorySegment act, String op) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) SIGACTION.invokeExact(cap, signal, act, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException(op, errno(cap));
+    }
+
+    static long pthreadSelf() {
+        try {
+            return (long) PTHREAD_SELF.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static void pthreadKill(long thread, int signal) throws ErrnoException {
+        int r;
+        try {
+            r = (int) PTHREAD_KILL.invokeExact(thread, signal);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r != 0) throw new ErrnoException("pthread_kill", r);
+    }
+
+    static void pthreadSigmask(int how, MemorySegment set) throws ErrnoException {
+        int r;
+        try {
+            r = (int) PTHREAD_SIGMASK.invokeExact(how, set, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r != 0) throw new ErrnoException("pthread_sigmask", r);
+    }
+
+    static int sigrtmin() {
+        try {
+            return (int) SIGRTMIN.invokeExact();
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Address of a libc function, for use as a do-nothing signal handler (see {@link VcpuKicker}). */
+    static MemorySegment symbol(String name) {
+        return LIBC.findOrThrow(name);
+    }
+}

@@ -1,0 +1,68 @@
+package dev.jvmm.kvm;
+
+import dev.jvmm.headers.linux.x86_64.kvm_regs;
+import dev.jvmm.headers.linux.x86_64.kvm_segment;
+import dev.jvmm.headers.linux.x86_64.kvm_sregs;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A tiny real-mode x86 guest for exercising the KVM layer on an x86_64 host: 16 KiB of RAM at guest address 0
+ * with the payload at 0x1000, CS base 0, everything else as after reset. Addresses 0x4000 and up are not backed
+ * by memory, so stores there exit as MMIO.
+ */
+final class X86Guest implements AutoCloseable {
+    static final long RAM_SIZE = 0x4000;
+    static final long CODE = 0x1000;
+
+    final Arena arena = Arena.ofShared();
+    final VmFd vm;
+    final VcpuFd vcpu;
+    final MemorySegment ram;
+
+    X86Guest(Kvm kvm, boolean irqchip, byte... code) throws ErrnoException {
+        vm = kvm.createVm();
+        // VMX needs three pages for its real-mode TSS; place them far above our RAM (what QEMU does).
+        vm.setTssAddr(0xfffb_d000L);
+        if (irqchip) vm.createIrqchip();
+        ram = Mmap.anonymous(RAM_SIZE, arena);
+        ram.asSlice(CODE, code.length).copyFrom(MemorySegment.ofArray(code));
+        vm.setUserMemoryRegion(new MemorySlot(0, 0, 0, ram));
+        vcpu = vm.createVcpu(0);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sregs = kvm_sregs.allocate(a);
+            vcpu.getSregs(sregs);
+            MemorySegment cs = kvm_sregs.cs(sregs);
+            kvm_segment.base(cs, 0);
+            kvm_segment.selector(cs, (short) 0);
+            vcpu.setSregs(sregs);
+            MemorySegment regs = kvm_regs.allocate(a);
+            kvm_regs.rip(regs, CODE);
+            kvm_regs.rflags(regs, 0x2); // bit 1 is reserved-one
+            kvm_regs.rsp(regs, 0x3000); // a stack inside RAM, for interrupt frames
+            vcpu.setRegs(regs);
+        }
+    }
+
+    /** Points DS at {@code base}, so 16-bit offsets reach e.g. the LAPIC page at 0xFEE00000 (KVM sets bases freely). */
+    void setDsBase(long base) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sregs = kvm_sregs.allocate(a);
+            vcpu.getSregs(sregs);
+            kvm_segment.base(kvm_sregs.ds(sregs), base);
+            vcpu.setSregs(sregs);
+        }
+    }
+
+    /** Writes bytes into guest RAM at a guest-physical address. */
+    void poke(long gpa, byte... bytes) {
+        ram.asSlice(gpa, bytes.length).copyFrom(MemorySegment.ofArray(bytes));
+    }
+
+    @Override
+    public void close() throws ErrnoException {
+        vcpu.close();
+        vm.close();
+        arena.close();
+    }
+}
