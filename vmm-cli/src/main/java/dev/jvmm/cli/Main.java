@@ -1,0 +1,20 @@
+package dev.jvmm.cli;
+
+import picocli.CommandLine;
+
+/**
+ * The process entry point. The only place jvmm exits the JVM: every command returns a status, and
+ * {@link JvmmCommand} turns expected failures into one line on stderr.
+ */
+public final class Main {
+    private Main() { }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns the exit status (tests call this instead of {@link #main}). */
+    public static int run(String... args) {
+        return JvmmCommand.commandLine().execute(args);
+    }
+}

@@ -1,0 +1,126 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.irq.GicMsiMode;
+import dev.jvmm.core.machine.MachineConfig;
+import dev.jvmm.core.machine.MachineException;
+import dev.jvmm.core.machine.MemorySize;
+import dev.jvmm.core.machine.Machine;
+import dev.jvmm.core.vcpu.GuestExit;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code jvmm run}: boot an aarch64 Linux guest and run it until it powers off. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Boots an arm64 Linux kernel (direct kernel boot: Image or Image.gz, optional initramfs) on this",
+            "aarch64 KVM host, with an in-kernel GICv3, the architected timer, PSCI and a PL011 console on",
+            "stdout, and runs it until the guest powers off."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:the guest powered off (PSCI SYSTEM_OFF)",
+            "1:jvmm failed (no usable KVM, setup error, a vCPU error); one line on stderr",
+            "2:bad option value (missing kernel, memory too small, bad cpus ...); one line on stderr",
+            "3:the guest reset (PSCI SYSTEM_RESET: reboot, or a panic with panic=N)",
+            "4:the guest reported a crash",
+            "5:stopped from outside (SIGINT/SIGTERM)",
+        })
+final class RunCommand implements Callable<Integer> {
+    static final int GUEST_RESET = 3;
+    static final int GUEST_PANIC = 4;
+    static final int STOPPED = 5;
+
+    @Option(names = "--kernel", required = true, paramLabel = "FILE",
+            description = "arm64 kernel: a raw Image or a gzip-compressed Image.gz.")
+    Path kernel;
+
+    @Option(names = "--initrd", paramLabel = "FILE", description = "initramfs (cpio, optionally compressed).")
+    Path initrd;
+
+    @Option(names = "--cmdline", paramLabel = "TEXT", defaultValue = "console=ttyAMA0",
+            description = "Kernel command line, at most 2047 bytes (default: ${DEFAULT-VALUE}).")
+    String cmdline;
+
+    @Option(names = {"--memory", "-m"}, paramLabel = "SIZE", defaultValue = "512M",
+            description = "Guest RAM: a number with K, M or G (a plain number is MiB); 64M to 512G "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String memory;
+
+    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
+            description = "Number of vCPUs, 1 to 123 (default: ${DEFAULT-VALUE}).")
+    int cpus;
+
+    @Option(names = "--gic-msi", paramLabel = "MODE", defaultValue = "auto",
+            description = "MSI controller: its (in-kernel GICv3 ITS), v2m (GICv2m frame emulated by jvmm, 64 SPIs), "
+                    + "or auto (ITS when the host can, else v2m) (default: ${DEFAULT-VALUE}).")
+    String gicMsi;
+
+    @Option(names = "--kvm-device", paramLabel = "PATH", defaultValue = "/dev/kvm",
+            description = "KVM device (default: ${DEFAULT-VALUE}).")
+    Path kvmDevice;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        MachineConfig config = config();
+        PrintWriter err = spec.commandLine().getErr();
+        GuestExit exit;
+        try (Machine machine = Machine.create(config, kvmDevice, System.out)) {
+            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(
+                    () -> machine.stop("stopped by a signal")));
+            exit = machine.run();
+        } catch (MachineException e) {
+            throw new UserError(e.getMessage(), ExitStatus.FAILURE, e);
+        }
+        System.out.flush();
+        return switch (exit) {
+            case GuestExit.PowerOff p -> ExitStatus.OK;
+            case GuestExit.Reset r -> {
+                err.println("jvmm: the guest reset (jvmm does not reboot guests yet)");
+                yield GUEST_RESET;
+            }
+            case GuestExit.Panic p -> {
+                err.println("jvmm: the guest crashed: " + p.detail());
+                yield GUEST_PANIC;
+            }
+            case GuestExit.Failed f -> {
+                err.println("jvmm: " + f.message());
+                yield ExitStatus.FAILURE;
+            }
+            case GuestExit.Stopped s -> {
+                err.println("jvmm: " + s.why());
+                yield STOPPED;
+            }
+        };
+    }
+
+    /** Validates the options into a machine config; a bad value is a usage error naming the option. */
+    MachineConfig config() {
+        if (!Files.isRegularFile(kernel)) throw usage("--kernel " + kernel + ": no such file");
+        if (!Files.isReadable(kernel)) throw usage("--kernel " + kernel + ": not readable");
+        if (initrd != null && !Files.isRegularFile(initrd)) throw usage("--initrd " + initrd + ": no such file");
+        if (initrd != null && !Files.isReadable(initrd)) throw usage("--initrd " + initrd + ": not readable");
+        long mem;
+        try {
+            mem = MemorySize.parse(memory);
+        } catch (IllegalArgumentException e) {
+            throw usage("--memory: " + e.getMessage());
+        }
+        try {
+            return new MachineConfig(kernel, Optional.ofNullable(initrd), cmdline, mem, cpus, GicMsiMode.parse(gicMsi));
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+}

@@ -1,0 +1,97 @@
+package dev.jvmm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * jvmm boots Debian's stock arm64 kernel inside the emulated arm64 KVM host and the guest reports what it saw.
+ * One emulated-host boot runs several guests in turn (each boot of the host costs ~10 s under TCG); every guest
+ * run's console and exit status are framed by markers so the assertions know which run printed what.
+ */
+class Arm64BootIT {
+    static EmulatedArm64Host.Result result;
+
+    private static final String JVMM = "/work/jvmm/bin/jvmm run --kernel /work/guest/Image"
+            + " --initrd /work/guest/initramfs.cpio.gz --memory 256M";
+
+    @BeforeAll
+    static void bootGuests(@TempDir Path tmp) throws Exception {
+        EmulatedArm64Host.skipIfAsked();
+        Path share = GuestImage.share(tmp);
+        String script = String.join("\n",
+                guest("two-cpus", "--cpus 2 --cmdline 'console=ttyAMA0 panic=-1'"),
+                guest("one-cpu", "--cpus 1 --cmdline 'console=ttyAMA0 panic=-1'"),
+                guest("panic", "--cpus 1 --cmdline 'console=ttyAMA0 panic=-1 jvmm.panic'"),
+                guest("reboot", "--cpus 1 --cmdline 'console=ttyAMA0 panic=-1 jvmm.reboot'"),
+                guest("bad-memory", "--cpus 1 --memory 1M"),
+                "true");
+        result = EmulatedArm64Host.runShared(share, script, List.of(), 1200);
+        assertEquals(0, result.status(), "the emulated host itself failed");
+    }
+
+    private static String guest(String name, String args) {
+        return "echo '@@BEGIN " + name + "'; " + JVMM + " " + args + "; echo \"@@END " + name + " rc=$?\"";
+    }
+
+    /** The console between a run's markers, and its exit status. */
+    record Run(String console, int status) { }
+
+    static Run run(String name) {
+        Matcher m = Pattern.compile("(?s)@@BEGIN " + name + "\\R(.*?)@@END " + name + " rc=(\\d+)").matcher(result.output());
+        assertTrue(m.find(), "no run '" + name + "' in the output:\n" + result.output());
+        return new Run(m.group(1), Integer.parseInt(m.group(2)));
+    }
+
+    private static void assertGuestLine(Run r, String line) {
+        assertTrue(r.console().lines().anyMatch(l -> l.strip().equals(line)), "guest did not print '" + line + "':\n" + r.console());
+    }
+
+    @Test
+    void twoVcpuGuestBootsToInitAndPowersOff() {
+        Run r = run("two-cpus");
+        assertGuestLine(r, "JVMM-GUEST cpus-online=2");
+        assertGuestLine(r, "JVMM-GUEST ready");
+        assertGuestLine(r, "JVMM-GUEST done");
+        assertTrue(r.console().lines().anyMatch(l -> l.strip().matches("JVMM-GUEST kernel=6\\.\\d+\\.\\d+.*-cloud-arm64")),
+                r.console());
+        assertEquals(0, r.status(), "jvmm exits 0 when the guest powers off");
+    }
+
+    @Test
+    void oneVcpuGuestBootsToInitAndPowersOff() {
+        Run r = run("one-cpu");
+        assertGuestLine(r, "JVMM-GUEST cpus-online=1");
+        assertGuestLine(r, "JVMM-GUEST done");
+        assertEquals(0, r.status());
+    }
+
+    @Test
+    void aPanickingGuestGivesStatus4() {
+        Run r = run("panic");
+        assertGuestLine(r, "JVMM-GUEST panic");
+        assertTrue(r.console().contains("jvmm: the guest crashed: Kernel panic - not syncing"), r.console());
+        assertEquals(RunCommand.GUEST_PANIC, r.status());
+    }
+
+    @Test
+    void aRebootingGuestGivesStatus3() {
+        Run r = run("reboot");
+        assertGuestLine(r, "JVMM-GUEST reboot");
+        assertEquals(RunCommand.GUEST_RESET, r.status());
+    }
+
+    @Test
+    void badOptionsAreRefusedBeforeBooting() {
+        Run r = run("bad-memory");
+        assertEquals(2, r.status());
+        assertTrue(r.console().contains("jvmm: --memory 1M is too small: at least 64M"), r.console());
+    }
+}

@@ -1,0 +1,69 @@
+package dev.jvmm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs a command inside the project's emulated arm64 KVM host ({@code tools/arm64-host/run}) with jvmm's
+ * distribution copied in at /jvmm, and returns what it printed. The same launcher users run on x86_64.
+ *
+ * <p>Skipped only when asked ({@code -Djvmm.test.arm64=skip}); a missing image or QEMU is a failure, because CI
+ * must prove the aarch64 path.
+ */
+final class EmulatedArm64Host {
+    record Result(int status, String output) { }
+
+    private EmulatedArm64Host() { }
+
+    static Path repo() { return Path.of(System.getProperty("jvmm.repo", "..")).toAbsolutePath().normalize(); }
+
+    static Path dist() { return Path.of(System.getProperty("jvmm.dist", "target/jvmm")).toAbsolutePath(); }
+
+    static void skipIfAsked() {
+        assumeFalse("skip".equals(System.getProperty("jvmm.test.arm64")),
+                "SKIPPED: emulated arm64 host tests disabled with -Djvmm.test.arm64=skip");
+    }
+
+    /** Runs {@code sh -c script} in the emulated host with jvmm's distribution at /jvmm. */
+    static Result run(String script, List<String> runOptions, int timeoutSeconds) throws IOException, InterruptedException {
+        Path dist = dist();
+        assertTrue(Files.isExecutable(dist.resolve("bin/jvmm")), "jvmm distribution missing at " + dist + " (run mvn package)");
+        return launch(dist, "/jvmm", script, runOptions, timeoutSeconds);
+    }
+
+    /** Runs {@code sh -c script} in the emulated host with {@code share} copied in at /work (its cwd). */
+    static Result runShared(Path share, String script, List<String> runOptions, int timeoutSeconds)
+            throws IOException, InterruptedException {
+        return launch(share, "/work", script, runOptions, timeoutSeconds);
+    }
+
+    private static Result launch(Path share, String at, String script, List<String> runOptions, int timeoutSeconds)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(repo().resolve("tools/arm64-host/run").toString(),
+                "--share", share.toString(), "--at", at, "--timeout", Integer.toString(timeoutSeconds)));
+        cmd.addAll(runOptions);
+        cmd.addAll(List.of("--", "sh", "-c", script));
+        Path log = Files.createTempFile("jvmm-arm64-host", ".log");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            if (!p.waitFor(timeoutSeconds + 300L, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("emulated arm64 host did not finish; log: " + Files.readString(log));
+            }
+            String output = Files.readString(log, StandardCharsets.UTF_8);
+            System.out.println("---- emulated arm64 host output ----\n" + output + "---- end ----");
+            return new Result(p.exitValue(), output);
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.jvmm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Wrong values for {@code jvmm run} get one clear line and status 2, before any VM is created. */
+class RunCommandTest {
+    @TempDir
+    Path dir;
+
+    private Path kernel() throws Exception {
+        return Files.write(dir.resolve("Image"), new byte[4096]);
+    }
+
+    private void assertUsage(String expectedLine, String... args) {
+        CliRunner r = CliRunner.run(args);
+        assertEquals(ExitStatus.USAGE, r.status(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertEquals("jvmm: " + expectedLine, r.err().strip());
+    }
+
+    @Test
+    void missingKernelOption() {
+        assertUsage("Missing required option: '--kernel=FILE'", "run");
+    }
+
+    @Test
+    void kernelFileDoesNotExist() {
+        assertUsage("--kernel /nonexistent/Image: no such file", "run", "--kernel", "/nonexistent/Image");
+    }
+
+    @Test
+    void initrdFileDoesNotExist() throws Exception {
+        assertUsage("--initrd /nonexistent/initrd: no such file",
+                "run", "--kernel", kernel().toString(), "--initrd", "/nonexistent/initrd");
+    }
+
+    @Test
+    void memoryTooSmall() throws Exception {
+        assertUsage("--memory 32M is too small: at least 64M", "run", "--kernel", kernel().toString(), "--memory", "32M");
+    }
+
+    @Test
+    void memoryNotASize() throws Exception {
+        assertUsage("--memory: not a size: 'lots' (use e.g. 512M or 2G)",
+                "run", "--kernel", kernel().toString(), "--memory", "lots");
+    }
+
+    @Test
+    void cpusOutOfRange() throws Exception {
+        assertUsage("--cpus must be between 1 and 123 (got 0)", "run", "--kernel", kernel().toString(), "--cpus", "0");
+        assertUsage("--cpus must be between 1 and 123 (got 500)", "run", "--kernel", kernel().toString(), "--cpus", "500");
+    }
+
+    @Test
+    void cpusNotANumber() throws Exception {
+        CliRunner r = CliRunner.run("run", "--kernel", kernel().toString(), "--cpus", "two");
+        assertEquals(ExitStatus.USAGE, r.status());
+        assertTrue(r.err().startsWith("jvmm: Invalid value for option '--cpus': 'two' is not an int"), r.err());
+    }
+
+    @Test
+    void badGicMsiMode() throws Exception {
+        assertUsage("--gic-msi must be one of auto, its, v2m (got 'msi')",
+                "run", "--kernel", kernel().toString(), "--gic-msi", "msi");
+    }
+
+    @Test
+    void cmdlineTooLong() throws Exception {
+        assertUsage("--cmdline is 3000 bytes; the arm64 kernel takes at most 2047",
+                "run", "--kernel", kernel().toString(), "--cmdline", "x".repeat(3000));
+    }
+
+    @Test
+    void helpDocumentsEveryOption() {
+        CliRunner r = CliRunner.run("run", "--help");
+        assertEquals(0, r.status());
+        for (String opt : new String[] {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--gic-msi",
+                "--kvm-device", "Exit status"}) {
+            assertTrue(r.out().contains(opt), "help lacks " + opt + ":\n" + r.out());
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package dev.jvmm.core.arch.aarch64;
+
+import dev.jvmm.core.bus.BusRange;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The guest-physical layout of the aarch64 machine, modelled on QEMU's {@code virt} board (hw/arm/virt.c
+ * {@code base_memmap}), which the arm64 Linux kernel knows well:
+ *
+ * <pre>
+ *   0x0800_0000  64 KiB   GICv3 distributor                      (GICD)
+ *   0x0801_0000  64 KiB   reserved: GICv2 CPU interface, for a GICv2 machine
+ *   0x0802_0000   4 KiB   GICv2m MSI frame                       (used when the MSI controller is v2m)
+ *   0x0808_0000 128 KiB   GICv3 ITS                              (GITS, with its translater page)
+ *   0x080A_0000 128 KiB/vCPU  GICv3 redistributors (RD + SGI frame per vCPU; room for 123 below 0x0900_0000)
+ *   0x0900_0000   4 KiB   PL011 UART, SPI 1
+ *   0x0901_0000   4 KiB   PL031 RTC, SPI 2
+ *   0x0A00_0000   2 MiB   reserved: 16 more ITS frames (one vITS per PCIe segment, ARCHITECTURE.md §3 (c))
+ *   0x1000_0000  ~752 MiB PCIe 32-bit MMIO window                  (0x1000_0000 - 0x3EFE_FFFF)
+ *   0x3EFF_0000  64 KiB   PCIe I/O port window (reserved; arm64 Linux can map it, modern devices do not need it)
+ *   0x4000_0000  RAM      from 1 GiB, ramSize bytes
+ *   high base    4 GiB    ECAM: 16 segments x 256 MiB (256 buses x 32 devices x 8 functions x 4 KiB, PCIe Base 6.0 §7.2.2)
+ *   then         &lt;=512 GiB PCIe 64-bit MMIO window, up to the IPA limit
+ * </pre>
+ *
+ * The high area starts at max(4 GiB, RAM end rounded up to 1 GiB): QEMU instead starts at 256 GiB for
+ * historical reasons, which would not fit a 36-bit IPA (Apple M1-class hosts); placing it right above RAM does.
+ * The whole map must lie below 2^ipaBits; the VM must be created with that IPA size (KVM_VM_TYPE_ARM_IPA_SIZE)
+ * when it is larger than KVM's default of 40 bits.
+ *
+ * <p>Interrupts (SPI numbers, INTID = 32 + SPI): UART 1, RTC 2, PCIe INTx 3-6 (as QEMU), GICv2m frame
+ * 48-111 (64 SPIs, as QEMU's v2m at SPI 48). The vGIC is sized for {@link #GIC_NR_IRQS} INTIDs.
+ */
+public final class MemoryMap {
+    public static final long KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+
+    public static final BusRange GIC_DIST = new BusRange(0x0800_0000L, 64 * KiB);
+    /** QEMU's GICv2 CPU interface: unused by a GICv3 machine, kept free so a GICv2 variant can use it. */
+    public static final BusRange GIC_CPU_RESERVED = new BusRange(0x0801_0000L, 64 * KiB);
+    public static final BusRange GIC_V2M = new BusRange(0x0802_0000L, 4 * KiB);
+    public static final BusRange GIC_ITS = new BusRange(0x0808_0000L, 128 * KiB);
+    /** GICv3 §12.10: one redistributor = RD_base + SGI_base frames of 64 KiB each (no VLPI frames: not GICv4). */
+    public static final long GIC_REDIST_SIZE_PER_CPU = 128 * KiB;
+    public static final long GIC_REDIST_BASE = 0x080A_0000L;
+    /** All the room the redistributors may take, up to the UART (QEMU's VIRT_GIC_REDIST). */
+    public static final BusRange GIC_REDIST_AREA = BusRange.ofEnd(GIC_REDIST_BASE, 0x0900_0000L);
+    /** vCPUs whose redistributors fit in {@link #GIC_REDIST_AREA}: 123. */
+    public static final int MAX_VCPUS = (int) (GIC_REDIST_AREA.size() / GIC_REDIST_SIZE_PER_CPU);
+
+    public static final BusRange UART = new BusRange(0x0900_0000L, 4 * KiB);
+    public static final BusRange RTC = new BusRange(0x0901_0000L, 4 * KiB);
+    /** Reserved for one more ITS per PCIe segment (16 x 128 KiB); nothing is mapped here yet. */
+    public static final BusRange SEGMENT_ITS_AREA = new BusRange(0x0A00_0000L, 16 * 128 * KiB);
+    public static final BusRange PCIE_MMIO32 = new BusRange(0x1000_0000L, 0x2EFF_0000L);
+    public static final BusRange PCIE_PIO = new BusRange(0x3EFF_0000L, 64 * KiB);
+
+    public static final long RAM_BASE = 0x4000_0000L;
+    public static final long MIN_RAM = 64 * MiB;
+    /** RAM comes in 2 MiB blocks: the kernel's block mappings and huge pages both like that. */
+    public static final long RAM_ALIGN = 2 * MiB;
+
+    /** PCIe Base 6.0 §7.2.2: ECAM of one segment = 256 buses x 1 MiB. */
+    public static final long ECAM_SEGMENT_SIZE = 256 * MiB;
+    public static final int MAX_PCIE_SEGMENTS = 16;
+    public static final long MAX_PCIE_MMIO64 = 512 * GiB;
+    public static final long MIN_PCIE_MMIO64 = 1 * GiB;
+
+    public static final int MIN_IPA_BITS = 32, MAX_IPA_BITS = 52;
+
+    // SPI numbers (INTID - 32).
+    public static final int SPI_UART = 1;
+    public static final int SPI_RTC = 2;
+    public static final int SPI_PCIE_INTX = 3;   // INTA..INTD = 3..6
+    public static final int SPI_V2M_BASE = 48;
+    public static final int V2M_SPI_COUNT = 64;
+    /** INTIDs the vGIC must provide (KVM_DEV_ARM_VGIC_GRP_NR_IRQS): SGIs + PPIs + SPIs up to the v2m block. */
+    public static final int GIC_NR_IRQS = 256;
+
+    private final int vcpus;
+    private final long ramSize;
+    private final int ipaBits;
+    private final BusRange ecamHigh;
+    private final BusRange pcieMmio64;
+
+    private MemoryMap(int vcpus, long ramSize, int ipaBits, BusRange ecamHigh, BusRange pcieMmio64) {
+        this.vcpus = vcpus;
+        this.ramSize = ramSize;
+        this.ipaBits = ipaBits;
+        this.ecamHigh = ecamHigh;
+        this.pcieMmio64 = pcieMmio64;
+    }
+
+    /**
+     * Lays out a machine.
+     *
+     * @param vcpus     1..min(maxVcpus, {@value #MAX_VCPUS})
+     * @param ramSize   bytes, at least 64 MiB, a multiple of 2 MiB
+     * @param ipaBits   guest physical address bits the VM will have (KVM_CAP_ARM_VM_IPA_SIZE bounds it; KVM's
+     *                  default is 40)
+     * @param maxVcpus  the host's limit (KVM_CAP_MAX_VCPUS)
+     * @throws IllegalArgumentException naming the value and the limit it broke
+     */
+    public static MemoryMap create(int vcpus, long ramSize, int ipaBits, int maxVcpus) {
+        int limit = Math.min(maxVcpus, MAX_VCPUS);
+        if (vcpus < 1 || vcpus > limit) {
+            throw new IllegalArgumentException("vCPU count %d is out of range 1..%d (%s)".formatted(vcpus, limit,
+                    limit == MAX_VCPUS ? "the GICv3 redistributor area below the UART holds " + MAX_VCPUS
+                            : "the host's KVM allows " + maxVcpus));
+        }
+        if (ipaBits < MIN_IPA_BITS || ipaBits > MAX_IPA_BITS) {
+            throw new IllegalArgumentException("IPA size %d bits is out of range %d..%d".formatted(ipaBits, MIN_IPA_BITS, MAX_IPA_BITS));
+        }
+        if (ramSize < MIN_RAM) {
+            throw new IllegalArgumentException("RAM size %s is below the minimum of %s".formatted(size(ramSize), size(MIN_RAM)));
+        }
+        if (ramSize % RAM_ALIGN != 0) {
+            throw new IllegalArgumentException("RAM size %d bytes is not a multiple of 2 MiB".formatted(ramSize));
+        }
+        long ipaLimit = 1L << ipaBits;
+        long ramEnd = RAM_BASE + ramSize; // no overflow: ramSize <= ipaLimit is checked next, and ipaLimit <= 2^52
+        if (ramSize > ipaLimit || ramEnd > ipaLimit) {
+            throw new IllegalArgumentException("RAM of %s from 0x%x ends at 0x%x, beyond the %d-bit IPA limit 0x%x"
+                    .formatted(size(ramSize), RAM_BASE, ramEnd, ipaBits, ipaLimit));
+        }
+        long highBase = Math.max(4 * GiB, alignUp(ramEnd, GiB));
+        long ecamEnd = highBase + MAX_PCIE_SEGMENTS * ECAM_SEGMENT_SIZE;
+        long mmio64End = Math.min(ipaLimit, ecamEnd + MAX_PCIE_MMIO64);
+        if (mmio64End - ecamEnd < MIN_PCIE_MMIO64) {
+            throw new IllegalArgumentException(("RAM of %s leaves no room below the %d-bit IPA limit 0x%x for the PCIe ECAM "
+                    + "(0x%x, %s) and a 64-bit MMIO window of at least %s: use less RAM or a larger IPA")
+                    .formatted(size(ramSize), ipaBits, ipaLimit, highBase, size(ecamEnd - highBase), size(MIN_PCIE_MMIO64)));
+        }
+        return new MemoryMap(vcpus, ramSize, ipaBits,
+                BusRange.ofEnd(highBase, ecamEnd), BusRange.ofEnd(ecamEnd, mmio64End));
+    }
+
+    /** {@link #create(int, long, int, int)} with no host vCPU limit below {@value #MAX_VCPUS}. */
+    public static MemoryMap create(int vcpus, long ramSize, int ipaBits) {
+        return create(vcpus, ramSize, ipaBits, MAX_VCPUS);
+    }
+
+    public int vcpus() { return vcpus; }
+
+    public int ipaBits() { return ipaBits; }
+
+    public BusRange ram() { return new BusRange(RAM_BASE, ramSize); }
+
+    /** The redistributor region KVM is given (KVM_VGIC_V3_ADDR_TYPE_REDIST): exactly one frame pair per vCPU. */
+    public BusRange redistributors() { return new BusRange(GIC_REDIST_BASE, vcpus * GIC_REDIST_SIZE_PER_CPU); }
+
+    /** Room for the ECAM of {@value #MAX_PCIE_SEGMENTS} segments, above RAM and above 4 GiB. */
+    public BusRange ecamHigh() { return ecamHigh; }
+
+    /** ECAM of one PCIe segment (256 buses). */
+    public BusRange ecam(int segment) {
+        if (segment < 0 || segment >= MAX_PCIE_SEGMENTS) {
+            throw new IllegalArgumentException("PCIe segment %d is out of range 0..%d".formatted(segment, MAX_PCIE_SEGMENTS - 1));
+        }
+        return new BusRange(ecamHigh.base() + segment * ECAM_SEGMENT_SIZE, ECAM_SEGMENT_SIZE);
+    }
+
+    /** The 64-bit PCIe MMIO window: from the end of the ECAM area, up to 512 GiB, below the IPA limit. */
+    public BusRange pcieMmio64() { return pcieMmio64; }
+
+    /** GIC INTID of an SPI (GICv3 §2.2.1: SPIs are INTIDs 32-1019). */
+    public static int spiIntid(int spi) { return 32 + spi; }
+
+    /** MPIDR_EL1 affinity KVM gives vCPU {@code index} (arch/arm64/kvm/sys_regs.c reset_mpidr: 16 per Aff0). */
+    public static long mpidr(int index) {
+        return (index & 0xfL) | ((long) (index >>> 4) & 0xff) << 8 | ((long) (index >>> 12) & 0xff) << 16;
+    }
+
+    /** Every named region, in address order, for logs and for checking that nothing overlaps. */
+    public List<Named> regions() {
+        List<Named> all = new ArrayList<>(List.of(
+                new Named("gic-dist", GIC_DIST), new Named("gic-cpu (reserved)", GIC_CPU_RESERVED),
+                new Named("gic-v2m", GIC_V2M), new Named("gic-its", GIC_ITS),
+                new Named("gic-redist", redistributors()), new Named("uart-pl011", UART), new Named("rtc-pl031", RTC),
+                new Named("segment-its (reserved)", SEGMENT_ITS_AREA), new Named("pcie-mmio32", PCIE_MMIO32),
+                new Named("pcie-pio", PCIE_PIO), new Named("ram", ram()), new Named("pcie-ecam", ecamHigh),
+                new Named("pcie-mmio64", pcieMmio64)));
+        all.sort((a, b) -> Long.compareUnsigned(a.range().base(), b.range().base()));
+        return all;
+    }
+
+    /** A region with its name. */
+    public record Named(String name, BusRange range) { }
+
+    /** The map as a table, one region per line. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder("aarch64 memory map: %d vCPUs, %s RAM, %d-bit IPA%n"
+                .formatted(vcpus, size(ramSize), ipaBits));
+        for (Named n : regions()) {
+            sb.append("  0x%012x-0x%012x %10s  %s%n".formatted(n.range().base(), n.range().last(), size(n.range().size()), n.name()));
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "MemoryMap[vcpus=%d, ram=%s, ipaBits=%d]".formatted(vcpus, ram(), ipaBits);
+    }
+
+    static long alignUp(long value, long alignment) {
+        return (value + alignment - 1) & -alignment;
+    }
+
+    static String size(long bytes) {
+        if (bytes % GiB == 0) return bytes / GiB + " GiB";
+        if (bytes % MiB == 0) return bytes / MiB + " MiB";
+        if (bytes % KiB == 0) return bytes / KiB + " KiB";
+        return bytes + " B";
+    }
+}

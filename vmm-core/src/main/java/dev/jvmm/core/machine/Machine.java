@@ -1,0 +1,291 @@
+package dev.jvmm.core.machine;
+
+import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
+import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.boot.Arm64Image;
+import dev.jvmm.core.boot.BootException;
+import dev.jvmm.core.boot.BootLayout;
+import dev.jvmm.core.boot.Initrd;
+import dev.jvmm.core.boot.KernelLoader;
+import dev.jvmm.core.bus.Bus;
+import dev.jvmm.core.devices.rtc.Pl031;
+import dev.jvmm.core.devices.serial.ConsoleOutput;
+import dev.jvmm.core.devices.serial.Pl011;
+import dev.jvmm.core.irq.GicMsiMode;
+import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.irq.MsiControllerChoice;
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.vcpu.GuestExit;
+import dev.jvmm.core.vcpu.RunState;
+import dev.jvmm.core.vcpu.VcpuThread;
+import dev.jvmm.kvm.Arm64Regs;
+import dev.jvmm.kvm.ArmVcpuFeature;
+import dev.jvmm.kvm.ArmVgic;
+import dev.jvmm.kvm.Cap;
+import dev.jvmm.kvm.ErrnoException;
+import dev.jvmm.kvm.Kvm;
+import dev.jvmm.kvm.KvmHostProbe;
+import dev.jvmm.kvm.MemorySlot;
+import dev.jvmm.kvm.Mmap;
+import dev.jvmm.kvm.VcpuFd;
+import dev.jvmm.kvm.VmFd;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An aarch64 virtual machine: guest RAM, vCPUs, the in-kernel vGICv3 (+ ITS) and timer, a PL011 console, and a
+ * kernel booted directly (Documentation/arch/arm64/booting.rst).
+ *
+ * <p>Bring-up order follows what KVM requires (devices/arm-vgic-v3.rst): vGIC created and placed, every vCPU
+ * created and initialized, then the vGIC's CTRL_INIT, then the ITS. Teardown is the reverse, and guest memory is
+ * unmapped only after every vCPU thread has been joined.
+ */
+public final class Machine implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Machine.class.getName());
+    /** The boot CPU's registers: x0 = DTB address, x1..x3 = 0 (booting.rst "CPU mode"). */
+    private static final int BOOT_ARGS = 4;
+
+    private final MachineConfig config;
+    private final Kvm kvm;
+    private final VmFd vm;
+    private final ArmVgic vgic;
+    private final List<VcpuFd> vcpus;
+    private final Arena ramArena;
+    private final GuestMemory ram;
+    private final Bus mmio;
+    private final Pl011 uart;
+    private final PanicWatcher console;
+    private final MsiControllerChoice msi;
+    private final BootLayout boot;
+    private final RunState state = new RunState();
+    private final List<VcpuThread> threads = new ArrayList<>();
+
+    private Machine(Builder b) {
+        this.config = b.config;
+        this.kvm = b.kvm;
+        this.vm = b.vm;
+        this.vgic = b.vgic;
+        this.vcpus = List.copyOf(b.vcpus);
+        this.ramArena = b.ramArena;
+        this.ram = b.ram;
+        this.mmio = b.mmio;
+        this.uart = b.uart;
+        this.console = b.console;
+        this.msi = b.msi;
+        this.boot = b.boot;
+    }
+
+    /** Builds the machine; on failure everything created so far is released again. */
+    public static Machine create(MachineConfig config, Path kvmDevice, OutputStream consoleOut) throws MachineException {
+        Builder b = new Builder(config);
+        try {
+            b.build(kvmDevice, ConsoleOutput.of(consoleOut));
+            return new Machine(b);
+        } catch (ErrnoException e) {
+            b.release();
+            throw new MachineException(e.getMessage(), e);
+        } catch (BootException e) {
+            b.release();
+            throw new MachineException(e.getMessage(), e);
+        } catch (MachineException | RuntimeException e) {
+            b.release();
+            throw e;
+        }
+    }
+
+    public MachineConfig config() { return config; }
+
+    public MsiControllerChoice msi() { return msi; }
+
+    public BootLayout bootLayout() { return boot; }
+
+    /** Starts every vCPU and waits for the guest's outcome; all vCPU threads have ended when this returns. */
+    public GuestExit run() throws MachineException {
+        try {
+            for (VcpuFd v : vcpus) {
+                VcpuThread t = new VcpuThread(v, mmio, state);
+                threads.add(t);
+                t.start();
+            }
+            GuestExit exit = state.await();
+            stopVcpus();
+            if (exit instanceof GuestExit.Reset && console.panic().isPresent()) {
+                return new GuestExit.Panic(console.panic().get());
+            }
+            return exit;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            state.finish(new GuestExit.Stopped("interrupted"));
+            stopVcpus();
+            return new GuestExit.Stopped("interrupted");
+        }
+    }
+
+    /** Ends the run from outside (signal, management request). */
+    public void stop(String why) {
+        if (state.finish(new GuestExit.Stopped(why))) {
+            for (VcpuThread t : threads) t.kick();
+        }
+    }
+
+    private void stopVcpus() {
+        for (VcpuThread t : threads) t.kick();
+        boolean interrupted = false;
+        for (VcpuThread t : threads) {
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        long unhandled = threads.stream().mapToLong(VcpuThread::unhandledMmio).sum();
+        if (unhandled > 0) LOG.log(System.Logger.Level.INFO, "{0} guest MMIO accesses hit no device", unhandled);
+    }
+
+    /** Exits seen by each vCPU, for diagnostics and benchmarks. */
+    public long[] exitCounts() { return threads.stream().mapToLong(VcpuThread::exits).toArray(); }
+
+    @Override
+    public void close() {
+        stop("machine closed");
+        stopVcpus();
+        Builder.releaseAll(vcpus, vgic, vm, kvm, ramArena);
+    }
+
+    /** Creation steps, with what was made so far kept for release on failure. */
+    private static final class Builder {
+        final MachineConfig config;
+        Kvm kvm;
+        VmFd vm;
+        ArmVgic vgic;
+        final List<VcpuFd> vcpus = new ArrayList<>();
+        Arena ramArena;
+        GuestMemory ram;
+        Bus mmio;
+        Pl011 uart;
+        PanicWatcher console;
+        MsiControllerChoice msi;
+        BootLayout boot;
+
+        Builder(MachineConfig config) { this.config = config; }
+
+        void build(Path kvmDevice, ConsoleOutput consoleOut) throws ErrnoException, BootException, MachineException {
+            // Read and check the guest's files before touching KVM: a bad kernel is the most likely mistake.
+            Arm64Image kernel = Arm64Image.load(config.kernel());
+            ramArena = Arena.ofShared();
+            Initrd initrd = config.initrd().isPresent() ? Initrd.map(config.initrd().get(), ramArena) : null;
+            KernelLoader.checkCmdline(config.cmdline());
+
+            kvm = Kvm.open(kvmDevice);
+            vm = kvm.createVm();
+            msi = chooseMsi(); // first: on a non-arm64 host it names the real problem
+            requireCaps();
+            if (!msi.gicV3()) {
+                throw new MachineException("this host's KVM offers only a GICv2; jvmm supports GICv3 hosts for now");
+            }
+            MemoryMap map = MemoryMap.create(config.cpus(), config.memoryBytes(), 40);
+
+            vgic = ArmVgic.createV3(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_REDIST_BASE, MemoryMap.GIC_NR_IRQS);
+            int target = vm.armPreferredTarget();
+            for (int i = 0; i < config.cpus(); i++) {
+                VcpuFd v = vm.createVcpu(i);
+                vcpus.add(v);
+                // Secondary vCPUs start powered off; the guest starts them with PSCI CPU_ON, which KVM handles.
+                if (i == 0) v.armVcpuInit(target, ArmVcpuFeature.PSCI_0_2);
+                else v.armVcpuInit(target, ArmVcpuFeature.PSCI_0_2, ArmVcpuFeature.POWER_OFF);
+                long mpidr = v.getOneReg(Arm64Regs.MPIDR_EL1) & 0xff_00ff_ffffL;
+                if (mpidr != MemoryMap.mpidr(i)) {
+                    throw new MachineException("vCPU %d has MPIDR 0x%x but the device tree would name 0x%x"
+                            .formatted(i, mpidr, MemoryMap.mpidr(i)));
+                }
+            }
+            vgic.initialize();
+            if (msi.msi() == GicMsiMode.ITS) vgic.addIts(vm, MemoryMap.GIC_ITS.base());
+            if (vm.checkExtension(Cap.ARM_NISV_TO_USER) > 0) vm.enableCap(Cap.ARM_NISV_TO_USER);
+
+            ram = new GuestMemory(MemoryMap.RAM_BASE, Mmap.anonymous(config.memoryBytes(), ramArena));
+            vm.setUserMemoryRegion(new MemorySlot(0, 0, MemoryMap.RAM_BASE, ram.backing()));
+
+            mmio = new Bus("mmio");
+            console = new PanicWatcher(consoleOut);
+            uart = new Pl011(console, spi(MemoryMap.SPI_UART));
+            mmio.register("pl011", MemoryMap.UART, Bus.PRIORITY_DEVICE, uart);
+            // Linux reads the wall clock from the PL031 at boot (rtc-pl031 is built into the cloud kernel).
+            mmio.register("pl031", MemoryMap.RTC, Bus.PRIORITY_DEVICE, new Pl031(spi(MemoryMap.SPI_RTC)));
+
+            Aarch64DeviceTree.MsiController dtMsi = switch (msi.msi()) {
+                case ITS -> Aarch64DeviceTree.MsiController.ITS;
+                case V2M -> Aarch64DeviceTree.MsiController.GICV2M;
+                case AUTO -> throw new AssertionError("AUTO is resolved by chooseMsi");
+            };
+            boot = KernelLoader.load(ram, kernel, initrd, config.cmdline(),
+                    (cmdline, initrdRange) -> Aarch64DeviceTree.build(
+                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true)));
+
+            VcpuFd bsp = vcpus.get(0);
+            bsp.setOneReg(Arm64Regs.PC, boot.entryPoint());
+            bsp.setOneReg(Arm64Regs.x(0), boot.x0());
+            for (int i = 1; i < BOOT_ARGS; i++) bsp.setOneReg(Arm64Regs.x(i), 0);
+            bsp.setOneReg(Arm64Regs.PSTATE, Arm64Regs.PSTATE_EL1H_DAIF_MASKED);
+        }
+
+        /** A wired SPI from a device to the vGIC: KVM_IRQ_LINE, errors logged (a device must not stop the VM). */
+        IrqLine spi(int spi) {
+            int line = ArmVgic.spiLine(MemoryMap.spiIntid(spi));
+            VmFd v = vm;
+            return level -> {
+                try {
+                    v.irqLine(line, level);
+                } catch (ErrnoException e) {
+                    LOG.log(System.Logger.Level.WARNING, "SPI {0}: {1}", spi, e.getMessage());
+                }
+            };
+        }
+
+        private void requireCaps() throws ErrnoException, MachineException {
+            for (Cap c : new Cap[] {Cap.ARM_PSCI_0_2, Cap.ONE_REG, Cap.DEVICE_CTRL, Cap.USER_MEMORY}) {
+                if (vm.checkExtension(c) <= 0) {
+                    throw new MachineException("the host's KVM lacks " + c.kvmName() + ", which jvmm needs");
+                }
+            }
+        }
+
+        private MsiControllerChoice chooseMsi() throws ErrnoException, MachineException {
+            var host = new MsiControllerChoice.HostGic(true,
+                    vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_V3")),
+                    vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_V2")),
+                    vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_ITS")));
+            try {
+                return MsiControllerChoice.choose(config.gicMsi(), host);
+            } catch (MsiControllerChoice.Unavailable u) {
+                throw new MachineException(u.getMessage(), u);
+            }
+        }
+
+        void release() { releaseAll(vcpus, vgic, vm, kvm, ramArena); }
+
+        static void releaseAll(List<VcpuFd> vcpus, ArmVgic vgic, VmFd vm, Kvm kvm, Arena ramArena) {
+            for (VcpuFd v : vcpus) quietly(v);
+            quietly(vgic);
+            quietly(vm);
+            quietly(kvm);
+            if (ramArena != null) ramArena.close();
+        }
+
+        private static void quietly(AutoCloseable c) {
+            if (c == null) return;
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "closing {0}: {1}", c, e.getMessage());
+            }
+        }
+    }
+}

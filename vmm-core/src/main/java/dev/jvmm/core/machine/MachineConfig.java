@@ -1,0 +1,46 @@
+package dev.jvmm.core.machine;
+
+import dev.jvmm.core.irq.GicMsiMode;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Everything a machine is built from. Validated on construction, so a machine is never started from a config
+ * that cannot work; messages name the option the user wrote.
+ *
+ * @param kernel      arm64 {@code Image} or {@code Image.gz}
+ * @param initrd      an initramfs, or none
+ * @param cmdline     the kernel command line (arm64 COMMAND_LINE_SIZE is 2048 bytes including the NUL)
+ * @param memoryBytes guest RAM
+ * @param cpus        vCPUs
+ * @param gicMsi      MSI controller choice
+ */
+public record MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes, int cpus,
+                            GicMsiMode gicMsi) {
+    public static final long MIN_MEMORY = 64L << 20;
+    /** RAM starts at 1 GiB and the default arm64 IPA space is 40 bits (1 TiB): keep well inside it. */
+    public static final long MAX_MEMORY = 512L << 30;
+    /** The vGICv3 redistributor region below the UART holds 123 frames of 128 KiB, as on QEMU's virt board. */
+    public static final int MAX_CPUS = 123;
+    public static final int MAX_CMDLINE = 2047;
+
+    public MachineConfig {
+        if (memoryBytes < MIN_MEMORY) {
+            throw new IllegalArgumentException("--memory %s is too small: at least %s".formatted(
+                    MemorySize.format(memoryBytes), MemorySize.format(MIN_MEMORY)));
+        }
+        if (memoryBytes > MAX_MEMORY) {
+            throw new IllegalArgumentException("--memory %s is too large: at most %s".formatted(
+                    MemorySize.format(memoryBytes), MemorySize.format(MAX_MEMORY)));
+        }
+        if (memoryBytes % 4096 != 0) throw new IllegalArgumentException("--memory must be a multiple of 4 KiB");
+        if (cpus < 1 || cpus > MAX_CPUS) {
+            throw new IllegalArgumentException("--cpus must be between 1 and " + MAX_CPUS + " (got " + cpus + ")");
+        }
+        if (cmdline.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_CMDLINE) {
+            throw new IllegalArgumentException("--cmdline is %d bytes; the arm64 kernel takes at most %d"
+                    .formatted(cmdline.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, MAX_CMDLINE));
+        }
+        if (cmdline.indexOf('\0') >= 0) throw new IllegalArgumentException("--cmdline must not contain NUL");
+    }
+}

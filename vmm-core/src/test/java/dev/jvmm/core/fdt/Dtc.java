@@ -1,0 +1,94 @@
+package dev.jvmm.core.fdt;
+
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The Device Tree Compiler (package device-tree-compiler) as a test oracle. A missing dtc fails the test,
+ * naming the package, unless -Djvmm.test.allowMissingTools=true (then the test is skipped visibly).
+ */
+public final class Dtc {
+    /**
+     * Checks dtc 1.6 leaves off by default, switched on so that the tests see every complaint dtc can make.
+     * (The *_strict name checks are left off: they reject standard names such as "linux,initrd-start".)
+     */
+    static final List<String> EXTRA_CHECKS = List.of(
+            "unique_unit_address_if_enabled", "avoid_default_addr_size", "avoid_unnecessary_addr_size",
+            "alias_paths", "unit_address_format", "unit_address_vs_reg", "interrupt_provider", "reg_format",
+            "ranges_format", "dma_ranges_format", "chosen_node_bootargs", "chosen_node_stdout_path",
+            "chosen_node_is_root", "node_name_vs_property_name", "interrupts_property", "clocks_property",
+            "msi_parent_property", "pci_bridge", "simple_bus_reg", "graph_nodes");
+
+    public record Result(String stdout, String stderr) { }
+
+    private Dtc() { }
+
+    public static Path binary() {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+            Path p = Path.of(dir, "dtc");
+            if (Files.isExecutable(p)) return p;
+        }
+        String msg = "dtc not found on PATH: install the Debian package device-tree-compiler (apt-get install device-tree-compiler)";
+        if (Boolean.getBoolean("jvmm.test.allowMissingTools")) Assumptions.abort(msg);
+        fail(msg);
+        return null;
+    }
+
+    /** dtc -I dtb -O dts with all warnings on. */
+    public static Result decompile(byte[] dtb) throws IOException, InterruptedException {
+        Path in = Files.createTempFile("jvmm-", ".dtb");
+        try {
+            Files.write(in, dtb);
+            return run(in, "dtb", "dts");
+        } finally {
+            Files.deleteIfExists(in);
+        }
+    }
+
+    /** dtc -I dts -O dtb. */
+    public static byte[] compile(String dts) throws IOException, InterruptedException {
+        Path in = Files.createTempFile("jvmm-", ".dts");
+        Path out = Files.createTempFile("jvmm-", ".dtb");
+        try {
+            Files.writeString(in, dts);
+            List<String> cmd = new ArrayList<>(List.of(binary().toString(), "-q", "-I", "dts", "-O", "dtb", "-o", out.toString(), in.toString()));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) fail("dtc -I dts failed: " + text);
+            return Files.readAllBytes(out);
+        } finally {
+            Files.deleteIfExists(in);
+            Files.deleteIfExists(out);
+        }
+    }
+
+    private static Result run(Path in, String from, String to) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(binary().toString(), "-I", from, "-O", to));
+        for (String c : EXTRA_CHECKS) cmd.addAll(List.of("-W", c));
+        cmd.add(in.toString());
+        Path err = Files.createTempFile("jvmm-dtc-", ".err");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail("dtc timed out");
+            }
+            String stderr = Files.readString(err);
+            if (p.exitValue() != 0) fail("dtc -I %s exited %d: %s".formatted(from, p.exitValue(), stderr));
+            return new Result(out, stderr);
+        } finally {
+            Files.deleteIfExists(err);
+        }
+    }
+}
