@@ -60,6 +60,9 @@ final class RunCommand implements Callable<Integer> {
                     + "or auto (ITS when the host can, else v2m) (default: ${DEFAULT-VALUE}).")
     String gicMsi;
 
+    @CommandLine.Mixin
+    PcieOptions pcie = new PcieOptions();
+
     @Option(names = "--kvm-device", paramLabel = "PATH", defaultValue = "/dev/kvm",
             description = "KVM device (default: ${DEFAULT-VALUE}).")
     Path kvmDevice;
@@ -73,13 +76,36 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         GuestExit exit;
         try (Machine machine = Machine.create(config, kvmDevice, System.out)) {
-            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(
-                    () -> machine.stop("stopped by a signal")));
+            SignalStop signals = new SignalStop(() -> machine.stop("stopped by a signal"));
+            startConsoleInput(machine);
             exit = machine.run();
+            int status = status(exit, err);
+            machine.close();
+            System.out.flush();
+            signals.disarm(status);
+            return status;
         } catch (MachineException e) {
             throw new UserError(e.getMessage(), ExitStatus.FAILURE, e);
         }
-        System.out.flush();
+    }
+
+    /**
+     * Feeds stdin to the guest's console. Line-buffered as the terminal delivers it (no raw mode yet); a daemon
+     * thread, so a blocked read never keeps jvmm alive after the guest is gone.
+     */
+    private static void startConsoleInput(Machine machine) {
+        Thread.ofPlatform().daemon().name("console-input").start(() -> {
+            byte[] buf = new byte[256];
+            try {
+                int n;
+                while ((n = System.in.read(buf)) > 0) machine.consoleInput(buf, 0, n);
+            } catch (java.io.IOException | IllegalStateException e) {
+                // stdin closed or the machine is gone: nothing more to feed
+            }
+        });
+    }
+
+    private static int status(GuestExit exit, PrintWriter err) {
         return switch (exit) {
             case GuestExit.PowerOff p -> ExitStatus.OK;
             case GuestExit.Reset r -> {
@@ -114,7 +140,8 @@ final class RunCommand implements Callable<Integer> {
             throw usage("--memory: " + e.getMessage());
         }
         try {
-            return new MachineConfig(kernel, Optional.ofNullable(initrd), cmdline, mem, cpus, GicMsiMode.parse(gicMsi));
+            return new MachineConfig(kernel, Optional.ofNullable(initrd), cmdline, mem, cpus, GicMsiMode.parse(gicMsi),
+                    pcie.toConfig());
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }

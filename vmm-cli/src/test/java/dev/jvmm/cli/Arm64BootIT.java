@@ -19,19 +19,24 @@ import org.junit.jupiter.api.io.TempDir;
 class Arm64BootIT {
     static EmulatedArm64Host.Result result;
 
-    private static final String JVMM = "/work/jvmm/bin/jvmm run --kernel /work/guest/Image"
-            + " --initrd /work/guest/initramfs.cpio.gz --memory 256M";
+    // Each guest gets its own bound (busybox timeout sends SIGTERM: jvmm then exits 5 and the test names the run).
+    private static final String JVMM = "timeout 300 /work/jvmm/bin/jvmm run --kernel /work/guest/Image"
+            + " --initrd /work/guest/initramfs.cpio.gz";
 
     @BeforeAll
     static void bootGuests(@TempDir Path tmp) throws Exception {
         EmulatedArm64Host.skipIfAsked();
         Path share = GuestImage.share(tmp);
         String script = String.join("\n",
-                guest("two-cpus", "--cpus 2 --cmdline 'console=ttyAMA0 panic=-1'"),
-                guest("one-cpu", "--cpus 1 --cmdline 'console=ttyAMA0 panic=-1'"),
-                guest("panic", "--cpus 1 --cmdline 'console=ttyAMA0 panic=-1 jvmm.panic'"),
-                guest("reboot", "--cpus 1 --cmdline 'console=ttyAMA0 panic=-1 jvmm.reboot'"),
+                // The full boot log once, with earlycon; the other runs are quiet (each console byte is a VM exit).
+                guest("two-cpus", "--cpus 2 --memory 256M --cmdline 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'"),
+                guest("one-cpu", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1'"),
+                guest("panic", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.panic'"),
+                guest("reboot", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.reboot'"),
                 guest("bad-memory", "--cpus 1 --memory 1M"),
+                // A guest that waits at a shell forever, stopped with SIGTERM once it is up.
+                "echo '@@BEGIN sigterm'; " + JVMM + " --cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.shell'"
+                        + " < /dev/null & pid=$!; sleep 30; kill -TERM $pid; wait $pid; echo \"@@END sigterm rc=$?\"",
                 "true");
         result = EmulatedArm64Host.runShared(share, script, List.of(), 1200);
         assertEquals(0, result.status(), "the emulated host itself failed");
@@ -62,6 +67,8 @@ class Arm64BootIT {
         assertGuestLine(r, "JVMM-GUEST done");
         assertTrue(r.console().lines().anyMatch(l -> l.strip().matches("JVMM-GUEST kernel=6\\.\\d+\\.\\d+.*-cloud-arm64")),
                 r.console());
+        assertTrue(r.console().contains("earlycon: pl11 at MMIO 0x0000000009000000"), "earlycon did not start:\n" + r.console());
+        assertTrue(r.console().contains("Booting Linux on physical CPU 0x0000000000"), r.console());
         assertEquals(0, r.status(), "jvmm exits 0 when the guest powers off");
     }
 
@@ -86,6 +93,13 @@ class Arm64BootIT {
         Run r = run("reboot");
         assertGuestLine(r, "JVMM-GUEST reboot");
         assertEquals(RunCommand.GUEST_RESET, r.status());
+    }
+
+    @Test
+    void sigtermStopsTheGuestWithStatus5() {
+        Run r = run("sigterm");
+        assertEquals(RunCommand.STOPPED, r.status(), r.console());
+        assertTrue(r.console().contains("jvmm: stopped by a signal"), r.console());
     }
 
     @Test

@@ -15,6 +15,7 @@ import dev.jvmm.core.irq.GicMsiMode;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.irq.MsiControllerChoice;
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.pci.PcieHost;
 import dev.jvmm.core.vcpu.GuestExit;
 import dev.jvmm.core.vcpu.RunState;
 import dev.jvmm.core.vcpu.VcpuThread;
@@ -59,9 +60,11 @@ public final class Machine implements AutoCloseable {
     private final Pl011 uart;
     private final PanicWatcher console;
     private final MsiControllerChoice msi;
+    private final PcieHost pcie;
     private final BootLayout boot;
     private final RunState state = new RunState();
     private final List<VcpuThread> threads = new ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Machine(Builder b) {
         this.config = b.config;
@@ -75,6 +78,7 @@ public final class Machine implements AutoCloseable {
         this.uart = b.uart;
         this.console = b.console;
         this.msi = b.msi;
+        this.pcie = b.pcie;
         this.boot = b.boot;
     }
 
@@ -101,6 +105,9 @@ public final class Machine implements AutoCloseable {
     public MsiControllerChoice msi() { return msi; }
 
     public BootLayout bootLayout() { return boot; }
+
+    /** The PCIe hierarchy, its host bridges and BAR mappings. */
+    public PcieHost pcie() { return pcie; }
 
     /** Starts every vCPU and waits for the guest's outcome; all vCPU threads have ended when this returns. */
     public GuestExit run() throws MachineException {
@@ -149,11 +156,21 @@ public final class Machine implements AutoCloseable {
         if (unhandled > 0) LOG.log(System.Logger.Level.INFO, "{0} guest MMIO accesses hit no device", unhandled);
     }
 
+    /**
+     * Bytes typed at the console, for the guest's UART receive FIFO. Returns how many were accepted (the UART keeps
+     * a bounded backlog; the rest is dropped, as a real line would).
+     */
+    public int consoleInput(byte[] data, int offset, int length) {
+        return uart.pushInput(data, offset, length);
+    }
+
     /** Exits seen by each vCPU, for diagnostics and benchmarks. */
     public long[] exitCounts() { return threads.stream().mapToLong(VcpuThread::exits).toArray(); }
 
+    /** Stops the guest if it still runs, joins every vCPU thread, then releases KVM objects and guest RAM. Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
         stop("machine closed");
         stopVcpus();
         Builder.releaseAll(vcpus, vgic, vm, kvm, ramArena);
@@ -172,6 +189,7 @@ public final class Machine implements AutoCloseable {
         Pl011 uart;
         PanicWatcher console;
         MsiControllerChoice msi;
+        PcieHost pcie;
         BootLayout boot;
 
         Builder(MachineConfig config) { this.config = config; }
@@ -191,6 +209,7 @@ public final class Machine implements AutoCloseable {
                 throw new MachineException("this host's KVM offers only a GICv2; jvmm supports GICv3 hosts for now");
             }
             MemoryMap map = MemoryMap.create(config.cpus(), config.memoryBytes(), 40);
+            pcie = PcieHost.create(config.pcie(), map);
 
             vgic = ArmVgic.createV3(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_REDIST_BASE, MemoryMap.GIC_NR_IRQS);
             int target = vm.armPreferredTarget();
@@ -219,6 +238,10 @@ public final class Machine implements AutoCloseable {
             mmio.register("pl011", MemoryMap.UART, Bus.PRIORITY_DEVICE, uart);
             // Linux reads the wall clock from the PL031 at boot (rtc-pl031 is built into the cloud kernel).
             mmio.register("pl031", MemoryMap.RTC, Bus.PRIORITY_DEVICE, new Pl031(spi(MemoryMap.SPI_RTC)));
+            pcie.attach(mmio);
+            // MSI delivery is not wired yet: every root complex keeps MsiSink.DISCONNECTED (messages dropped). The
+            // ITS backend (KVM_SIGNAL_MSI + devid per DeviceIdScheme) and the GICv2m frame plug in with
+            // pcie.connectMsi(bridge -> sink); the device tree's msi-map already follows the same devid rule.
 
             Aarch64DeviceTree.MsiController dtMsi = switch (msi.msi()) {
                 case ITS -> Aarch64DeviceTree.MsiController.ITS;
@@ -227,7 +250,7 @@ public final class Machine implements AutoCloseable {
             };
             boot = KernelLoader.load(ram, kernel, initrd, config.cmdline(),
                     (cmdline, initrdRange) -> Aarch64DeviceTree.build(
-                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true)));
+                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, pcie.deviceTree(dtMsi))));
 
             VcpuFd bsp = vcpus.get(0);
             bsp.setOneReg(Arm64Regs.PC, boot.entryPoint());

@@ -1,6 +1,7 @@
 package dev.jvmm.core.machine;
 
 import dev.jvmm.core.irq.GicMsiMode;
+import dev.jvmm.core.pci.PcieConfig;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -14,9 +15,10 @@ import java.util.Optional;
  * @param memoryBytes guest RAM
  * @param cpus        vCPUs
  * @param gicMsi      MSI controller choice
+ * @param pcie        the PCIe hierarchy (validated by its own constructor), {@link PcieConfig#NONE} for none
  */
 public record MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes, int cpus,
-                            GicMsiMode gicMsi) {
+                            GicMsiMode gicMsi, PcieConfig pcie) {
     public static final long MIN_MEMORY = 64L << 20;
     /** RAM starts at 1 GiB and the default arm64 IPA space is 40 bits (1 TiB): keep well inside it. */
     public static final long MAX_MEMORY = 512L << 30;
@@ -42,5 +44,11 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, 
                     .formatted(cmdline.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, MAX_CMDLINE));
         }
         if (cmdline.indexOf('\0') >= 0) throw new IllegalArgumentException("--cmdline must not contain NUL");
+        java.util.Objects.requireNonNull(pcie, "pcie");
+    }
+
+    /** A machine without PCIe. */
+    public MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes, int cpus, GicMsiMode gicMsi) {
+        this(kernel, initrd, cmdline, memoryBytes, cpus, gicMsi, PcieConfig.NONE);
     }
 }

@@ -1,0 +1,167 @@
+package dev.jvmm.cli;
+
+import dev.jvmm.core.pci.PciTestDevice;
+import dev.jvmm.core.pci.PcieConfig;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code --pcie-*} options of {@code jvmm run} (a Picocli mixin): a PCIe hierarchy described part by part, each
+ * option repeatable, parts named so others can hang below them. Syntax: a head ({@code NAME} or {@code PARENT:NAME})
+ * and comma-separated {@code key=value} settings or bare flags. Parsing errors name the option and the argument;
+ * the hierarchy itself is checked by {@link PcieConfig}, whose messages name the part at fault.
+ */
+final class PcieOptions {
+    @Option(names = "--pcie-root-complex", paramLabel = "NAME[,segment=N][,buses=N]",
+            description = "A PCIe host bridge (ECAM, pci-host-ecam-generic) for PCI segment N (0-15; default: the "
+                    + "lowest one no other root complex uses) with buses 0..N-1 (1-256, default 256). Repeatable.")
+    List<String> rootComplexes = new ArrayList<>();
+
+    @Option(names = "--pcie-root-port", paramLabel = "RC:NAME[,hotplug]",
+            description = "A PCIe root port on root complex RC, at the next device number of its root bus; hotplug "
+                    + "gives it a hot-plug slot. Repeatable.")
+    List<String> rootPorts = new ArrayList<>();
+
+    @Option(names = "--pcie-switch", paramLabel = "PORT:NAME[,ports=N][,hotplug]",
+            description = "A PCIe switch below PORT with N downstream ports (1-32, default 1) named NAME.dp0, NAME.dp1 "
+                    + "...; hotplug gives each a hot-plug slot. Repeatable.")
+    List<String> switches = new ArrayList<>();
+
+    @Option(names = "--pcie-endpoint", paramLabel = "PORT:NAME[,functions=N][,vendor=ID][,device=ID][,class=CODE][,bar64]",
+            description = "A test endpoint below PORT (like QEMU's pci-testdev: default 1b36:0005, class ff0000, "
+                    + "no driver) with N functions (1-8, default 1) and one 4 KiB memory BAR per function that reads back "
+                    + "what is written; bar64 makes it a 64-bit prefetchable BAR. IDs in hex (0x...) or decimal. "
+                    + "Repeatable.")
+    List<String> endpoints = new ArrayList<>();
+
+    /**
+     * The hierarchy these options describe.
+     *
+     * @throws IllegalArgumentException one line naming the bad option argument or the bad part of the hierarchy
+     */
+    PcieConfig toConfig() {
+        List<PcieConfig.RootComplexSpec> rcs = rootComplexes();
+        List<PcieConfig.RootPortSpec> rps = new ArrayList<>();
+        for (String arg : rootPorts) {
+            Parsed p = Parsed.of("--pcie-root-port", arg, true, Set.of("hotplug"));
+            rps.add(new PcieConfig.RootPortSpec(p.parent(), p.name(), p.flag("hotplug")));
+        }
+        List<PcieConfig.SwitchSpec> sws = new ArrayList<>();
+        for (String arg : switches) {
+            Parsed p = Parsed.of("--pcie-switch", arg, true, Set.of("ports", "hotplug"));
+            sws.add(new PcieConfig.SwitchSpec(p.parent(), p.name(), p.number("ports", 1), p.flag("hotplug")));
+        }
+        List<PcieConfig.EndpointSpec> eps = new ArrayList<>();
+        for (String arg : endpoints) {
+            Parsed p = Parsed.of("--pcie-endpoint", arg, true, Set.of("functions", "vendor", "device", "class", "bar64"));
+            eps.add(new PcieConfig.EndpointSpec(p.parent(), p.name(), p.number("functions", 1),
+                    p.number("vendor", PciTestDevice.VENDOR_ID), p.number("device", PciTestDevice.DEVICE_ID),
+                    p.number("class", PciTestDevice.CLASS_CODE), p.flag("bar64")));
+        }
+        if (rcs.isEmpty() && !(rps.isEmpty() && sws.isEmpty() && eps.isEmpty())) {
+            throw new IllegalArgumentException("PCIe ports, switches and endpoints need a --pcie-root-complex");
+        }
+        try {
+            return new PcieConfig(rcs, rps, sws, eps);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("invalid PCIe topology: " + e.getMessage(), e);
+        }
+    }
+
+    /** Root complexes with default segments: explicit ones first, then each default takes the lowest free one. */
+    private List<PcieConfig.RootComplexSpec> rootComplexes() {
+        List<Parsed> parsed = new ArrayList<>();
+        Set<Integer> taken = new HashSet<>();
+        for (String arg : rootComplexes) {
+            Parsed p = Parsed.of("--pcie-root-complex", arg, false, Set.of("segment", "buses"));
+            parsed.add(p);
+            if (p.has("segment")) taken.add(p.number("segment", 0));
+        }
+        List<PcieConfig.RootComplexSpec> out = new ArrayList<>();
+        for (Parsed p : parsed) {
+            int segment;
+            if (p.has("segment")) {
+                segment = p.number("segment", 0);
+            } else {
+                segment = 0;
+                while (taken.contains(segment)) segment++;
+                taken.add(segment);
+            }
+            out.add(new PcieConfig.RootComplexSpec(p.name(), segment, p.number("buses", 256)));
+        }
+        return out;
+    }
+
+    /** One option argument: {@code [PARENT:]NAME[,key=value|flag]...}. */
+    record Parsed(String option, String arg, String parent, String name, Map<String, String> settings) {
+        private static final String FLAG = "\0flag";
+
+        static Parsed of(String option, String arg, boolean withParent, Set<String> keys) {
+            String[] parts = arg.split(",", -1);
+            String head = parts[0];
+            String parent = null;
+            String name = head;
+            if (withParent) {
+                int colon = head.indexOf(':');
+                if (colon <= 0 || colon == head.length() - 1 || head.indexOf(':', colon + 1) >= 0) {
+                    throw bad(option, arg, "expected PARENT:NAME before the first ','");
+                }
+                parent = head.substring(0, colon);
+                name = head.substring(colon + 1);
+            } else if (head.contains(":")) {
+                throw bad(option, arg, "a root complex has no parent; expected NAME");
+            }
+            if (name.isEmpty()) throw bad(option, arg, "the name is empty");
+            Map<String, String> settings = new LinkedHashMap<>();
+            for (int i = 1; i < parts.length; i++) {
+                String s = parts[i];
+                int eq = s.indexOf('=');
+                String key = eq < 0 ? s : s.substring(0, eq);
+                if (!keys.contains(key)) {
+                    throw bad(option, arg, "unknown setting '" + key + "' (known: " + String.join(", ", sorted(keys)) + ")");
+                }
+                if (settings.put(key, eq < 0 ? FLAG : s.substring(eq + 1)) != null) {
+                    throw bad(option, arg, "'" + key + "' is given twice");
+                }
+            }
+            return new Parsed(option, arg, parent, name, settings);
+        }
+
+        boolean has(String key) { return settings.containsKey(key); }
+
+        /** A bare flag such as {@code hotplug}; {@code hotplug=...} is refused. */
+        boolean flag(String key) {
+            String v = settings.get(key);
+            if (v == null) return false;
+            if (!v.equals(FLAG)) throw bad(option, arg, "'" + key + "' takes no value");
+            return true;
+        }
+
+        /** A decimal or 0x-hex number, {@code fallback} when absent. */
+        int number(String key, int fallback) {
+            String v = settings.get(key);
+            if (v == null) return fallback;
+            if (v.equals(FLAG)) throw bad(option, arg, "'" + key + "' needs a value (" + key + "=N)");
+            try {
+                long n = v.startsWith("0x") || v.startsWith("0X") ? Long.parseLong(v.substring(2), 16) : Long.parseLong(v);
+                if (n < 0 || n > Integer.MAX_VALUE) throw new NumberFormatException();
+                return (int) n;
+            } catch (NumberFormatException e) {
+                throw bad(option, arg, key + "=" + v + " is not a number");
+            }
+        }
+
+        private static List<String> sorted(Set<String> keys) {
+            return keys.stream().sorted().toList();
+        }
+
+        private static IllegalArgumentException bad(String option, String arg, String why) {
+            return new IllegalArgumentException(option + " '" + arg + "': " + why);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.jvmm.core.pci;
+
+import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.pcie.PciFunction;
+import dev.jvmm.pcie.Topology;
+import dev.jvmm.pcie.TopologyException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The PCIe hierarchy a machine gets, as the user described it ({@code --pcie-root-complex}, {@code --pcie-root-port},
+ * {@code --pcie-switch}, {@code --pcie-endpoint}). A value: the live {@link Topology} is built from it by
+ * {@link #buildTopology()}, once for the machine.
+ *
+ * <p>Validated on construction, so a machine never starts from a hierarchy that cannot be built: besides what
+ * {@link Topology.Builder#build()} checks (names, parents, bus room), segments must have ECAM room in the memory map
+ * (0..{@value MemoryMap#MAX_PCIE_SEGMENTS}-1) and test endpoints need sane ids. The exception message is one line
+ * listing every problem, each naming the part at fault.
+ *
+ * <p>Order matters the way the {@link Topology} says: root ports take device numbers 0, 1, 2... on their root bus in
+ * list order, and hot-plug slots are numbered root ports first, then switches.
+ *
+ * @param rootComplexes host bridges, each with its own PCI segment
+ * @param rootPorts     root ports, each on a root complex
+ * @param switches      switches, each on a port
+ * @param endpoints     test endpoints ({@link PciTestDevice}), each on a port
+ */
+public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec> rootPorts, List<SwitchSpec> switches,
+                         List<EndpointSpec> endpoints) {
+    /** No PCIe at all: the machine has no host bridge. */
+    public static final PcieConfig NONE = new PcieConfig(List.of(), List.of(), List.of(), List.of());
+
+    /**
+     * A host bridge with an ECAM window over buses 0..buses-1 of {@code segment}.
+     *
+     * @param buses 1..256 (PCIe Base 6.0 §7.2.2: the ECAM window holds 1 MiB per bus)
+     */
+    public record RootComplexSpec(String name, int segment, int buses) { }
+
+    /** A Root Port on root complex {@code rootComplex}; {@code hotplug} gives it a hot-plug slot. */
+    public record RootPortSpec(String rootComplex, String name, boolean hotplug) { }
+
+    /** A switch on {@code port} with {@code ports} downstream ports, named {@code NAME.dp0...}. */
+    public record SwitchSpec(String port, String name, int ports, boolean hotplug) { }
+
+    /**
+     * A test endpoint ({@link PciTestDevice}) on {@code port} with {@code functions} identical functions.
+     *
+     * @param functions 1..8; more than one makes a multi-function device
+     * @param vendorId  0..0xFFFE (FFFFh reads as "no function", PCI Local Bus 3.0 §6.2.1)
+     * @param deviceId  0..0xFFFF
+     * @param classCode 24 bits: base class, sub-class, programming interface
+     * @param bar64     BAR 0 is a 64-bit prefetchable BAR (placed in the 64-bit window) instead of a 32-bit one
+     */
+    public record EndpointSpec(String port, String name, int functions, int vendorId, int deviceId, int classCode,
+                               boolean bar64) {
+        /** A pci-testdev-like endpoint with the default ids. */
+        public EndpointSpec(String port, String name, int functions) {
+            this(port, name, functions, PciTestDevice.VENDOR_ID, PciTestDevice.DEVICE_ID, PciTestDevice.CLASS_CODE, false);
+        }
+    }
+
+    public PcieConfig {
+        rootComplexes = List.copyOf(rootComplexes);
+        rootPorts = List.copyOf(rootPorts);
+        switches = List.copyOf(switches);
+        endpoints = List.copyOf(endpoints);
+        List<String> problems = problems(rootComplexes, endpoints);
+        if (problems.isEmpty()) {
+            try {
+                topology(rootComplexes, rootPorts, switches, endpoints);
+            } catch (TopologyException e) {
+                problems.addAll(e.problems());
+            }
+        }
+        if (!problems.isEmpty()) throw new IllegalArgumentException(String.join("; ", problems));
+    }
+
+    public boolean isEmpty() { return rootComplexes.isEmpty(); }
+
+    /** Builds a fresh live hierarchy (new functions every time: a function belongs to one machine). */
+    public Topology buildTopology() {
+        try {
+            return topology(rootComplexes, rootPorts, switches, endpoints);
+        } catch (TopologyException e) {
+            throw new IllegalStateException("a validated PCIe config failed to build: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<String> problems(List<RootComplexSpec> rootComplexes, List<EndpointSpec> endpoints) {
+        List<String> problems = new ArrayList<>();
+        for (RootComplexSpec rc : rootComplexes) {
+            Objects.requireNonNull(rc, "root complex");
+            if (rc.segment() < 0 || rc.segment() >= MemoryMap.MAX_PCIE_SEGMENTS) {
+                problems.add("root complex '%s': segment=%d out of range 0-%d (the memory map has ECAM for %d segments)"
+                        .formatted(rc.name(), rc.segment(), MemoryMap.MAX_PCIE_SEGMENTS - 1, MemoryMap.MAX_PCIE_SEGMENTS));
+            }
+        }
+        for (EndpointSpec ep : endpoints) {
+            Objects.requireNonNull(ep, "endpoint");
+            String label = "endpoint '" + ep.name() + "'";
+            if (ep.functions() < 1 || ep.functions() > 8) {
+                problems.add(label + ": functions=" + ep.functions() + " out of range 1-8");
+            }
+            if (ep.vendorId() < 0 || ep.vendorId() > 0xFFFE) {
+                problems.add(label + ": vendor=0x%x out of range 0x0-0xfffe".formatted(ep.vendorId()));
+            }
+            if (ep.deviceId() < 0 || ep.deviceId() > 0xFFFF) {
+                problems.add(label + ": device=0x%x out of range 0x0-0xffff".formatted(ep.deviceId()));
+            }
+            if (ep.classCode() < 0 || ep.classCode() > 0xFF_FFFF) {
+                problems.add(label + ": class=0x%x out of range 0x0-0xffffff".formatted(ep.classCode()));
+            }
+        }
+        return problems;
+    }
+
+    private static Topology topology(List<RootComplexSpec> rootComplexes, List<RootPortSpec> rootPorts,
+                                     List<SwitchSpec> switches, List<EndpointSpec> endpoints) throws TopologyException {
+        Topology.Builder b = Topology.builder();
+        for (RootComplexSpec rc : rootComplexes) b.rootComplex(rc.name(), rc.segment(), rc.buses());
+        for (RootPortSpec rp : rootPorts) b.rootPort(rp.rootComplex(), rp.name(), rp.hotplug());
+        for (SwitchSpec sw : switches) b.pcieSwitch(sw.port(), sw.name(), sw.ports(), sw.hotplug());
+        for (EndpointSpec ep : endpoints) {
+            PciFunction[] functions = new PciFunction[ep.functions()];
+            for (int f = 0; f < functions.length; f++) {
+                functions[f] = PciTestDevice.function(ep.vendorId(), ep.deviceId(), ep.classCode(), ep.bar64());
+            }
+            b.endpoint(ep.port(), ep.name(), functions);
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,86 @@
+package dev.jvmm.core.pci;
+
+import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.bus.BusRange;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The address windows one host bridge forwards to its PCI hierarchy: where the guest may place BARs and bridge
+ * windows below it (a device tree {@code ranges} entry each).
+ *
+ * <ul>
+ *   <li>{@code io}: CPU addresses of the PCI I/O window, inside {@link MemoryMap#PCIE_PIO}; PCI I/O address
+ *       {@code ioPciBase} appears at {@code io.base()} (arm64 has no port instructions, so I/O space is memory
+ *       mapped);</li>
+ *   <li>{@code mmio32}: 32-bit non-prefetchable memory, inside {@link MemoryMap#PCIE_MMIO32}, CPU = PCI address;</li>
+ *   <li>{@code mmio64}: 64-bit memory, inside {@link MemoryMap#pcieMmio64()}, CPU = PCI address.</li>
+ * </ul>
+ *
+ * <p>The machine-wide windows are split evenly between the host bridges, in order, so no two bridges ever share an
+ * address. Granules: I/O 4 KiB and memory 1 MiB, the granularity of a PCI-to-PCI bridge's windows (PCIe Base 6.0
+ * §7.5.1.3.6, §7.5.1.3.8), so the first bridge window below a host bridge can start at its base. The 64-bit share
+ * is a power of two aligned to its size or to 1 GiB, whichever is smaller, so BARs up to 1 GiB (and, in shares
+ * that happen to be aligned, larger ones) fit at their natural alignment. The PCI
+ * I/O addresses of all bridges are distinct too (the offset into the machine's I/O window), which keeps one flat
+ * I/O map and lets a BAR's CPU address be computed without knowing the bridge.
+ */
+public record PcieWindows(BusRange io, long ioPciBase, BusRange mmio32, BusRange mmio64) {
+    public static final long IO_GRANULE = 4 * MemoryMap.KiB;
+    public static final long MEMORY_GRANULE = MemoryMap.MiB;
+
+    /**
+     * Splits the machine's windows between {@code count} host bridges.
+     *
+     * @throws IllegalArgumentException when a share would fall below its granule (more than 16 bridges)
+     */
+    public static List<PcieWindows> allocate(MemoryMap map, int count) {
+        if (count < 0) throw new IllegalArgumentException("host bridge count " + count + " is negative");
+        List<PcieWindows> out = new ArrayList<>(count);
+        if (count == 0) return out;
+        long ioShare = share("I/O", MemoryMap.PCIE_PIO, count, IO_GRANULE);
+        long mmio32Share = share("32-bit MMIO", MemoryMap.PCIE_MMIO32, count, MEMORY_GRANULE);
+        long mmio64Share = Long.highestOneBit(share("64-bit MMIO", map.pcieMmio64(), count, MEMORY_GRANULE));
+        // The 64-bit window starts at the end of the ECAM area, which MemoryMap keeps 1 GiB aligned; the align-up is
+        // a guard, and the containment check below proves the shares still fit.
+        long mmio64Base = alignUp(map.pcieMmio64().base(), Math.min(mmio64Share, MemoryMap.GiB));
+        for (int i = 0; i < count; i++) {
+            BusRange io = new BusRange(MemoryMap.PCIE_PIO.base() + i * ioShare, ioShare);
+            BusRange mmio32 = new BusRange(MemoryMap.PCIE_MMIO32.base() + i * mmio32Share, mmio32Share);
+            BusRange mmio64 = new BusRange(mmio64Base + i * mmio64Share, mmio64Share);
+            if (!map.pcieMmio64().contains(mmio64)) {
+                throw new IllegalStateException("64-bit window share %s does not fit in %s".formatted(mmio64, map.pcieMmio64()));
+            }
+            out.add(new PcieWindows(io, io.base() - MemoryMap.PCIE_PIO.base(), mmio32, mmio64));
+        }
+        return out;
+    }
+
+    /** The CPU address range a BAR at PCI I/O address {@code pciAddress} occupies, if it lies in this I/O window. */
+    public Optional<BusRange> ioToCpu(long pciAddress, long size) {
+        long offset = pciAddress - ioPciBase;
+        if (offset < 0 || size <= 0 || offset > io.size() - size) return Optional.empty();
+        return Optional.of(new BusRange(io.base() + offset, size));
+    }
+
+    /** Whether a memory BAR at [pciAddress, +size) lies inside one of the memory windows. */
+    public boolean holdsMemory(long pciAddress, long size) {
+        return mmio32.contains(pciAddress, size) || mmio64.contains(pciAddress, size);
+    }
+
+    private static long share(String what, BusRange window, int count, long granule) {
+        long share = window.size() / count / granule * granule;
+        if (share == 0) {
+            throw new IllegalArgumentException("%d host bridges leave less than %s each of the %s PCIe window %s"
+                    .formatted(count, granule >= MemoryMap.MiB ? granule / MemoryMap.MiB + " MiB" : granule / MemoryMap.KiB + " KiB",
+                            what, window));
+        }
+        return share;
+    }
+
+    private static long alignUp(long value, long alignment) {
+        return (value + alignment - 1) & -alignment;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.jvmm.core.acpi;
+
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The ACPICA disassembler (package acpica-tools) as a test oracle: {@code iasl -d table.dat} writes table.dsl, which
+ * lists every field as {@code [off dec len]  Name : Value}. A missing iasl fails the test, naming the package, unless
+ * -Djvmm.test.allowMissingTools=true (then the test is skipped visibly).
+ */
+final class Iasl {
+    private static final Pattern FIELD = Pattern.compile("^\\[([0-9A-F]{3,})h \\d+ +\\d+\\] +(.+?) : (.*)$");
+
+    /** The disassembly: every field line as (offset, name, value), in order, and the whole text. */
+    record Disassembly(String text, List<Field> fields) {
+        /** The values of every field called {@code name}, in table order. */
+        List<String> values(String name) {
+            return fields.stream().filter(f -> f.name().equals(name)).map(Field::value).toList();
+        }
+
+        String value(String name) {
+            List<String> v = values(name);
+            if (v.size() != 1) throw new AssertionError("field '" + name + "' occurs " + v.size() + " times:\n" + text);
+            return v.getFirst();
+        }
+    }
+
+    record Field(int offset, String name, String value) { }
+
+    private Iasl() { }
+
+    static Path binary() {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+            Path p = Path.of(dir, "iasl");
+            if (Files.isExecutable(p)) return p;
+        }
+        String msg = "iasl not found on PATH: install the Debian package acpica-tools (apt-get install acpica-tools)";
+        if (Boolean.getBoolean("jvmm.test.allowMissingTools")) Assumptions.abort(msg);
+        fail(msg);
+        return null;
+    }
+
+    static Disassembly disassemble(byte[] table) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("jvmm-iasl-");
+        try {
+            Files.write(dir.resolve("table.dat"), table);
+            Process p = new ProcessBuilder(binary().toString(), "-d", "table.dat").directory(dir.toFile())
+                    .redirectErrorStream(true).start();
+            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail("iasl timed out");
+            }
+            if (p.exitValue() != 0) fail("iasl -d exited " + p.exitValue() + ":\n" + log);
+            String text = Files.readString(dir.resolve("table.dsl"));
+            List<Field> fields = text.lines().map(String::strip).map(FIELD::matcher).filter(Matcher::matches)
+                    .map(m -> new Field(Integer.parseInt(m.group(1), 16), m.group(2).strip(), m.group(3).strip())).toList();
+            return new Disassembly(text, fields);
+        } finally {
+            try (Stream<Path> s = Files.walk(dir)) {
+                for (Path f : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+            }
+        }
+    }
+}
