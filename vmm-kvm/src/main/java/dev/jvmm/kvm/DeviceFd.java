@@ -58,26 +58,24 @@ public final class DeviceFd extends Fd {
 
     public long getAttrU64(int group, long attr) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(ValueLayout.JAVA_LONG);
-            MemorySegment a = kvm_device_attr.allocate(arena);
-            kvm_device_attr.group(a, group);
-            kvm_device_attr.attr(a, attr);
-            kvm_device_attr.addr(a, v.address());
-            Libc.ioctl(fd(), Abi.KVM_GET_DEVICE_ATTR, a, "KVM_GET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
-            return v.get(ValueLayout.JAVA_LONG, 0);
+            return getAttr(group, attr, arena.allocate(ValueLayout.JAVA_LONG), arena).get(ValueLayout.JAVA_LONG, 0);
         }
     }
 
     public int getAttrU32(int group, long attr) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
-            MemorySegment a = kvm_device_attr.allocate(arena);
-            kvm_device_attr.group(a, group);
-            kvm_device_attr.attr(a, attr);
-            kvm_device_attr.addr(a, v.address());
-            Libc.ioctl(fd(), Abi.KVM_GET_DEVICE_ATTR, a, "KVM_GET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
-            return v.get(ValueLayout.JAVA_INT, 0);
+            return getAttr(group, attr, arena.allocate(ValueLayout.JAVA_INT), arena).get(ValueLayout.JAVA_INT, 0);
         }
+    }
+
+    /** KVM_GET_DEVICE_ATTR into {@code value}, which is returned. */
+    private MemorySegment getAttr(int group, long attr, MemorySegment value, Arena arena) throws ErrnoException {
+        MemorySegment a = kvm_device_attr.allocate(arena);
+        kvm_device_attr.group(a, group);
+        kvm_device_attr.attr(a, attr);
+        kvm_device_attr.addr(a, value.address());
+        Libc.ioctl(fd(), Abi.KVM_GET_DEVICE_ATTR, a, "KVM_GET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
+        return value;
     }
 
     /** KVM_HAS_DEVICE_ATTR: false when the kernel answers ENXIO (attribute unknown to this device). */

@@ -101,27 +101,37 @@ final class Libc {
         return (int) ERRNO.get(capture, 0L);
     }
 
-    static int ioctl(int fd, long request, long arg, String op) throws ErrnoException {
+    /** ioctl with an integer argument; returns the result, or {@code -errno} (JDK CaptureStateUtil's idiom). */
+    private static int rawIoctl(int fd, long request, long arg) {
         MemorySegment cap = CAPTURE_BUFFER.get();
-        int r;
         try {
-            r = (int) IOCTL_LONG.invokeExact(cap, fd, request, arg);
+            int r = (int) IOCTL_LONG.invokeExact(cap, fd, request, arg);
+            return r < 0 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
-        if (r < 0) throw new ErrnoException(op, errno(cap));
+    }
+
+    /** ioctl with a pointer argument; returns the result, or {@code -errno}. */
+    private static int rawIoctl(int fd, long request, MemorySegment arg) {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        try {
+            int r = (int) IOCTL_PTR.invokeExact(cap, fd, request, arg);
+            return r < 0 ? -errno(cap) : r;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static int ioctl(int fd, long request, long arg, String op) throws ErrnoException {
+        int r = rawIoctl(fd, request, arg);
+        if (r < 0) throw new ErrnoException(op, -r);
         return r;
     }
 
     static int ioctl(int fd, long request, MemorySegment arg, String op) throws ErrnoException {
-        MemorySegment cap = CAPTURE_BUFFER.get();
-        int r;
-        try {
-            r = (int) IOCTL_PTR.invokeExact(cap, fd, request, arg);
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-        if (r < 0) throw new ErrnoException(op, errno(cap));
+        int r = rawIoctl(fd, request, arg);
+        if (r < 0) throw new ErrnoException(op, -r);
         return r;
     }
 
@@ -130,18 +140,8 @@ final class Libc {
      * results KVM_RUN gives when a kick or a pending signal ends it early.
      */
     static int ioctlInterruptible(int fd, long request, long arg, String op) throws ErrnoException {
-        MemorySegment cap = CAPTURE_BUFFER.get();
-        int r;
-        try {
-            r = (int) IOCTL_LONG.invokeExact(cap, fd, request, arg);
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-        if (r < 0) {
-            int e = errno(cap);
-            if (e == Errno.EINTR || e == Errno.EAGAIN) return -e;
-            throw new ErrnoException(op, e);
-        }
+        int r = rawIoctl(fd, request, arg);
+        if (r < 0 && r != -Errno.EINTR && r != -Errno.EAGAIN) throw new ErrnoException(op, -r);
         return r;
     }
 
