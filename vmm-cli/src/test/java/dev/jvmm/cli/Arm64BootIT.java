@@ -34,6 +34,8 @@ class Arm64BootIT {
                 guest("panic", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.panic'"),
                 guest("reboot", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.reboot'"),
                 guest("bad-memory", "--cpus 1 --memory 1M"),
+                "echo '@@BEGIN gzip-kernel'; " + JVMM.replace("/work/guest/Image", "/work/guest/Image.gz")
+                        + " --cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1'; echo \"@@END gzip-kernel rc=$?\"",
                 // A guest that waits at a shell forever, stopped with SIGTERM once it is up.
                 "echo '@@BEGIN sigterm'; " + JVMM + " --cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.shell'"
                         + " < /dev/null & pid=$!; sleep 30; kill -TERM $pid; wait $pid; echo \"@@END sigterm rc=$?\"",
@@ -93,6 +95,13 @@ class Arm64BootIT {
         Run r = run("reboot");
         assertGuestLine(r, "JVMM-GUEST reboot");
         assertEquals(RunCommand.GUEST_RESET, r.status());
+    }
+
+    @Test
+    void aGzipCompressedKernelBootsToo() {
+        Run r = run("gzip-kernel");
+        assertGuestLine(r, "JVMM-GUEST done");
+        assertEquals(0, r.status());
     }
 
     @Test

@@ -31,7 +31,10 @@ final class GuestImage {
         return dir;
     }
 
-    /** A directory with {@code jvmm/} (the distribution) and {@code guest/} (Image, initramfs.cpio.gz). */
+    /**
+     * A directory with {@code jvmm/} (the distribution) and {@code guest/} (Image, Image.gz made here from it,
+     * initramfs.cpio.gz).
+     */
     static Path share(Path tmp) throws IOException, InterruptedException {
         Path guest = cacheDir();
         Path share = Files.createDirectories(tmp.resolve("share"));
@@ -39,6 +42,10 @@ final class GuestImage {
         Files.createDirectories(share.resolve("guest"));
         for (String f : new String[] {"Image", "initramfs.cpio.gz"}) {
             link(guest.resolve(f), share.resolve("guest").resolve(f));
+        }
+        try (var in = Files.newInputStream(guest.resolve("Image"));
+             var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(share.resolve("guest/Image.gz")), 1 << 16)) {
+            in.transferTo(out);
         }
         return share;
     }
