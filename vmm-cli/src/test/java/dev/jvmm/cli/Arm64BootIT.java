@@ -34,6 +34,8 @@ class Arm64BootIT {
                 guest("panic", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.panic'"),
                 guest("reboot", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.reboot'"),
                 guest("bad-memory", "--cpus 1 --memory 1M"),
+                "echo '@@BEGIN nisv'; timeout 120 /work/jvmm/bin/jvmm run --kernel /work/guest/nisv.img --memory 64M;"
+                        + " echo \"@@END nisv rc=$?\"",
                 "echo '@@BEGIN gzip-kernel'; " + JVMM.replace("/work/guest/Image", "/work/guest/Image.gz")
                         + " --cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1'; echo \"@@END gzip-kernel rc=$?\"",
                 // A guest that waits at a shell forever, stopped with SIGTERM once it is up.
@@ -95,6 +97,14 @@ class Arm64BootIT {
         Run r = run("reboot");
         assertGuestLine(r, "JVMM-GUEST reboot");
         assertEquals(RunCommand.GUEST_RESET, r.status());
+    }
+
+    @Test
+    void mmioWithoutSyndromeIsAClearErrorNotAHang() {
+        Run r = run("nisv");
+        assertEquals(ExitStatus.FAILURE, r.status(), r.console());
+        assertTrue(r.console().contains("jvmm: vCPU 0: the guest accessed device address 0x9000000 with an instruction"
+                + " KVM cannot decode"), r.console());
     }
 
     @Test

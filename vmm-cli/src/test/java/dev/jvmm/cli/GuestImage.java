@@ -47,6 +47,7 @@ final class GuestImage {
              var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(share.resolve("guest/Image.gz")), 1 << 16)) {
             in.transferTo(out);
         }
+        Files.write(share.resolve("guest/nisv.img"), Arm64Payloads.loadPairFromDevice());
         return share;
     }
 
