@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         exitCodeList = {
             "0:the guest powered off (PSCI SYSTEM_OFF)",
             "1:jvmm failed (no usable KVM, setup error, a vCPU error); one line on stderr",
-            "2:bad option value (missing kernel, memory too small, bad cpus ...); one line on stderr",
+            "2:bad option value or input (missing or unbootable kernel, memory too small, bad cpus ...); one line on stderr",
             "3:the guest reset (PSCI SYSTEM_RESET: reboot, or a panic with panic=N)",
             "4:the guest reported a crash",
             "5:stopped from outside (SIGINT/SIGTERM)",
@@ -85,7 +85,7 @@ final class RunCommand implements Callable<Integer> {
             signals.disarm(status);
             return status;
         } catch (MachineException e) {
-            throw new UserError(e.getMessage(), ExitStatus.FAILURE, e);
+            throw new UserError(e.getMessage(), e.badInput() ? ExitStatus.USAGE : ExitStatus.FAILURE, e);
         }
     }
 

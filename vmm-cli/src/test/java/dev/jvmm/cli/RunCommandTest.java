@@ -77,6 +77,25 @@ class RunCommandTest {
     }
 
     @Test
+    void aFileThatIsNoKernelIsBadInput() throws Exception {
+        Path notAKernel = Files.writeString(dir.resolve("notes.txt"), "this is not an arm64 kernel\n".repeat(10));
+        CliRunner r = CliRunner.run("run", "--kernel", notAKernel.toString());
+        assertEquals(ExitStatus.USAGE, r.status(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("jvmm: " + notAKernel), r.err());
+    }
+
+    @Test
+    void aValidKernelOnAHostThatIsNotArm64IsOneLine() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "x86_64 hosts only");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "SKIPPED: no /dev/kvm");
+        Path kernel = Files.write(dir.resolve("Image"), Arm64Payloads.loadPairFromDevice());
+        CliRunner r = CliRunner.run("run", "--kernel", kernel.toString());
+        assertEquals(ExitStatus.FAILURE, r.status(), r.err());
+        assertEquals("jvmm: this host is not aarch64: jvmm runs aarch64 guests on aarch64 KVM hosts only", r.err().strip());
+    }
+
+    @Test
     void helpDocumentsEveryOption() {
         CliRunner r = CliRunner.run("run", "--help");
         assertEquals(0, r.status());

@@ -24,6 +24,7 @@ import dev.jvmm.kvm.ArmVcpuFeature;
 import dev.jvmm.kvm.ArmVgic;
 import dev.jvmm.kvm.Cap;
 import dev.jvmm.kvm.ErrnoException;
+import dev.jvmm.kvm.HostArch;
 import dev.jvmm.kvm.Kvm;
 import dev.jvmm.kvm.KvmHostProbe;
 import dev.jvmm.kvm.MemorySlot;
@@ -93,7 +94,7 @@ public final class Machine implements AutoCloseable {
             throw new MachineException(e.getMessage(), e);
         } catch (BootException e) {
             b.release();
-            throw new MachineException(e.getMessage(), e);
+            throw new MachineException(e.getMessage(), e, true);
         } catch (MachineException | RuntimeException e) {
             b.release();
             throw e;
@@ -281,7 +282,7 @@ public final class Machine implements AutoCloseable {
         }
 
         private MsiControllerChoice chooseMsi() throws ErrnoException, MachineException {
-            var host = new MsiControllerChoice.HostGic(true,
+            var host = new MsiControllerChoice.HostGic(HostArch.current() == HostArch.AARCH64,
                     vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_V3")),
                     vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_V2")),
                     vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_ITS")));
