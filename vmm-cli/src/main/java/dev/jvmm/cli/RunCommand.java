@@ -17,10 +17,9 @@ import picocli.CommandLine.Option;
 
 /** {@code jvmm run}: boot an aarch64 Linux guest and run it until it powers off. */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {
-            "Boots an arm64 Linux kernel (direct kernel boot: Image or Image.gz, optional initramfs) on this",
-            "aarch64 KVM host, with an in-kernel GICv3, the architected timer, PSCI and a PL011 console on",
-            "stdout, and runs it until the guest powers off."},
+        description = "Boots an arm64 Linux kernel (direct kernel boot: Image or Image.gz, optional initramfs) on "
+                + "this aarch64 KVM host, with an in-kernel GICv3, the architected timer, PSCI, a PL011 console on "
+                + "stdin/stdout and an optional PCIe hierarchy, and runs it until the guest powers off.",
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
             "0:the guest powered off (PSCI SYSTEM_OFF)",
@@ -67,6 +66,11 @@ final class RunCommand implements Callable<Integer> {
             description = "KVM device (default: ${DEFAULT-VALUE}).")
     Path kvmDevice;
 
+    @Option(names = "--stats",
+            description = "When the guest has stopped, print on stderr how long jvmm took to build the machine and "
+                    + "to run the guest, and the vCPU exits seen, per vCPU.")
+    boolean stats;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -75,11 +79,15 @@ final class RunCommand implements Callable<Integer> {
         MachineConfig config = config();
         PrintWriter err = spec.commandLine().getErr();
         GuestExit exit;
+        long t0 = System.nanoTime();
         try (Machine machine = Machine.create(config, kvmDevice, System.out)) {
             SignalStop signals = new SignalStop(() -> machine.stop("stopped by a signal"));
             startConsoleInput(machine);
+            long t1 = System.nanoTime();
             exit = machine.run();
+            long t2 = System.nanoTime();
             int status = status(exit, err);
+            if (stats) printStats(err, machine, t1 - t0, t2 - t1);
             machine.close();
             System.out.flush();
             signals.disarm(status);
@@ -103,6 +111,21 @@ final class RunCommand implements Callable<Integer> {
                 // stdin closed or the machine is gone: nothing more to feed
             }
         });
+    }
+
+    /** One line, machine-readable: {@code jvmm-stats setup-ms=.. run-ms=.. exits=N[,N..] exits-total=N}. */
+    private static void printStats(PrintWriter err, Machine machine, long setupNanos, long runNanos) {
+        long[] exits = machine.exitCounts();
+        StringBuilder perVcpu = new StringBuilder();
+        long total = 0;
+        for (long e : exits) {
+            if (!perVcpu.isEmpty()) perVcpu.append(',');
+            perVcpu.append(e);
+            total += e;
+        }
+        err.printf("jvmm-stats setup-ms=%d run-ms=%d exits=%s exits-total=%d unhandled-mmio=%d%n",
+                setupNanos / 1_000_000, runNanos / 1_000_000, perVcpu, total, machine.unhandledMmio());
+        err.flush();
     }
 
     private static int status(GuestExit exit, PrintWriter err) {

@@ -165,6 +165,9 @@ public final class Machine implements AutoCloseable {
         return uart.pushInput(data, offset, length);
     }
 
+    /** Guest accesses to addresses no device claims, over all vCPUs. */
+    public long unhandledMmio() { return threads.stream().mapToLong(VcpuThread::unhandledMmio).sum(); }
+
     /** Exits seen by each vCPU, for diagnostics and benchmarks. */
     public long[] exitCounts() { return threads.stream().mapToLong(VcpuThread::exits).toArray(); }
 
