@@ -123,8 +123,10 @@ final class RunCommand implements Callable<Integer> {
             perVcpu.append(e);
             total += e;
         }
-        err.printf("jvmm-stats setup-ms=%d run-ms=%d exits=%s exits-total=%d unhandled-mmio=%d%n",
-                setupNanos / 1_000_000, runNanos / 1_000_000, perVcpu, total, machine.unhandledMmio());
+        err.printf("jvmm-stats setup-ms=%d run-ms=%d exits=%s exits-total=%d unhandled-mmio=%d jvm-uptime-ms=%d%n",
+                setupNanos / 1_000_000, runNanos / 1_000_000, perVcpu, total, machine.unhandledMmio(),
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
+        err.printf("jvmm-stats setup: %s%n", machine.setupPhases());
         err.flush();
     }
 

@@ -57,7 +57,7 @@ public final class KernelLoader {
             throw new BootException("devicetree", "is %d bytes; booting.rst allows at most 2 MiB".formatted(blob.length));
         }
         ram.write(layout.kernelLoad(), kernel.bytes());
-        if (initrd != null) ram.write(layout.initrd().start(), initrd.data());
+        if (initrd != null) initrd.copyTo(ram.slice(layout.initrd().start(), initrd.size()));
         ram.write(layout.dtbAddress(), blob);
         return layout;
     }

@@ -63,6 +63,7 @@ public final class Machine implements AutoCloseable {
     private final MsiControllerChoice msi;
     private final PcieHost pcie;
     private final BootLayout boot;
+    private final SetupPhases setupPhases;
     private final RunState state = new RunState();
     private final List<VcpuThread> threads = new ArrayList<>();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -81,6 +82,7 @@ public final class Machine implements AutoCloseable {
         this.msi = b.msi;
         this.pcie = b.pcie;
         this.boot = b.boot;
+        this.setupPhases = b.phases;
     }
 
     /** Builds the machine; on failure everything created so far is released again. */
@@ -165,6 +167,9 @@ public final class Machine implements AutoCloseable {
         return uart.pushInput(data, offset, length);
     }
 
+    /** How long each step of building this machine took ("kernel-read=812ms ..."), for --stats. */
+    public String setupPhases() { return setupPhases.toString(); }
+
     /** Guest accesses to addresses no device claims, over all vCPUs. */
     public long unhandledMmio() { return threads.stream().mapToLong(VcpuThread::unhandledMmio).sum(); }
 
@@ -195,18 +200,22 @@ public final class Machine implements AutoCloseable {
         MsiControllerChoice msi;
         PcieHost pcie;
         BootLayout boot;
+        final SetupPhases phases = new SetupPhases();
 
         Builder(MachineConfig config) { this.config = config; }
 
         void build(Path kvmDevice, ConsoleOutput consoleOut) throws ErrnoException, BootException, MachineException {
             // Read and check the guest's files before touching KVM: a bad kernel is the most likely mistake.
             Arm64Image kernel = Arm64Image.load(config.kernel());
+            phases.mark("kernel-read");
             ramArena = Arena.ofShared();
-            Initrd initrd = config.initrd().isPresent() ? Initrd.map(config.initrd().get(), ramArena) : null;
+            Initrd initrd = config.initrd().isPresent() ? Initrd.open(config.initrd().get()) : null;
             KernelLoader.checkCmdline(config.cmdline());
+            phases.mark("initrd-map");
 
             kvm = Kvm.open(kvmDevice);
             vm = kvm.createVm();
+            phases.mark("kvm-open");
             msi = chooseMsi(); // first: on a non-arm64 host it names the real problem
             requireCaps();
             if (!msi.gicV3()) {
@@ -230,6 +239,7 @@ public final class Machine implements AutoCloseable {
                 }
             }
             vgic.initialize();
+            phases.mark("vgic-vcpus");
             if (msi.msi() == GicMsiMode.ITS) vgic.addIts(vm, MemoryMap.GIC_ITS.base());
             if (vm.checkExtension(Cap.ARM_NISV_TO_USER) > 0) vm.enableCap(Cap.ARM_NISV_TO_USER);
 
@@ -252,6 +262,7 @@ public final class Machine implements AutoCloseable {
                 case V2M -> Aarch64DeviceTree.MsiController.GICV2M;
                 case AUTO -> throw new AssertionError("AUTO is resolved by chooseMsi");
             };
+            phases.mark("ram-devices");
             boot = KernelLoader.load(ram, kernel, initrd, config.cmdline(),
                     (cmdline, initrdRange) -> Aarch64DeviceTree.build(
                             new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, pcie.deviceTree(dtMsi))));
@@ -261,6 +272,7 @@ public final class Machine implements AutoCloseable {
             bsp.setOneReg(Arm64Regs.x(0), boot.x0());
             for (int i = 1; i < BOOT_ARGS; i++) bsp.setOneReg(Arm64Regs.x(i), 0);
             bsp.setOneReg(Arm64Regs.PSTATE, Arm64Regs.PSTATE_EL1H_DAIF_MASKED);
+            phases.mark("load-boot-regs");
         }
 
         /** A wired SPI from a device to the vGIC: KVM_IRQ_LINE, errors logged (a device must not stop the VM). */
