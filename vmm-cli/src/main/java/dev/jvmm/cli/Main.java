@@ -10,6 +10,10 @@ public final class Main {
     private Main() { }
 
     public static void main(String[] args) {
+        // Link the KVM layer while picocli parses and validates: both take seconds on an emulated CPU.
+        if (args.length > 0 && (args[0].equals("run") || args[0].equals("host-info"))) {
+            dev.jvmm.core.machine.Machine.preloadInBackground();
+        }
         System.exit(run(args));
     }
 

@@ -16,6 +16,23 @@ public final class Kvm extends Fd {
     public static Kvm open() throws ErrnoException { return open(DEFAULT_PATH); }
 
     /**
+     * Initializes the classes every VM needs (the libc downcall handles, the ioctl numbers, the kick signal) so
+     * that a later {@link #open} does not pay for them. Linking downcall handles generates code, which costs
+     * seconds on an emulated CPU; a caller can run this on a spare thread while it does other start-up work (the
+     * JVM's class-initialization lock makes any thread that gets there first wait for the result).
+     */
+    public static void preload() {
+        try {
+            for (Class<?> c : new Class<?>[] {Libc.class, Abi.class, VcpuKicker.class, VcpuRunner.class,
+                    ArmVgic.class, Arm64Regs.class, ArmVcpuFeature.class, Cap.class, KvmHostProbe.class}) {
+                Class.forName(c.getName(), true, c.getClassLoader());
+            }
+        } catch (ClassNotFoundException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /**
      * Opens the KVM device and checks its API version. Fails with ENOENT when there is no KVM on this host and
      * EACCES when the user may not use it; both are one-line {@link ErrnoException}s naming the path.
      */
