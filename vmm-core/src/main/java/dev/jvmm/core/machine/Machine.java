@@ -65,7 +65,8 @@ public final class Machine implements AutoCloseable {
     private final BootLayout boot;
     private final SetupPhases setupPhases;
     private final RunState state = new RunState();
-    private final List<VcpuThread> threads = new ArrayList<>();
+    // Appended by run() while a signal handler's stop() may iterate it: copy-on-write, writes are rare.
+    private final List<VcpuThread> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Machine(Builder b) {
@@ -163,7 +164,7 @@ public final class Machine implements AutoCloseable {
             }
         }
         if (interrupted) Thread.currentThread().interrupt();
-        long unhandled = threads.stream().mapToLong(VcpuThread::unhandledMmio).sum();
+        long unhandled = unhandledMmio();
         if (unhandled > 0) LOG.log(System.Logger.Level.INFO, "{0} guest MMIO accesses hit no device", unhandled);
     }
 
