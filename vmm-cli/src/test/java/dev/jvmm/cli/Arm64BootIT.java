@@ -1,6 +1,7 @@
 package dev.jvmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -31,6 +32,8 @@ class Arm64BootIT {
                 // The full boot log once, with earlycon; the other runs are quiet (each console byte is a VM exit).
                 guest("two-cpus", "--cpus 2 --memory 256M --cmdline 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'"),
                 guest("one-cpu", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1'"),
+                // Verbose, so the kernel's own report of its MSI controller is on the console.
+                guest("v2m", "--cpus 1 --memory 256M --gic-msi=v2m --cmdline 'console=ttyAMA0 panic=-1'"),
                 guest("panic", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.panic'"),
                 guest("reboot", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.reboot'"),
                 guest("bad-memory", "--cpus 1 --memory 1M"),
@@ -73,6 +76,8 @@ class Arm64BootIT {
                 r.console());
         assertTrue(r.console().contains("earlycon: pl11 at MMIO 0x0000000009000000"), "earlycon did not start:\n" + r.console());
         assertTrue(r.console().contains("Booting Linux on physical CPU 0x0000000000"), r.console());
+        // --gic-msi=auto on a host with an ITS: the guest finds the ITS at its place in the memory map.
+        assertTrue(r.console().contains("ITS [mem 0x08080000-0x0809ffff]"), r.console());
         assertEquals(0, r.status(), "jvmm exits 0 when the guest powers off");
     }
 
@@ -80,6 +85,17 @@ class Arm64BootIT {
     void oneVcpuGuestBootsToInitAndPowersOff() {
         Run r = run("one-cpu");
         assertGuestLine(r, "JVMM-GUEST cpus-online=1");
+        assertGuestLine(r, "JVMM-GUEST done");
+        assertEquals(0, r.status());
+    }
+
+    @Test
+    void withGicMsiV2mTheGuestDrivesJvmmsEmulatedFrame() {
+        Run r = run("v2m");
+        // irq-gic-v2m.c bound to the frame: 64 SPIs from INTID 80. Linux takes the range from the device tree's
+        // arm,msi-base-spi/num-spis ("DT overriding V2M MSI_TYPER"); Gicv2mFrameTest checks MSI_TYPER agrees.
+        assertTrue(r.console().contains("GICv2m: range[mem 0x08020000-0x08020fff], SPI[80:143]"), r.console());
+        assertFalse(r.console().contains("ITS [mem"), "no ITS with --gic-msi=v2m:\n" + r.console());
         assertGuestLine(r, "JVMM-GUEST done");
         assertEquals(0, r.status());
     }

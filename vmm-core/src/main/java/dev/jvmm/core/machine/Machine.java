@@ -12,6 +12,8 @@ import dev.jvmm.core.devices.rtc.Pl031;
 import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.devices.serial.Pl011;
 import dev.jvmm.core.irq.GicMsiMode;
+import dev.jvmm.core.irq.Gicv2mFrame;
+import dev.jvmm.core.irq.ItsMsiDelivery;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.irq.MsiControllerChoice;
 import dev.jvmm.core.memory.GuestMemory;
@@ -31,11 +33,14 @@ import dev.jvmm.kvm.MemorySlot;
 import dev.jvmm.kvm.Mmap;
 import dev.jvmm.kvm.VcpuFd;
 import dev.jvmm.kvm.VmFd;
+import dev.jvmm.pcie.msi.DeviceIdScheme;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An aarch64 virtual machine: guest RAM, vCPUs, the in-kernel vGICv3 (+ ITS) and timer, a PL011 console, and a
@@ -262,9 +267,7 @@ public final class Machine implements AutoCloseable {
             // Linux reads the wall clock from the PL031 at boot (rtc-pl031 is built into the cloud kernel).
             mmio.register("pl031", MemoryMap.RTC, Bus.PRIORITY_DEVICE, new Pl031(spi(MemoryMap.SPI_RTC)));
             pcie.attach(mmio);
-            // MSI delivery is not wired yet: every root complex keeps MsiSink.DISCONNECTED (messages dropped). The
-            // ITS backend (KVM_SIGNAL_MSI + devid per DeviceIdScheme) and the GICv2m frame plug in with
-            // pcie.connectMsi(bridge -> sink); the device tree's msi-map already follows the same devid rule.
+            connectMsi();
 
             Aarch64DeviceTree.MsiController dtMsi = switch (msi.msi()) {
                 case ITS -> Aarch64DeviceTree.MsiController.ITS;
@@ -282,6 +285,34 @@ public final class Machine implements AutoCloseable {
             for (int i = 1; i < BOOT_ARGS; i++) bsp.setOneReg(Arm64Regs.x(i), 0);
             bsp.setOneReg(Arm64Regs.PSTATE, Arm64Regs.PSTATE_EL1H_DAIF_MASKED);
             phases.mark("load-boot-regs");
+        }
+
+        /**
+         * MSI delivery for the PCIe hierarchy. ITS: each root complex's requester ids become DeviceIDs by
+         * {@link DeviceIdScheme#KVM_VITS} (the same rule the device tree's msi-map follows) and go to
+         * KVM_SIGNAL_MSI. v2m: the emulated frame on the bus raises the SPI named by the message.
+         */
+        private void connectMsi() {
+            VmFd v = vm;
+            switch (msi.msi()) {
+                case ITS -> {
+                    var its = new ItsMsiDelivery(MemoryMap.GIC_ITS.base(),
+                            (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)));
+                    pcie.connectMsi(bridge -> DeviceIdScheme.KVM_VITS.forSegment(bridge.segment(), its, new AtomicLong()));
+                }
+                case V2M -> {
+                    var frame = new Gicv2mFrame(MemoryMap.GIC_V2M.base(), MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE),
+                            MemoryMap.V2M_SPI_COUNT, intid -> {
+                                // v2m SPIs are edge-triggered: raise and lower the line, one edge per message.
+                                IrqLine line = spi(intid - 32);
+                                line.set(true);
+                                line.set(false);
+                            });
+                    mmio.register("gicv2m", MemoryMap.GIC_V2M, Bus.PRIORITY_DEVICE, frame);
+                    pcie.connectMsi(bridge -> frame);
+                }
+                case AUTO -> throw new AssertionError("AUTO is resolved by chooseMsi");
+            }
         }
 
         /** A wired SPI from a device to the vGIC: KVM_IRQ_LINE, errors logged (a device must not stop the VM). */
