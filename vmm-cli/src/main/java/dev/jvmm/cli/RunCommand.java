@@ -46,7 +46,7 @@ final class RunCommand implements Callable<Integer> {
     String cmdline;
 
     @Option(names = {"--memory", "-m"}, paramLabel = "SIZE", defaultValue = "512M",
-            description = "Guest RAM: a number with K, M or G (a plain number is MiB); 64M to 512G "
+            description = "Guest RAM: a number with K, M or G (a plain number is MiB); 64M to 512G in steps of 2M "
                     + "(default: ${DEFAULT-VALUE}).")
     String memory;
 

@@ -46,6 +46,11 @@ class RunCommandTest {
     }
 
     @Test
+    void memoryNotInTwoMegabyteBlocks() throws Exception {
+        assertUsage("--memory 65M must be a multiple of 2M", "run", "--kernel", kernel().toString(), "--memory", "65M");
+    }
+
+    @Test
     void memoryNotASize() throws Exception {
         assertUsage("--memory: not a size: 'lots' (use e.g. 512M or 2G)",
                 "run", "--kernel", kernel().toString(), "--memory", "lots");

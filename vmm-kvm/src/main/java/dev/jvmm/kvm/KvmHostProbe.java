@@ -31,14 +31,14 @@ public final class KvmHostProbe {
     public static KvmHostReport probe(Kvm kvm) throws ErrnoException {
         List<String> notes = new ArrayList<>();
         Map<Cap, Optional<Integer>> sys = new EnumMap<>(Cap.class);
-        for (Cap c : Cap.values()) sys.put(c, ask(() -> kvm.checkExtension(c), notes));
+        for (Cap c : Cap.values()) sys.put(c, ask(() -> kvm.checkExtension(c)));
         Map<Cap, Optional<Integer>> vmCaps = new EnumMap<>(Cap.class);
         Map<String, Boolean> devices = new LinkedHashMap<>();
         Optional<Integer> devid = Optional.empty();
         try (VmFd vm = kvm.createVm()) {
-            for (Cap c : Cap.values()) vmCaps.put(c, ask(() -> vm.checkExtension(c), notes));
+            for (Cap c : Cap.values()) vmCaps.put(c, ask(() -> vm.checkExtension(c)));
             for (var e : DEVICE_TYPES.entrySet()) {
-                devices.put(e.getKey(), ask(() -> vm.canCreateDevice(e.getValue()) ? 1 : 0, notes).orElse(0) == 1);
+                devices.put(e.getKey(), ask(() -> vm.canCreateDevice(e.getValue()) ? 1 : 0).orElse(0) == 1);
             }
             if (HostArch.current() == HostArch.AARCH64 && devices.get("KVM_DEV_TYPE_ARM_VGIC_V3")
                     && devices.get("KVM_DEV_TYPE_ARM_VGIC_ITS")) {
@@ -68,7 +68,7 @@ public final class KvmHostProbe {
         int ask() throws ErrnoException;
     }
 
-    private static Optional<Integer> ask(Question q, List<String> notes) {
+    private static Optional<Integer> ask(Question q) {
         try {
             return Optional.of(q.ask());
         } catch (ErrnoException e) {

@@ -224,7 +224,6 @@ public final class Machine implements AutoCloseable {
             phases.mark("kernel-read");
             ramArena = Arena.ofShared();
             Initrd initrd = config.initrd().isPresent() ? Initrd.open(config.initrd().get()) : null;
-            KernelLoader.checkCmdline(config.cmdline());
             phases.mark("initrd-open");
 
             kvm = Kvm.open(kvmDevice);

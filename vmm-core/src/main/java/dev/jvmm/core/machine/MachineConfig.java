@@ -1,5 +1,7 @@
 package dev.jvmm.core.machine;
 
+import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.boot.KernelLoader;
 import dev.jvmm.core.irq.GicMsiMode;
 import dev.jvmm.core.pci.PcieConfig;
 import java.nio.file.Path;
@@ -19,12 +21,13 @@ import java.util.Optional;
  */
 public record MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes, int cpus,
                             GicMsiMode gicMsi, PcieConfig pcie) {
-    public static final long MIN_MEMORY = 64L << 20;
+    public static final long MIN_MEMORY = MemoryMap.MIN_RAM;
     /** RAM starts at 1 GiB and the default arm64 IPA space is 40 bits (1 TiB): keep well inside it. */
     public static final long MAX_MEMORY = 512L << 30;
     /** The vGICv3 redistributor region below the UART holds 123 frames of 128 KiB, as on QEMU's virt board. */
-    public static final int MAX_CPUS = 123;
-    public static final int MAX_CMDLINE = 2047;
+    public static final int MAX_CPUS = MemoryMap.MAX_VCPUS;
+    /** arm64 COMMAND_LINE_SIZE less the terminating NUL. */
+    public static final int MAX_CMDLINE = KernelLoader.COMMAND_LINE_SIZE - 1;
 
     public MachineConfig {
         if (memoryBytes < MIN_MEMORY) {
@@ -35,13 +38,17 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, 
             throw new IllegalArgumentException("--memory %s is too large: at most %s".formatted(
                     MemorySize.format(memoryBytes), MemorySize.format(MAX_MEMORY)));
         }
-        if (memoryBytes % 4096 != 0) throw new IllegalArgumentException("--memory must be a multiple of 4 KiB");
+        // The memory map places RAM in 2 MiB blocks (MemoryMap.RAM_ALIGN); checked here so the user gets one line.
+        if (memoryBytes % MemoryMap.RAM_ALIGN != 0) {
+            throw new IllegalArgumentException("--memory %s must be a multiple of 2M".formatted(MemorySize.format(memoryBytes)));
+        }
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new IllegalArgumentException("--cpus must be between 1 and " + MAX_CPUS + " (got " + cpus + ")");
         }
-        if (cmdline.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_CMDLINE) {
+        int cmdlineBytes = cmdline.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (cmdlineBytes > MAX_CMDLINE) {
             throw new IllegalArgumentException("--cmdline is %d bytes; the arm64 kernel takes at most %d"
-                    .formatted(cmdline.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, MAX_CMDLINE));
+                    .formatted(cmdlineBytes, MAX_CMDLINE));
         }
         if (cmdline.indexOf('\0') >= 0) throw new IllegalArgumentException("--cmdline must not contain NUL");
         java.util.Objects.requireNonNull(pcie, "pcie");
