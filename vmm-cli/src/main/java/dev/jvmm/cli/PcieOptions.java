@@ -39,6 +39,14 @@ final class PcieOptions {
                     + "Repeatable.")
     List<String> endpoints = new ArrayList<>();
 
+    @Option(names = "--rng", arity = "0..1", fallbackValue = "", paramLabel = "[port=PORT][,id=NAME]",
+            description = "A virtio-rng device (virtio 1.2 entropy device over modern virtio-pci, MSI-X) fed from the "
+                    + "host's SecureRandom; the guest sees /dev/hwrng. port= names a PCIe port (root port or switch "
+                    + "downstream port) or a root complex (the device then sits on its root bus); without it the device "
+                    + "gets a root port of its own (and a root complex '" + PcieConfig.DEFAULT_ROOT_COMPLEX
+                    + "' when none is given). id= names it (default rng0, rng1, ...). Repeatable.")
+    List<String> rngs = new ArrayList<>();
+
     /**
      * The hierarchy these options describe.
      *
@@ -66,8 +74,14 @@ final class PcieOptions {
         if (rcs.isEmpty() && !(rps.isEmpty() && sws.isEmpty() && eps.isEmpty())) {
             throw new IllegalArgumentException("PCIe ports, switches and endpoints need a --pcie-root-complex");
         }
+        List<PcieConfig.DeviceSpec> devices = new ArrayList<>();
+        for (String arg : rngs) {
+            Parsed p = Parsed.settingsOnly("--rng", arg, Set.of("port", "id"));
+            String name = p.text("id", "rng" + devices.size());
+            devices.add(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, name, p.text("port", null)));
+        }
         try {
-            return new PcieConfig(rcs, rps, sws, eps);
+            return new PcieConfig(rcs, rps, sws, eps, devices);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid PCIe topology: " + e.getMessage(), e);
         }
@@ -117,8 +131,18 @@ final class PcieOptions {
                 throw bad(option, arg, "a root complex has no parent; expected NAME");
             }
             if (name.isEmpty()) throw bad(option, arg, "the name is empty");
+            return new Parsed(option, arg, parent, name, settings(option, arg, parts, 1, keys));
+        }
+
+        /** An argument of settings only, {@code key=value|flag[,...]}, possibly empty (a device's options). */
+        static Parsed settingsOnly(String option, String arg, Set<String> keys) {
+            String[] parts = arg.isEmpty() ? new String[0] : arg.split(",", -1);
+            return new Parsed(option, arg, null, null, settings(option, arg, parts, 0, keys));
+        }
+
+        private static Map<String, String> settings(String option, String arg, String[] parts, int from, Set<String> keys) {
             Map<String, String> settings = new LinkedHashMap<>();
-            for (int i = 1; i < parts.length; i++) {
+            for (int i = from; i < parts.length; i++) {
                 String s = parts[i];
                 int eq = s.indexOf('=');
                 String key = eq < 0 ? s : s.substring(0, eq);
@@ -129,7 +153,7 @@ final class PcieOptions {
                     throw bad(option, arg, "'" + key + "' is given twice");
                 }
             }
-            return new Parsed(option, arg, parent, name, settings);
+            return settings;
         }
 
         boolean has(String key) { return settings.containsKey(key); }
@@ -140,6 +164,14 @@ final class PcieOptions {
             if (v == null) return false;
             if (!v.equals(FLAG)) throw bad(option, arg, "'" + key + "' takes no value");
             return true;
+        }
+
+        /** A text value, {@code fallback} when absent; {@code key} alone (no value) is refused. */
+        String text(String key, String fallback) {
+            String v = settings.get(key);
+            if (v == null) return fallback;
+            if (v.equals(FLAG) || v.isEmpty()) throw bad(option, arg, "'" + key + "' needs a value (" + key + "=...)");
+            return v;
         }
 
         /** A decimal or 0x-hex number, {@code fallback} when absent. */

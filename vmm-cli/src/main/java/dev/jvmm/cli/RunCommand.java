@@ -67,8 +67,9 @@ final class RunCommand implements Callable<Integer> {
     Path kvmDevice;
 
     @Option(names = "--stats",
-            description = "When the guest has stopped, print on stderr how long jvmm took to build the machine and "
-                    + "to run the guest, and the vCPU exits seen, per vCPU.")
+            description = "Print on stderr which MSI controller jvmm chose and why; when the guest has stopped, how long "
+                    + "jvmm took to build the machine and to run the guest, the vCPU exits seen, per vCPU, and what "
+                    + "became of the MSIs (delivered, blocked by the guest, failed, rejected; irqfd vs direct per device).")
     boolean stats;
 
     @CommandLine.Spec
@@ -81,6 +82,11 @@ final class RunCommand implements Callable<Integer> {
         GuestExit exit;
         long t0 = System.nanoTime();
         try (Machine machine = Machine.create(config, kvmDevice, System.out)) {
+            if (stats) {
+                err.printf("jvmm-stats msi-controller=%s gic=%s reason: %s%n", machine.msi().msi().cliName(),
+                        machine.msi().gicV3() ? "v3" : "v2", machine.msi().reason());
+                err.flush();
+            }
             SignalStop signals = new SignalStop(() -> machine.stop("stopped by a signal"));
             startConsoleInput(machine);
             long t1 = System.nanoTime();
@@ -127,6 +133,7 @@ final class RunCommand implements Callable<Integer> {
                 setupNanos / 1_000_000, runNanos / 1_000_000, perVcpu, total, machine.unhandledMmio(),
                 java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
         err.printf("jvmm-stats setup: %s%n", machine.setupPhases());
+        err.printf("jvmm-stats msi: %s%n", machine.msiStats());
         err.flush();
     }
 

@@ -19,7 +19,43 @@ import java.util.concurrent.TimeUnit;
  * must prove the aarch64 path.
  */
 final class EmulatedArm64Host {
-    record Result(int status, String output) { }
+    record Result(int status, String output) {
+        /** The output of the command {@link #marked} ran as {@code name}, and its status. */
+        Section section(String name) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                    "(?s)@@BEGIN " + name + "\\R(.*?)@@END " + name + " rc=(\\d+)").matcher(output);
+            assertTrue(m.find(), "no run '" + name + "' in the output:\n" + output);
+            return new Section(m.group(1), Integer.parseInt(m.group(2)));
+        }
+    }
+
+    /** What one marked command printed (console of the guest, jvmm's messages) and its exit status. */
+    record Section(String console, int status) {
+        /** The lines holding {@code prefix + " "}, from after it (indentation after it kept). */
+        List<String> lines(String prefix) {
+            List<String> out = new ArrayList<>();
+            for (String l : console.split("\\R")) {
+                int i = l.indexOf(prefix + " ");
+                if (i >= 0) out.add(l.substring(i + prefix.length() + 1).stripTrailing());
+            }
+            return out;
+        }
+    }
+
+    /** A shell line for the emulated host that runs {@code command} between markers {@link Result#section} finds. */
+    static String marked(String name, String command) {
+        return "echo '@@BEGIN " + name + "'; " + command + "; echo \"@@END " + name + " rc=$?\"";
+    }
+
+    /** {@code key=value} words of one line. */
+    static java.util.Map<String, String> fields(String line) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String part : line.split(" ")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) out.put(part.substring(0, eq), part.substring(eq + 1));
+        }
+        return out;
+    }
 
     private EmulatedArm64Host() { }
 

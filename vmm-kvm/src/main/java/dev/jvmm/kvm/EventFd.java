@@ -8,6 +8,14 @@ import java.lang.foreign.ValueLayout;
  * An eventfd(2) counter: the kernel-side doorbell of ioeventfd (guest to jvmm) and irqfd (jvmm to guest).
  */
 public final class EventFd extends Fd {
+    /**
+     * The 8-byte counter buffer of read(2)/write(2), one per thread: {@link #signal} is the VMM's half of every
+     * irqfd interrupt and {@link #read} runs on every ioeventfd doorbell, so neither makes an Arena per call.
+     * (Like Libc's errno capture buffer; a thread only ever uses it for one call at a time.)
+     */
+    private static final ThreadLocal<MemorySegment> COUNTER =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_LONG));
+
     private final boolean nonBlocking;
 
     private EventFd(int fd, boolean nonBlocking) {
@@ -26,11 +34,9 @@ public final class EventFd extends Fd {
     /** Adds {@code value} (> 0) to the counter, waking readers and, for an irqfd, raising its interrupt. */
     public void signal(long value) throws ErrnoException {
         if (value <= 0) throw new IllegalArgumentException("eventfd increments must be positive: " + value);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(ValueLayout.JAVA_LONG);
-            v.set(ValueLayout.JAVA_LONG, 0, value);
-            Libc.write(fd(), v, "eventfd write");
-        }
+        MemorySegment v = COUNTER.get();
+        v.set(ValueLayout.JAVA_LONG, 0, value);
+        Libc.write(fd(), v, "eventfd write");
     }
 
     public void signal() throws ErrnoException { signal(1); }
@@ -40,12 +46,10 @@ public final class EventFd extends Fd {
      * counter is never 0); a blocking one waits.
      */
     public long read() throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(ValueLayout.JAVA_LONG);
-            long r = Libc.read(fd(), v, "eventfd read");
-            if (r < 0) return 0; // -EAGAIN: nothing signalled
-            return v.get(ValueLayout.JAVA_LONG, 0);
-        }
+        MemorySegment v = COUNTER.get();
+        long r = Libc.read(fd(), v, "eventfd read");
+        if (r < 0) return 0; // -EAGAIN: nothing signalled
+        return v.get(ValueLayout.JAVA_LONG, 0);
     }
 
     public boolean isNonBlocking() { return nonBlocking; }

@@ -54,6 +54,14 @@ final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
     private static final MethodHandle SIGACTION = linkErrno("sigaction",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), -1);
+    // int epoll_create1(int flags); int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+    // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
+    private static final MethodHandle EPOLL_CREATE1 = linkErrno("epoll_create1",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
+    private static final MethodHandle EPOLL_CTL = linkErrno("epoll_ctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), -1);
+    private static final MethodHandle EPOLL_WAIT = linkErrno("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), -1);
     // pthread_* return the error number instead of setting errno.
     private static final MethodHandle PTHREAD_SELF = link("pthread_self", FunctionDescriptor.of(JAVA_LONG));
     private static final MethodHandle PTHREAD_KILL = link("pthread_kill",
@@ -75,6 +83,21 @@ final class Libc {
     static final int MAP_NORESERVE = 0x4000;
     static final int EFD_CLOEXEC = O_CLOEXEC;
     static final int EFD_NONBLOCK = O_NONBLOCK;
+    // include/uapi/linux/eventpoll.h: the same on every arch (only struct epoll_event's packing differs, see Epoll).
+    static final int EPOLL_CLOEXEC = O_CLOEXEC;
+    static final int EPOLL_CTL_ADD = 1;
+    static final int EPOLL_CTL_DEL = 2;
+    static final int EPOLL_CTL_MOD = 3;
+    static final int EPOLLIN = 0x001;
+    static final int EPOLLPRI = 0x002;
+    static final int EPOLLOUT = 0x004;
+    static final int EPOLLERR = 0x008;
+    static final int EPOLLHUP = 0x010;
+    static final int EPOLLRDHUP = 0x2000;
+    static final int EPOLLEXCLUSIVE = 1 << 28;
+    static final int EPOLLWAKEUP = 1 << 29;
+    static final int EPOLLONESHOT = 1 << 30;
+    static final int EPOLLET = 1 << 31;
     static final int SIG_BLOCK = 0;
     static final int SIG_UNBLOCK = 1;
     /** glibc's sigset_t: 1024 bits. The kernel's own sigset (KVM_SET_SIGNAL_MASK) is 64 bits. */
@@ -243,6 +266,50 @@ final class Libc {
             throw new AssertionError(t);
         }
         if (r < 0) throw new ErrnoException(op, errno(cap));
+    }
+
+    static int epollCreate1(int flags) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) EPOLL_CREATE1.invokeExact(cap, flags);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException("epoll_create1", errno(cap));
+        return r;
+    }
+
+    /** epoll_ctl(2); {@code event} is NULL for EPOLL_CTL_DEL (allowed since Linux 2.6.9). */
+    static void epollCtl(int epfd, int op, int fd, MemorySegment event, String what) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) EPOLL_CTL.invokeExact(cap, epfd, op, fd, event);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException(what, errno(cap));
+    }
+
+    /**
+     * epoll_wait(2); returns the number of ready events, or {@code -EINTR} instead of throwing when a signal handled
+     * on this thread ended the wait early (epoll_wait is never restarted after a handler, whatever SA_RESTART says).
+     */
+    static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) EPOLL_WAIT.invokeExact(cap, epfd, events, maxEvents, timeoutMillis);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) {
+            int e = errno(cap);
+            if (e == Errno.EINTR) return -e;
+            throw new ErrnoException("epoll_wait", e);
+        }
+        return r;
     }
 
     static long pthreadSelf() {

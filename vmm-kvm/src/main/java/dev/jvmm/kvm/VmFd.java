@@ -19,6 +19,16 @@ import java.util.OptionalLong;
 
 /** A VM fd: memory, vCPUs, devices, interrupts (Documentation/virt/kvm/api.rst, "vm ioctl"s). */
 public final class VmFd extends Fd {
+    /*
+     * Per-thread argument structs for the two interrupt ioctls a device model issues per interrupt (KVM_SIGNAL_MSI
+     * per message, KVM_IRQ_LINE per level change), instead of an Arena per call. Each thread uses its own, for one
+     * call at a time; the struct is cleared before it is filled, so nothing of the previous call reaches the kernel.
+     */
+    private static final ThreadLocal<MemorySegment> MSI_ARG =
+            ThreadLocal.withInitial(() -> kvm_msi.allocate(Arena.ofAuto()));
+    private static final ThreadLocal<MemorySegment> IRQ_LEVEL_ARG =
+            ThreadLocal.withInitial(() -> kvm_irq_level.allocate(Arena.ofAuto()));
+
     private final long vcpuMmapSize;
 
     VmFd(int fd, long vcpuMmapSize) {
@@ -94,12 +104,10 @@ public final class VmFd extends Fd {
      * (see {@code ArmIrq}); on x86 it is the GSI.
      */
     public void irqLine(int irq, boolean level) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment l = kvm_irq_level.allocate(arena);
-            kvm_irq_level.irq(l, irq);
-            kvm_irq_level.level(l, level ? 1 : 0);
-            Libc.ioctl(fd(), Abi.KVM_IRQ_LINE, l, "KVM_IRQ_LINE");
-        }
+        MemorySegment l = IRQ_LEVEL_ARG.get(); // both members are set: nothing to clear
+        kvm_irq_level.irq(l, irq);
+        kvm_irq_level.level(l, level ? 1 : 0);
+        Libc.ioctl(fd(), Abi.KVM_IRQ_LINE, l, "KVM_IRQ_LINE");
     }
 
     /**
@@ -108,17 +116,16 @@ public final class VmFd extends Fd {
      * (e.g. an ITS the guest has not enabled answers EBUSY instead, which is thrown).
      */
     public int signalMsi(long address, int data, OptionalInt devid) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment m = kvm_msi.allocate(arena);
-            kvm_msi.address_lo(m, (int) address);
-            kvm_msi.address_hi(m, (int) (address >>> 32));
-            kvm_msi.data(m, data);
-            if (devid.isPresent()) {
-                kvm_msi.flags(m, Abi.KVM_MSI_VALID_DEVID);
-                kvm_msi.devid(m, devid.getAsInt());
-            }
-            return Libc.ioctl(fd(), Abi.KVM_SIGNAL_MSI, m, "KVM_SIGNAL_MSI");
+        MemorySegment m = MSI_ARG.get();
+        m.fill((byte) 0); // flags, devid and pad of the previous message must not linger
+        kvm_msi.address_lo(m, (int) address);
+        kvm_msi.address_hi(m, (int) (address >>> 32));
+        kvm_msi.data(m, data);
+        if (devid.isPresent()) {
+            kvm_msi.flags(m, Abi.KVM_MSI_VALID_DEVID);
+            kvm_msi.devid(m, devid.getAsInt());
         }
+        return Libc.ioctl(fd(), Abi.KVM_SIGNAL_MSI, m, "KVM_SIGNAL_MSI");
     }
 
     /** KVM_SET_GSI_ROUTING: replace the whole routing table (api.rst §4.52). */

@@ -91,6 +91,54 @@ class KvmX86Test {
     }
 
     @Test
+    void anMmioDoorbellWakesAnEpollWaiterWhileTheVcpuStaysInTheGuest() throws Exception {
+        byte[] code = {
+            (byte) 0xB0, 0x01,             // mov al, 1
+            (byte) 0xA2, 0x00, 0x50,       // mov [0x5000], al   (MMIO, but an ioeventfd: no exit)
+            (byte) 0xEB, (byte) 0xFE,      // jmp $               (never exits on its own)
+        };
+        long token = 0x5000_0000_0000_0001L;
+        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, false, code);
+             EventFd doorbell = EventFd.create(true); Epoll ep = Epoll.create()) {
+            g.vm.registerIoeventfd(VmFd.IoEvent.mmio(0x5000, 1), doorbell);
+            ep.add(doorbell, Epoll.EPOLLIN, token);
+            CompletableFuture<long[]> woke = new CompletableFuture<>();
+            Thread waiter = Thread.ofPlatform().name("epoll").start(() -> {
+                try {
+                    long[] tokens = new long[4];
+                    int n = ep.await(tokens, 10_000);
+                    woke.complete(java.util.Arrays.copyOf(tokens, n));
+                } catch (Throwable e) {
+                    woke.completeExceptionally(e);
+                }
+            });
+            CompletableFuture<VcpuExit> exit = new CompletableFuture<>();
+            CountDownLatch entered = new CountDownLatch(1);
+            Thread vcpu = Thread.ofPlatform().name("vcpu0").start(() -> {
+                try (VcpuRunner r = g.vcpu.runner()) {
+                    entered.countDown();
+                    exit.complete(r.run());
+                } catch (Throwable e) {
+                    exit.completeExceptionally(e);
+                }
+            });
+            assertTrue(entered.await(10, TimeUnit.SECONDS));
+            long[] tokens = woke.get(10, TimeUnit.SECONDS);
+            assertEquals(1, tokens.length, "the doorbell woke the waiter (not the 10 s timeout)");
+            assertEquals(token, tokens[0]);
+            assertTrue(!exit.isDone(), "KVM_RUN did not return: the MMIO write never exited to userspace");
+            assertEquals(1, doorbell.read(), "one guest write, one signal");
+            g.vcpu.kick();
+            assertInstanceOf(VcpuExit.Interrupted.class, exit.get(10, TimeUnit.SECONDS),
+                    "the only exit is the kick's");
+            vcpu.join(10_000);
+            waiter.join(10_000);
+            ep.delete(doorbell);
+            g.vm.unregisterIoeventfd(VmFd.IoEvent.mmio(0x5000, 1), doorbell);
+        }
+    }
+
+    @Test
     void irqfdWithAnMsiRouteIsAccepted() throws Exception {
         try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, true, (byte) 0xF4);
              EventFd ev = EventFd.create(true)) {

@@ -1,68 +1,81 @@
 package dev.jvmm.core.irq;
 
+import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.kvm.ErrnoException;
-import dev.jvmm.pcie.msi.DeviceIdScheme;
-import java.util.concurrent.atomic.AtomicLong;
+import dev.jvmm.kvm.IrqRoute;
+import dev.jvmm.pcie.msi.MsiSink;
+import dev.jvmm.pcie.msi.RequesterId;
+
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
- * MSIs to the in-kernel GICv3 ITS: a device's (address, data) plus its DeviceID becomes KVM_SIGNAL_MSI with
- * KVM_MSI_VALID_DEVID (api.rst §4.71). The ITS translates (DeviceID, EventID = data) to an LPI through the tables
- * the guest programmed (GICv3 architecture, IHI 0069, §5.2).
+ * MSIs to the in-kernel GICv3 ITSes, one per PCIe segment ({@link DeviceIdMapping}): a function's (address, data)
+ * plus its DeviceID becomes KVM_SIGNAL_MSI with KVM_MSI_VALID_DEVID (api.rst §4.71), and the ITS translates
+ * (DeviceID, EventID = data) to an LPI through the tables the guest programmed (GICv3, IHI 0069 §5.2).
  *
- * <p>The message must be a write to the ITS's GITS_TRANSLATER (ITS base + 0x10040, IHI 0069 §12.19); anything
- * else is a guest that programmed a vector wrongly, and is counted and dropped. Injection failures (EBUSY while
- * the guest has not enabled its ITS, a DeviceID the guest never mapped) are counted and logged rate-limited, never
- * thrown into the device that signalled.
+ * <p>The message must be a write to GITS_TRANSLATER of its own segment's ITS; anything else is a guest that
+ * programmed a vector wrongly, and is counted and dropped. KVM's answer is checked: 0 means the guest's ITS state
+ * blocked the message (unmapped DeviceID or EventID), counted as blocked, not delivered; an error (EBUSY while the
+ * guest has not enabled its ITS) is counted and logged rate-limited, never thrown into the device that signalled.
  */
-public final class ItsMsiDelivery implements DeviceIdScheme.DeviceIdSink {
+public final class ItsMsiDelivery implements MsiBackend {
     private static final System.Logger LOG = System.getLogger(ItsMsiDelivery.class.getName());
-    /** GITS_TRANSLATER's offset from the ITS base: in the second 64 KiB frame (IHI 0069 §12.19). */
-    public static final long GITS_TRANSLATER = 0x1_0040;
 
-    /** KVM_SIGNAL_MSI with a DeviceID. */
+    /** KVM_SIGNAL_MSI with a DeviceID; returns KVM's answer (&gt; 0 delivered, 0 blocked). */
     @FunctionalInterface
     public interface Injector {
-        void signalMsi(long address, int data, int deviceId) throws ErrnoException;
+        int signalMsi(long address, int data, int deviceId) throws ErrnoException;
     }
 
-    private final long doorbell;
+    private final DeviceIdMapping mapping;
     private final Injector injector;
-    private final AtomicLong delivered = new AtomicLong();
-    private final AtomicLong wrongAddress = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
+    private final MsiStats stats = new MsiStats();
+    private final RateLimitedLogger failures = new RateLimitedLogger(LOG);
+    private final RateLimitedLogger rejects = new RateLimitedLogger(LOG);
 
-    public ItsMsiDelivery(long itsBase, Injector injector) {
-        this.doorbell = itsBase + GITS_TRANSLATER;
-        this.injector = injector;
+    public ItsMsiDelivery(DeviceIdMapping mapping, Injector injector) {
+        this.mapping = Objects.requireNonNull(mapping);
+        this.injector = Objects.requireNonNull(injector);
     }
 
-    /** The address the guest must program into MSI/MSI-X vectors. */
-    public long doorbell() { return doorbell; }
+    public DeviceIdMapping mapping() { return mapping; }
 
     @Override
-    public void signal(long address, int data, int deviceId) {
-        if (address != doorbell) {
-            if (wrongAddress.getAndIncrement() == 0) {
-                LOG.log(System.Logger.Level.WARNING, "MSI to 0x{0} dropped: the ITS doorbell is 0x{1}",
-                        Long.toHexString(address), Long.toHexString(doorbell));
-            }
-            return;
-        }
+    public MsiSink sink(int segment) {
+        return (address, data, rid) -> signal(segment, address, data, rid);
+    }
+
+    /** Sends one message from {@code rid} on {@code segment}. */
+    public void signal(int segment, long address, int data, RequesterId rid) {
+        if (!accepts(segment, address)) return;
+        int devid = DeviceIdMapping.deviceId(rid);
         try {
-            injector.signalMsi(address, data, deviceId);
-            delivered.incrementAndGet();
+            if (injector.signalMsi(address, data, devid) > 0) stats.delivered();
+            else stats.blocked();
         } catch (ErrnoException e) {
-            long n = failed.incrementAndGet();
-            if (Long.bitCount(n) == 1) { // 1st, 2nd, 4th, 8th ... failure: rate-limited
-                LOG.log(System.Logger.Level.WARNING, "MSI devid 0x{0} event {1}: {2} ({3} failures so far)",
-                        Integer.toHexString(deviceId), data, e.getMessage(), n);
-            }
+            long n = stats.failed();
+            failures.log(System.Logger.Level.WARNING, "MSI segment %d devid 0x%x event %d: %s (%d failures so far)",
+                    segment, devid, data, e.getMessage(), n);
         }
     }
 
-    public long delivered() { return delivered.get(); }
+    @Override
+    public Optional<IrqRoute> route(int gsi, int segment, RequesterId rid, long address, int data) {
+        if (mapping.its(segment).map(i -> i.doorbell() != address).orElse(true)) return Optional.empty();
+        return Optional.of(new IrqRoute.Msi(gsi, address, data, OptionalInt.of(DeviceIdMapping.deviceId(rid))));
+    }
 
-    public long wrongAddress() { return wrongAddress.get(); }
+    private boolean accepts(int segment, long address) {
+        Optional<DeviceIdMapping.Its> its = mapping.its(segment);
+        if (its.isPresent() && its.get().doorbell() == address) return true;
+        stats.rejected();
+        rejects.log(System.Logger.Level.WARNING, "MSI to 0x%x from segment %d dropped: %s", address, segment,
+                its.map(i -> "its doorbell is 0x" + Long.toHexString(i.doorbell())).orElse("no ITS serves the segment"));
+        return false;
+    }
 
-    public long failed() { return failed.get(); }
+    @Override
+    public MsiStats stats() { return stats; }
 }

@@ -11,11 +11,15 @@ import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.devices.rtc.Pl031;
 import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.devices.serial.Pl011;
+import dev.jvmm.core.event.EventLoop;
+import dev.jvmm.core.irq.DeviceIdMapping;
 import dev.jvmm.core.irq.GicMsiMode;
 import dev.jvmm.core.irq.Gicv2mFrame;
 import dev.jvmm.core.irq.ItsMsiDelivery;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.core.irq.MsiBackend;
 import dev.jvmm.core.irq.MsiControllerChoice;
+import dev.jvmm.core.irq.MsiRoutes;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.pci.PcieHost;
 import dev.jvmm.core.vcpu.GuestExit;
@@ -26,29 +30,31 @@ import dev.jvmm.kvm.ArmVcpuFeature;
 import dev.jvmm.kvm.ArmVgic;
 import dev.jvmm.kvm.Cap;
 import dev.jvmm.kvm.ErrnoException;
+import dev.jvmm.kvm.EventFd;
 import dev.jvmm.kvm.HostArch;
+import dev.jvmm.kvm.IrqRoute;
 import dev.jvmm.kvm.Kvm;
 import dev.jvmm.kvm.KvmHostProbe;
 import dev.jvmm.kvm.MemorySlot;
 import dev.jvmm.kvm.Mmap;
 import dev.jvmm.kvm.VcpuFd;
 import dev.jvmm.kvm.VmFd;
-import dev.jvmm.pcie.msi.DeviceIdScheme;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An aarch64 virtual machine: guest RAM, vCPUs, the in-kernel vGICv3 (+ ITS) and timer, a PL011 console, and a
+ * An aarch64 virtual machine: guest RAM, vCPUs, the in-kernel vGICv3 (one ITS per PCIe segment) or vGICv2 (with
+ * jvmm's GICv2m frame) and timer, a PL011 console, PCIe devices with their back ends on an event loop, and a
  * kernel booted directly (Documentation/arch/arm64/booting.rst).
  *
- * <p>Bring-up order follows what KVM requires (devices/arm-vgic-v3.rst): vGIC created and placed, every vCPU
- * created and initialized, then the vGIC's CTRL_INIT, then the ITS. Teardown is the reverse, and guest memory is
- * unmapped only after every vCPU thread has been joined.
+ * <p>Bring-up order follows what KVM requires (devices/arm-vgic-v3.rst, arm-vgic.rst): vGIC created and placed,
+ * every vCPU created and initialized, then the vGIC's CTRL_INIT, then the ITSes; GSI routes and irqfds after the
+ * vGIC is initialized. Teardown is the reverse: vCPU threads joined, then the event loop, then device eventfds,
+ * KVM objects, and guest memory last.
  */
 public final class Machine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Machine.class.getName());
@@ -67,6 +73,9 @@ public final class Machine implements AutoCloseable {
     private final PanicWatcher console;
     private final MsiControllerChoice msi;
     private final PcieHost pcie;
+    private final PcieDevices devices;
+    private final EventLoop events;
+    private final MsiBackend msiBackend;
     private final BootLayout boot;
     private final SetupPhases setupPhases;
     private final RunState state = new RunState();
@@ -87,6 +96,9 @@ public final class Machine implements AutoCloseable {
         this.console = b.console;
         this.msi = b.msi;
         this.pcie = b.pcie;
+        this.devices = b.devices;
+        this.events = b.events;
+        this.msiBackend = b.msiBackend;
         this.boot = b.boot;
         this.setupPhases = b.phases;
     }
@@ -187,6 +199,14 @@ public final class Machine implements AutoCloseable {
     /** Guest accesses to addresses no device claims, over all vCPUs. */
     public long unhandledMmio() { return threads.stream().mapToLong(VcpuThread::unhandledMmio).sum(); }
 
+    /**
+     * MSI figures for --stats: what the backend did with messages sent through it (KVM_SIGNAL_MSI or v2m), and per
+     * device how many interrupts went through irqfds and how many the slow way.
+     */
+    public String msiStats() {
+        return msi.msi().cliName() + ": " + msiBackend.stats() + (devices.isEmpty() ? "" : "; " + devices.stats());
+    }
+
     /** Exits seen by each vCPU, for diagnostics and benchmarks. */
     public long[] exitCounts() { return threads.stream().mapToLong(VcpuThread::exits).toArray(); }
 
@@ -196,7 +216,7 @@ public final class Machine implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) return;
         stop("machine closed");
         stopVcpus();
-        Builder.releaseAll(vcpus, vgic, vm, kvm, ramArena);
+        Builder.releaseAll(events, devices, vcpus, vgic, vm, kvm, ramArena);
     }
 
     /** Creation steps, with what was made so far kept for release on failure. */
@@ -213,6 +233,9 @@ public final class Machine implements AutoCloseable {
         PanicWatcher console;
         MsiControllerChoice msi;
         PcieHost pcie;
+        PcieDevices devices;
+        EventLoop events;
+        MsiBackend msiBackend;
         BootLayout boot;
         final SetupPhases phases = new SetupPhases();
 
@@ -231,13 +254,22 @@ public final class Machine implements AutoCloseable {
             phases.mark("kvm-open");
             msi = chooseMsi(); // first: on a non-arm64 host it names the real problem
             requireCaps();
-            if (!msi.gicV3()) {
-                throw new MachineException("this host's KVM offers only a GICv2; jvmm supports GICv3 hosts for now");
+            if (!msi.gicV3() && config.cpus() > MemoryMap.GIC_V2_MAX_VCPUS) {
+                throw new MachineException("this host's KVM offers only a GICv2, which serves at most %d vCPUs (asked for %d)"
+                        .formatted(MemoryMap.GIC_V2_MAX_VCPUS, config.cpus()), null, true);
             }
             MemoryMap map = MemoryMap.create(config.cpus(), config.memoryBytes(), 40);
-            pcie = PcieHost.create(config.pcie(), map);
 
-            vgic = ArmVgic.createV3(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_REDIST_BASE, MemoryMap.GIC_NR_IRQS);
+            // RAM first: the PCIe devices' back ends work on it.
+            ram = new GuestMemory(MemoryMap.RAM_BASE, Mmap.anonymous(config.memoryBytes(), ramArena));
+            vm.setUserMemoryRegion(new MemorySlot(0, 0, MemoryMap.RAM_BASE, ram.backing()));
+            devices = new PcieDevices(ram);
+            pcie = PcieHost.create(config.pcie(), map, devices::create);
+            DeviceIdMapping its = DeviceIdMapping.forSegments(pcie.segments());
+
+            vgic = msi.gicV3()
+                    ? ArmVgic.createV3(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_REDIST_BASE, MemoryMap.GIC_NR_IRQS)
+                    : ArmVgic.createV2(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_CPU.base(), MemoryMap.GIC_NR_IRQS);
             int target = vm.armPreferredTarget();
             for (int i = 0; i < config.cpus(); i++) {
                 VcpuFd v = vm.createVcpu(i);
@@ -253,11 +285,10 @@ public final class Machine implements AutoCloseable {
             }
             vgic.initialize();
             phases.mark("vgic-vcpus");
-            if (msi.msi() == GicMsiMode.ITS) vgic.addIts(vm, MemoryMap.GIC_ITS.base());
+            if (msi.msi() == GicMsiMode.ITS) {
+                for (DeviceIdMapping.Its i : its.its()) vgic.addIts(vm, i.base());
+            }
             if (vm.checkExtension(Cap.ARM_NISV_TO_USER) > 0) vm.enableCap(Cap.ARM_NISV_TO_USER);
-
-            ram = new GuestMemory(MemoryMap.RAM_BASE, Mmap.anonymous(config.memoryBytes(), ramArena));
-            vm.setUserMemoryRegion(new MemorySlot(0, 0, MemoryMap.RAM_BASE, ram.backing()));
 
             mmio = new Bus("mmio");
             console = new PanicWatcher(consoleOut);
@@ -266,7 +297,10 @@ public final class Machine implements AutoCloseable {
             // Linux reads the wall clock from the PL031 at boot (rtc-pl031 is built into the cloud kernel).
             mmio.register("pl031", MemoryMap.RTC, Bus.PRIORITY_DEVICE, new Pl031(spi(MemoryMap.SPI_RTC)));
             pcie.attach(mmio);
-            connectMsi();
+            msiBackend = connectMsi(its);
+            events = EventLoop.start("jvmm-events");
+            devices.wire(vm, pcie, msiBackend, new MsiRoutes(routingKernel(vm), vm.checkExtension(Cap.IRQ_ROUTING)),
+                    events);
 
             Aarch64DeviceTree.MsiController dtMsi = switch (msi.msi()) {
                 case ITS -> Aarch64DeviceTree.MsiController.ITS;
@@ -276,7 +310,8 @@ public final class Machine implements AutoCloseable {
             phases.mark("ram-devices");
             boot = KernelLoader.load(ram, kernel, initrd, config.cmdline(),
                     (cmdline, initrdRange) -> Aarch64DeviceTree.build(
-                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, pcie.deviceTree(dtMsi))));
+                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, pcie.deviceTree(dtMsi),
+                                    msi.gicV3() ? Aarch64DeviceTree.Gic.V3 : Aarch64DeviceTree.Gic.V2, its)));
 
             VcpuFd bsp = vcpus.get(0);
             bsp.setOneReg(Arm64Regs.PC, boot.entryPoint());
@@ -287,18 +322,14 @@ public final class Machine implements AutoCloseable {
         }
 
         /**
-         * MSI delivery for the PCIe hierarchy. ITS: each root complex's requester ids become DeviceIDs by
-         * {@link DeviceIdScheme#KVM_VITS} (the same rule the device tree's msi-map follows) and go to
+         * MSI delivery for the PCIe hierarchy. ITS: each segment's requester ids are the DeviceIDs of that segment's
+         * own ITS ({@link DeviceIdMapping}, the same mapping the device tree's msi-map describes), injected with
          * KVM_SIGNAL_MSI. v2m: the emulated frame on the bus raises the SPI named by the message.
          */
-        private void connectMsi() {
+        private MsiBackend connectMsi(DeviceIdMapping its) {
             VmFd v = vm;
-            switch (msi.msi()) {
-                case ITS -> {
-                    var its = new ItsMsiDelivery(MemoryMap.GIC_ITS.base(),
-                            (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)));
-                    pcie.connectMsi(bridge -> DeviceIdScheme.KVM_VITS.forSegment(bridge.segment(), its, new AtomicLong()));
-                }
+            MsiBackend backend = switch (msi.msi()) {
+                case ITS -> new ItsMsiDelivery(its, (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)));
                 case V2M -> {
                     var frame = new Gicv2mFrame(MemoryMap.GIC_V2M.base(), MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE),
                             MemoryMap.V2M_SPI_COUNT, intid -> {
@@ -308,10 +339,26 @@ public final class Machine implements AutoCloseable {
                                 line.set(false);
                             });
                     mmio.register("gicv2m", MemoryMap.GIC_V2M, Bus.PRIORITY_DEVICE, frame);
-                    pcie.connectMsi(bridge -> frame);
+                    yield frame;
                 }
                 case AUTO -> throw new AssertionError("AUTO is resolved by chooseMsi");
-            }
+            };
+            pcie.connectMsi(bridge -> backend.sink(bridge.segment()));
+            return backend;
+        }
+
+        /** The VM's GSI routing and irqfd ioctls, for {@link MsiRoutes}. */
+        private static MsiRoutes.Kernel routingKernel(VmFd vm) {
+            return new MsiRoutes.Kernel() {
+                @Override
+                public void setGsiRouting(List<IrqRoute> routes) throws ErrnoException { vm.setGsiRouting(routes); }
+
+                @Override
+                public void assignIrqfd(EventFd event, int gsi) throws ErrnoException { vm.registerIrqfd(event, gsi); }
+
+                @Override
+                public void deassignIrqfd(EventFd event, int gsi) throws ErrnoException { vm.unregisterIrqfd(event, gsi); }
+            };
         }
 
         /** A wired SPI from a device to the vGIC: KVM_IRQ_LINE, errors logged (a device must not stop the VM). */
@@ -328,7 +375,8 @@ public final class Machine implements AutoCloseable {
         }
 
         private void requireCaps() throws ErrnoException, MachineException {
-            for (Cap c : new Cap[] {Cap.ARM_PSCI_0_2, Cap.ONE_REG, Cap.DEVICE_CTRL, Cap.USER_MEMORY}) {
+            for (Cap c : new Cap[] {Cap.ARM_PSCI_0_2, Cap.ONE_REG, Cap.DEVICE_CTRL, Cap.USER_MEMORY, Cap.SIGNAL_MSI,
+                    Cap.IRQFD, Cap.IRQ_ROUTING, Cap.IOEVENTFD}) {
                 if (vm.checkExtension(c) <= 0) {
                     throw new MachineException("the host's KVM lacks " + c.kvmName() + ", which jvmm needs");
                 }
@@ -347,9 +395,13 @@ public final class Machine implements AutoCloseable {
             }
         }
 
-        void release() { releaseAll(vcpus, vgic, vm, kvm, ramArena); }
+        void release() { releaseAll(events, devices, vcpus, vgic, vm, kvm, ramArena); }
 
-        static void releaseAll(List<VcpuFd> vcpus, ArmVgic vgic, VmFd vm, Kvm kvm, Arena ramArena) {
+        /** In this order: no device thread may touch guest RAM or an fd once they are released. */
+        static void releaseAll(EventLoop events, PcieDevices devices, List<VcpuFd> vcpus, ArmVgic vgic, VmFd vm,
+                               Kvm kvm, Arena ramArena) {
+            quietly(events);
+            quietly(devices);
             for (VcpuFd v : vcpus) quietly(v);
             quietly(vgic);
             quietly(vm);

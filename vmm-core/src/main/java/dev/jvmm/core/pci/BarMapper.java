@@ -39,6 +39,18 @@ public final class BarMapper implements BarListener {
     private final RateLimitedLogger refused = new RateLimitedLogger(LOG);
     private final RateLimitedLogger faults = new RateLimitedLogger(LOG);
     private final Bus.Region[] regions = new Bus.Region[PciSpec.BAR_COUNT_TYPE0];
+    private volatile MappingObserver observer = (bar, where) -> { };
+
+    /**
+     * Hears where a BAR is mapped on the bus after each change (e.g. to move a device's ioeventfds with its BAR);
+     * runs like {@link #barChanged}, on the vCPU thread with the function's configuration space and this mapper
+     * locked, so it sees the changes of one function in order.
+     */
+    @FunctionalInterface
+    public interface MappingObserver {
+        /** @param where the bus range BAR {@code bar} now occupies, empty when it is not mapped */
+        void mapped(int bar, Optional<BusRange> where);
+    }
 
     /**
      * @param name     for the bus regions and logs, e.g. {@code rc0/ep0.1}
@@ -51,6 +63,14 @@ public final class BarMapper implements BarListener {
         this.windows = Objects.requireNonNull(windows);
     }
 
+    /** Sets the observer and tells it where every BAR is now. */
+    public synchronized void observe(MappingObserver observer) {
+        this.observer = Objects.requireNonNull(observer);
+        for (int bar = 0; bar < regions.length; bar++) {
+            observer.mapped(bar, regions[bar] == null ? Optional.empty() : Optional.of(regions[bar].range()));
+        }
+    }
+
     /** Installs this mapper as the function's BAR listener (which reports the current state at once). */
     public BarMapper listen() {
         function.setBarListener(this);
@@ -60,6 +80,14 @@ public final class BarMapper implements BarListener {
     @Override
     public synchronized void barChanged(int bar, BarDefinition definition, OptionalLong oldAddress, OptionalLong newAddress) {
         if (bar < 0 || bar >= regions.length) return;
+        try {
+            place(bar, definition, newAddress);
+        } finally {
+            observer.mapped(bar, regions[bar] == null ? Optional.empty() : Optional.of(regions[bar].range()));
+        }
+    }
+
+    private void place(int bar, BarDefinition definition, OptionalLong newAddress) {
         if (regions[bar] != null) {
             bus.remove(regions[bar]);
             regions[bar] = null;

@@ -6,8 +6,10 @@ import dev.jvmm.pcie.Topology;
 import dev.jvmm.pcie.TopologyException;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The PCIe hierarchy a machine gets, as the user described it ({@code --pcie-root-complex}, {@code --pcie-root-port},
@@ -26,11 +28,51 @@ import java.util.Objects;
  * @param rootPorts     root ports, each on a root complex
  * @param switches      switches, each on a port
  * @param endpoints     test endpoints ({@link PciTestDevice}), each on a port
+ * @param devices       devices the machine makes (virtio), each on a port, on a root bus, or on a root port of its own
  */
 public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec> rootPorts, List<SwitchSpec> switches,
-                         List<EndpointSpec> endpoints) {
+                         List<EndpointSpec> endpoints, List<DeviceSpec> devices) {
     /** No PCIe at all: the machine has no host bridge. */
     public static final PcieConfig NONE = new PcieConfig(List.of(), List.of(), List.of(), List.of());
+
+    /** The root complex jvmm creates for a device placed on its own port when the user gave none. */
+    public static final String DEFAULT_ROOT_COMPLEX = "pcie0";
+
+    /** Kinds of device the machine makes; each becomes one PCIe function. */
+    public enum DeviceKind { VIRTIO_RNG }
+
+    /**
+     * A device the machine makes.
+     *
+     * @param name  unique among all PCIe names (it names the endpoint)
+     * @param port  a port name (the device is the endpoint below it), a root complex name (the device is an
+     *              integrated endpoint on its root bus), or null: the device gets a root port of its own, named
+     *              {@code NAME-port}, on the first root complex, which is created ({@value #DEFAULT_ROOT_COMPLEX},
+     *              segment 0) when there is none
+     */
+    public record DeviceSpec(DeviceKind kind, String name, String port) {
+        public DeviceSpec {
+            Objects.requireNonNull(kind, "kind");
+            Objects.requireNonNull(name, "name");
+        }
+
+        /** The root port jvmm adds for a device without a port. */
+        public String ownPortName() { return name + "-port"; }
+    }
+
+    /** Makes the PCIe function of a device; {@code integrated}: it sits on a root bus (a Root Complex Integrated Endpoint). */
+    @FunctionalInterface
+    public interface DeviceFactory {
+        PciFunction create(DeviceSpec spec, boolean integrated);
+    }
+
+    /** Stand-in functions: what a config without a machine builds (validation, tests). */
+    public static final DeviceFactory TEST_FUNCTIONS = (spec, integrated) -> PciTestDevice.function();
+
+    public PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec> rootPorts, List<SwitchSpec> switches,
+                      List<EndpointSpec> endpoints) {
+        this(rootComplexes, rootPorts, switches, endpoints, List.of());
+    }
 
     /**
      * A host bridge with an ECAM window over buses 0..buses-1 of {@code segment}.
@@ -62,7 +104,19 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
         }
     }
 
+    /**
+     * Validates, and gives every device without a port a root port of its own (and the machine a root complex when
+     * it has none), so the record always holds the hierarchy as built.
+     */
     public PcieConfig {
+        rootComplexes = new ArrayList<>(rootComplexes);
+        rootPorts = new ArrayList<>(rootPorts);
+        devices = List.copyOf(devices);
+        for (DeviceSpec d : devices) {
+            if (d.port() != null) continue;
+            if (rootComplexes.isEmpty()) rootComplexes.add(new RootComplexSpec(DEFAULT_ROOT_COMPLEX, 0, 256));
+            rootPorts.add(new RootPortSpec(rootComplexes.getFirst().name(), d.ownPortName(), false));
+        }
         rootComplexes = List.copyOf(rootComplexes);
         rootPorts = List.copyOf(rootPorts);
         switches = List.copyOf(switches);
@@ -70,7 +124,7 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
         List<String> problems = problems(rootComplexes, endpoints);
         if (problems.isEmpty()) {
             try {
-                topology(rootComplexes, rootPorts, switches, endpoints);
+                topology(rootComplexes, rootPorts, switches, endpoints, devices, TEST_FUNCTIONS);
             } catch (TopologyException e) {
                 problems.addAll(e.problems());
             }
@@ -80,10 +134,18 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
 
     public boolean isEmpty() { return rootComplexes.isEmpty(); }
 
-    /** Builds a fresh live hierarchy (new functions every time: a function belongs to one machine). */
+    /** Builds a fresh live hierarchy with test functions for the devices (no machine behind them). */
     public Topology buildTopology() {
+        return buildTopology(TEST_FUNCTIONS);
+    }
+
+    /**
+     * Builds a fresh live hierarchy (new functions every time: a function belongs to one machine); {@code factory}
+     * makes the function of each device.
+     */
+    public Topology buildTopology(DeviceFactory factory) {
         try {
-            return topology(rootComplexes, rootPorts, switches, endpoints);
+            return topology(rootComplexes, rootPorts, switches, endpoints, devices, factory);
         } catch (TopologyException e) {
             throw new IllegalStateException("a validated PCIe config failed to build: " + e.getMessage(), e);
         }
@@ -118,7 +180,8 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
     }
 
     private static Topology topology(List<RootComplexSpec> rootComplexes, List<RootPortSpec> rootPorts,
-                                     List<SwitchSpec> switches, List<EndpointSpec> endpoints) throws TopologyException {
+                                     List<SwitchSpec> switches, List<EndpointSpec> endpoints, List<DeviceSpec> devices,
+                                     DeviceFactory factory) throws TopologyException {
         Topology.Builder b = Topology.builder();
         for (RootComplexSpec rc : rootComplexes) b.rootComplex(rc.name(), rc.segment(), rc.buses());
         for (RootPortSpec rp : rootPorts) b.rootPort(rp.rootComplex(), rp.name(), rp.hotplug());
@@ -129,6 +192,13 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
                 functions[f] = PciTestDevice.function(ep.vendorId(), ep.deviceId(), ep.classCode(), ep.bar64());
             }
             b.endpoint(ep.port(), ep.name(), functions);
+        }
+        Set<String> rcNames = new HashSet<>();
+        for (RootComplexSpec rc : rootComplexes) rcNames.add(rc.name());
+        for (DeviceSpec d : devices) {
+            String port = d.port() == null ? d.ownPortName() : d.port();
+            if (rcNames.contains(port)) b.integratedEndpoint(port, d.name(), factory.create(d, true));
+            else b.endpoint(port, d.name(), factory.create(d, false));
         }
         return b.build();
     }

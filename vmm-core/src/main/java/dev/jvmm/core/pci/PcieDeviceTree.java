@@ -5,7 +5,6 @@ import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.BusRange;
 import dev.jvmm.core.fdt.FdtBuilder;
-import dev.jvmm.pcie.msi.DeviceIdScheme;
 
 import java.util.List;
 import java.util.Objects;
@@ -24,7 +23,7 @@ import java.util.Objects;
  *     ranges = &lt;0x01000000 0 pci-io   cpu size&gt;,    I/O
  *              &lt;0x02000000 0 mmio32   mmio32 size&gt;, 32-bit memory, non-prefetchable
  *              &lt;0x03000000 hi lo      hi lo size&gt;;  64-bit memory
- *     msi-map = &lt;0 &amp;its devid-base 0x10000&gt;;  or msi-parent = &lt;&amp;v2m&gt;;  or nothing ({@link MsiMapping})
+ *     msi-map = &lt;0 &amp;its-of-the-segment 0 0x10000&gt;;  or msi-parent = &lt;&amp;v2m&gt;;  or nothing ({@link MsiMapping})
  * };
  * </pre>
  *
@@ -40,12 +39,10 @@ public final class PcieDeviceTree implements Aarch64DeviceTree.NodeWriter {
 
     private final List<PcieHostBridge> bridges;
     private final MsiController msi;
-    private final DeviceIdScheme deviceIds;
 
-    public PcieDeviceTree(List<PcieHostBridge> bridges, MsiController msi, DeviceIdScheme deviceIds) {
+    public PcieDeviceTree(List<PcieHostBridge> bridges, MsiController msi) {
         this.bridges = List.copyOf(bridges);
         this.msi = Objects.requireNonNull(msi);
-        this.deviceIds = Objects.requireNonNull(deviceIds);
     }
 
     /** The node name of a host bridge: its first {@code reg} address as the unit address (DT spec §2.2.1). */
@@ -70,7 +67,7 @@ public final class PcieDeviceTree implements Aarch64DeviceTree.NodeWriter {
                     range(SPACE_IO, w.ioPciBase(), w.io()),
                     range(SPACE_MMIO32, w.mmio32().base(), w.mmio32()),
                     range(SPACE_MMIO64, w.mmio64().base(), w.mmio64())));
-            switch (MsiMapping.forSegment(b.segment(), msi, phandles.msiController(), deviceIds)) {
+            switch (MsiMapping.forSegment(b.segment(), msi, phandles)) {
                 case MsiMapping.IdMap m -> fdt.property("msi-map", 0, m.phandle(), m.deviceIdBase(), MsiMapping.IdMap.RID_COUNT);
                 case MsiMapping.Parent p -> fdt.property("msi-parent", p.phandle());
                 case MsiMapping.None n -> { }

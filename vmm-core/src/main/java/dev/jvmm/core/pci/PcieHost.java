@@ -13,14 +13,15 @@ import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.RootComplex;
 import dev.jvmm.pcie.Switch;
 import dev.jvmm.pcie.Topology;
-import dev.jvmm.pcie.msi.DeviceIdScheme;
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.spec.PciSpec;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -45,6 +46,8 @@ public final class PcieHost {
     private final List<PcieHostBridge> bridges;
     private final MemoryMap map;
     private final List<BarMapper> barMappers = new ArrayList<>();
+    private final Map<PciFunction, BarMapper> mapperOf = new IdentityHashMap<>();
+    private final Map<PciFunction, PcieHostBridge> bridgeOf = new IdentityHashMap<>();
 
     private PcieHost(Topology topology, List<PcieHostBridge> bridges, MemoryMap map) {
         this.topology = topology;
@@ -54,8 +57,13 @@ public final class PcieHost {
 
     /** Builds the hierarchy and places every root complex: ECAM of its segment, an even share of each window. */
     public static PcieHost create(PcieConfig config, MemoryMap map) {
+        return create(config, map, PcieConfig.TEST_FUNCTIONS);
+    }
+
+    /** As {@link #create(PcieConfig, MemoryMap)}, with {@code devices} making the functions of the config's devices. */
+    public static PcieHost create(PcieConfig config, MemoryMap map, PcieConfig.DeviceFactory devices) {
         Objects.requireNonNull(map, "map");
-        Topology topology = config.buildTopology();
+        Topology topology = config.buildTopology(devices);
         List<RootComplex> rcs = topology.rootComplexes();
         List<PcieWindows> windows = PcieWindows.allocate(map, rcs.size());
         List<PcieHostBridge> bridges = new ArrayList<>();
@@ -93,7 +101,10 @@ public final class PcieHost {
                 PciFunction f = e.getValue().function(fn).orElse(null);
                 if (f == null) continue;
                 String name = "%s/%s.%d".formatted(bridge.name(), e.getKey(), fn);
-                barMappers.add(new BarMapper(mmio, name, f, bridge.windows()).listen());
+                BarMapper mapper = new BarMapper(mmio, name, f, bridge.windows()).listen();
+                barMappers.add(mapper);
+                mapperOf.put(f, mapper);
+                bridgeOf.put(f, bridge);
             }
         }
     }
@@ -101,10 +112,21 @@ public final class PcieHost {
     /** The BAR mappers {@link #attach} installed, one per endpoint function. */
     public List<BarMapper> barMappers() { return List.copyOf(barMappers); }
 
-    /** The host bridge nodes for the device tree, with MSI described per {@link MsiMapping} for the ITS's devids. */
+    /** The BAR mapper {@link #attach} gave {@code function}. */
+    public Optional<BarMapper> barMapper(PciFunction function) { return Optional.ofNullable(mapperOf.get(function)); }
+
+    /** The host bridge {@code function} sits below (known after {@link #attach}). */
+    public Optional<PcieHostBridge> bridgeOf(PciFunction function) { return Optional.ofNullable(bridgeOf.get(function)); }
+
+    /** The host bridge nodes for the device tree, with MSI described per {@link MsiMapping}. */
     public List<Aarch64DeviceTree.NodeWriter> deviceTree(MsiController msi) {
         if (bridges.isEmpty()) return List.of();
-        return List.of(new PcieDeviceTree(bridges, msi, DeviceIdScheme.KVM_VITS));
+        return List.of(new PcieDeviceTree(bridges, msi));
+    }
+
+    /** The PCI segments of the root complexes. */
+    public List<Integer> segments() {
+        return bridges.stream().map(PcieHostBridge::segment).toList();
     }
 
     /** The MCFG table's allocations for the same ECAM windows. */
@@ -115,7 +137,7 @@ public final class PcieHost {
 
     /**
      * Connects each root complex's MSIs to the sink {@code sinks} gives for its host bridge (the seam for the ITS
-     * backend, KVM_SIGNAL_MSI with the devid of {@link DeviceIdScheme}, and for the emulated GICv2m frame).
+     * backend, KVM_SIGNAL_MSI with the devid of its segment's ITS, and for the emulated GICv2m frame).
      */
     public void connectMsi(Function<PcieHostBridge, MsiSink> sinks) {
         for (PcieHostBridge b : bridges) b.rootComplex().connectMsiSink(Objects.requireNonNull(sinks.apply(b)));

@@ -1,51 +1,41 @@
 package dev.jvmm.core.pci;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
-import dev.jvmm.pcie.msi.DeviceIdScheme;
-import dev.jvmm.pcie.msi.RequesterId;
+import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.Phandles;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import static org.junit.jupiter.api.Assertions.*;
-
 class MsiMappingTest {
-    private static final int PHANDLE = 7;
+    /** ITS phandles 7 (segment 0) and 9 (segment 3). */
+    private static final Phandles ITS = new Phandles(1, 7, 2, Map.of(0, 7, 3, 9));
+    private static final Phandles V2M = new Phandles(1, 5, 2, Map.of());
 
     @Test
-    void segmentZeroMapsEveryRidToTheDevidJvmmInjects() {
-        MsiMapping m = MsiMapping.forSegment(0, MsiController.ITS, PHANDLE, DeviceIdScheme.KVM_VITS);
-        MsiMapping.IdMap map = assertInstanceOf(MsiMapping.IdMap.class, m);
-        assertEquals(PHANDLE, map.phandle());
-        // The guest computes devid = deviceIdBase + RID (pci-msi binding); jvmm passes DeviceIdScheme's devid.
-        for (int rid : new int[] {0, 0x0100, 0x0508, 0xFFFF}) {
-            assertEquals(DeviceIdScheme.KVM_VITS.deviceId(0, RequesterId.of(rid)).getAsInt(), map.deviceIdBase() + rid);
-        }
-    }
-
-    @ParameterizedTest
-    @ValueSource(ints = {1, 2, 15})
-    void otherSegmentsGetNoItsMappingWithKvmsSixteenBitVits(int segment) {
-        MsiMapping m = MsiMapping.forSegment(segment, MsiController.ITS, PHANDLE, DeviceIdScheme.KVM_VITS);
-        MsiMapping.None none = assertInstanceOf(MsiMapping.None.class, m);
-        assertTrue(none.why().contains("16 bits"), none.why());
+    void eachSegmentMapsEveryRidOneToOneOntoItsOwnIts() {
+        // The guest computes devid = msi-base + RID (pci-msi binding); jvmm passes the RID (DeviceIdMapping).
+        assertEquals(new MsiMapping.IdMap(7, 0), MsiMapping.forSegment(0, MsiController.ITS, ITS));
+        assertEquals(new MsiMapping.IdMap(9, 0), MsiMapping.forSegment(3, MsiController.ITS, ITS));
+        assertEquals(0x10000, MsiMapping.IdMap.RID_COUNT);
     }
 
     @Test
-    void aWiderItsWouldMapOtherSegmentsAtTheirOwnDevidBase() {
-        DeviceIdScheme wide = new DeviceIdScheme(24);
-        MsiMapping.IdMap map = assertInstanceOf(MsiMapping.IdMap.class, MsiMapping.forSegment(3, MsiController.ITS, PHANDLE, wide));
-        assertEquals(wide.deviceId(3, RequesterId.of(0x0208)).getAsInt(), map.deviceIdBase() + 0x0208);
+    void aSegmentWithoutAnItsGetsNoMsiDescription() {
+        assertInstanceOf(MsiMapping.None.class, MsiMapping.forSegment(1, MsiController.ITS, ITS));
     }
 
     @ParameterizedTest
     @ValueSource(ints = {0, 1, 15})
-    void gicv2mNeedsNoDevidSoEverySegmentGetsMsiParent(int segment) {
-        assertEquals(new MsiMapping.Parent(PHANDLE), MsiMapping.forSegment(segment, MsiController.GICV2M, PHANDLE, DeviceIdScheme.KVM_VITS));
+    void v2mIsTheMsiParentOfEverySegment(int segment) {
+        assertEquals(new MsiMapping.Parent(5), MsiMapping.forSegment(segment, MsiController.GICV2M, V2M));
     }
 
     @Test
-    void noControllerNoMsi() {
-        assertInstanceOf(MsiMapping.None.class, MsiMapping.forSegment(0, MsiController.NONE, 0, DeviceIdScheme.KVM_VITS));
+    void noControllerNoDescription() {
+        assertInstanceOf(MsiMapping.None.class, MsiMapping.forSegment(0, MsiController.NONE, new Phandles(1, 0, 2, Map.of())));
     }
 }

@@ -25,7 +25,9 @@ import java.util.List;
  *
  * <p>Side effects of guest writes (a BAR moved, bus numbers changed, a vector unmasked) are attached as
  * {@linkplain #onWrite hooks} on a byte range; they run after the write is applied and again after
- * {@link #reset}, so that state mirrored elsewhere always follows the registers.
+ * {@link #reset}, so that state mirrored elsewhere always follows the registers. A register whose value lives
+ * elsewhere (a window onto device memory, such as virtio's {@code pci_cfg_data}) is refreshed by a
+ * {@linkplain #onRead read hook} just before a guest read returns it.
  *
  * <p>Thread safety: every method locks this object. Hooks run with the lock held; code that keeps its own
  * lock takes it after this one, never before.
@@ -38,6 +40,7 @@ public final class ConfigSpace {
     private final byte[] writable = new byte[SIZE];
     private final byte[] rw1c = new byte[SIZE];
     private final List<Hook> hooks = new ArrayList<>();
+    private final List<Hook> readHooks = new ArrayList<>();
 
     private record Hook(int start, int end, Runnable action) {
         boolean overlaps(int offset, int size) {
@@ -67,6 +70,11 @@ public final class ConfigSpace {
     public synchronized int read(int offset, int size) {
         if (!isValidAccess(offset, size)) {
             return (int) allOnes(Math.min(size, 4));
+        }
+        for (Hook hook : List.copyOf(readHooks)) {
+            if (hook.overlaps(offset, size)) {
+                hook.action().run();
+            }
         }
         return load(offset, size);
     }
@@ -162,6 +170,16 @@ public final class ConfigSpace {
     public synchronized void onWrite(int offset, int length, Runnable action) {
         checkModelAccess(offset, length);
         hooks.add(new Hook(offset, offset + length, action));
+    }
+
+    /**
+     * Runs {@code action} before every valid guest read that touches {@code [offset, offset + length)}, with this
+     * space's lock held, so that it can refresh the registers with {@link #set}; the read then returns the
+     * refreshed bytes. Model-view reads ({@link #get}, {@link #snapshot}) and invalid accesses do not run it.
+     */
+    public synchronized void onRead(int offset, int length, Runnable action) {
+        checkModelAccess(offset, length);
+        readHooks.add(new Hook(offset, offset + length, action));
     }
 
     /** Restores every register to its defined power-on value, then runs all hooks. */

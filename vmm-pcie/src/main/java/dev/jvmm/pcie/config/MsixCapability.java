@@ -5,6 +5,7 @@ import dev.jvmm.pcie.spec.MsiSpec;
 import dev.jvmm.pcie.spec.PciSpec;
 
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The MSI-X capability, its table and its Pending Bit Array (PCIe Base 6.0 §7.7.2, §6.1.4; PCI Local Bus 3.0
@@ -164,6 +165,21 @@ public final class MsixCapability implements Capability {
             return true;
         }
         return send(vector);
+    }
+
+    /** An MSI-X message: the entry's Message Address and Data (§7.7.2.5-7). */
+    public record Message(long address, int data) { }
+
+    /**
+     * The message a signal of {@code vector} would send right now, or empty when it would be held back or dropped
+     * instead (MSI-X disabled, bus mastering off, function or entry masked, vector out of range). This is what an
+     * irqfd route for the vector must carry; it changes only when {@link #setChangeListener the listener} runs.
+     */
+    public synchronized Optional<Message> deliverableMessage(int vector) {
+        if (!enabled || !busMaster || functionMasked || vector < 0 || vector >= tableSize || entryMasked(vector)) {
+            return Optional.empty();
+        }
+        return Optional.of(new Message(messageAddress(vector), messageData(vector)));
     }
 
     public synchronized boolean isPending(int vector) {

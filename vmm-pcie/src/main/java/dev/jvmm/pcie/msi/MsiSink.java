@@ -3,7 +3,7 @@ package dev.jvmm.pcie.msi;
 /**
  * Where message signalled interrupts leave the PCIe model. An MSI is a DWORD memory write of {@code data} to
  * {@code address}, tagged with the requester id of the function that sent it (PCIe Base 6.0 §6.1.4.4); on
- * aarch64 the requester id becomes the ITS DeviceID (see {@link DeviceIdScheme}).
+ * aarch64 the requester id becomes the ITS DeviceID (the machine's DeviceIdMapping).
  *
  * <p>One sink serves one root complex, so the sink knows the PCI segment. Implementations are called from
  * device threads and vCPU threads at once and must not call back into the PCIe model.

@@ -3,8 +3,11 @@ package dev.jvmm.core.arch.aarch64;
 import dev.jvmm.core.boot.InitrdRange;
 import dev.jvmm.core.bus.BusRange;
 import dev.jvmm.core.fdt.FdtBuilder;
+import dev.jvmm.core.irq.DeviceIdMapping;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -21,10 +24,11 @@ import java.util.Objects;
  *       11, 10 (INTIDs 29, 30, 27, 26), level-high as QEMU's virt (fdt_add_timer_nodes) and Firecracker
  *       describe them under KVM; Linux >= 4.8-rc6 programs them level-triggered whatever the flags say.
  *       {@code always-on}: the virtual timer never loses state in a CPU idle state under KVM;</li>
- *   <li>the GICv3 ({@code arm,gic-v3}, interrupt-controller/arm,gic-v3.yaml) with the ITS
- *       ({@code arm,gic-v3-its}) or a GICv2m frame ({@code arm,gic-v2m-frame},
+ *   <li>the GICv3 ({@code arm,gic-v3}, interrupt-controller/arm,gic-v3.yaml) with one ITS per PCIe segment
+ *       ({@code arm,gic-v3-its}, {@link DeviceIdMapping}) or a GICv2m frame ({@code arm,gic-v2m-frame},
  *       interrupt-controller/arm,gic.yaml, which Linux's GICv3 driver drives when the GIC has no LPIs) as child,
- *       or no MSI controller;</li>
+ *       or no MSI controller; on a GICv2-only host a GICv2 ({@code arm,cortex-a15-gic}, distributor + CPU
+ *       interface, as QEMU's virt with gic-version=2) with the v2m frame as child;</li>
  *   <li>{@code apb-pclk}: a 24 MHz {@code fixed-clock} the PrimeCells name as {@code apb_pclk} (the AMBA bus
  *       enables it before reading the peripheral ids);</li>
  *   <li>PL011 ({@code arm,pl011}, serial/arm,pl011.yaml) and optionally PL031 ({@code arm,pl031});</li>
@@ -37,8 +41,23 @@ public final class Aarch64DeviceTree {
     /** MSI controller offered to PCIe host bridges. */
     public enum MsiController { NONE, ITS, GICV2M }
 
-    /** Phandles of nodes other nodes refer to; {@code msiController} is 0 when there is none. */
-    public record Phandles(int gic, int msiController, int apbClock) { }
+    /** Which GIC the machine has. */
+    public enum Gic { V2, V3 }
+
+    /**
+     * Phandles of nodes other nodes refer to. {@code msiController} is the v2m frame or segment 0's ITS, 0 when there
+     * is none; {@code itsBySegment} holds every ITS by PCIe segment (empty unless the MSI controller is the ITS).
+     */
+    public record Phandles(int gic, int msiController, int apbClock, Map<Integer, Integer> itsBySegment) {
+        public Phandles {
+            itsBySegment = Map.copyOf(itsBySegment);
+        }
+
+        /** The MSI controller of a host bridge on {@code segment}: its ITS, or the v2m frame; 0 for none. */
+        public int msiControllerFor(int segment) {
+            return itsBySegment.isEmpty() ? msiController : itsBySegment.getOrDefault(segment, 0);
+        }
+    }
 
     /**
      * Adds nodes at the root level (e.g. a PCIe host bridge with {@code msi-parent} = the MSI controller). Called
@@ -58,14 +77,27 @@ public final class Aarch64DeviceTree {
      * @param msi        MSI controller node under the GIC
      * @param rtc        whether to describe the PL031
      * @param extraNodes more root-level nodes, in order
+     * @param gic        GICv3 or GICv2 (a GICv2 has no ITS: {@code msi} must not be ITS then)
+     * @param its        the ITSes (one per PCIe segment) when {@code msi} is ITS
      */
     public record Config(MemoryMap map, String bootargs, InitrdRange initrd, MsiController msi, boolean rtc,
-                         List<NodeWriter> extraNodes) {
+                         List<NodeWriter> extraNodes, Gic gic, DeviceIdMapping its) {
         public Config {
             Objects.requireNonNull(map, "map");
             Objects.requireNonNull(bootargs, "bootargs");
             Objects.requireNonNull(msi, "msi");
+            Objects.requireNonNull(gic, "gic");
+            Objects.requireNonNull(its, "its");
             extraNodes = List.copyOf(extraNodes);
+            if (gic == Gic.V2 && msi == MsiController.ITS) {
+                throw new IllegalArgumentException("a GICv2 has no ITS");
+            }
+        }
+
+        /** A GICv3 machine with the ITS of segment 0 only. */
+        public Config(MemoryMap map, String bootargs, InitrdRange initrd, MsiController msi, boolean rtc,
+                      List<NodeWriter> extraNodes) {
+            this(map, bootargs, initrd, msi, rtc, extraNodes, Gic.V3, DeviceIdMapping.forSegments(List.of()));
         }
 
         public Config(MemoryMap map, String bootargs, InitrdRange initrd, MsiController msi, boolean rtc) {
@@ -93,8 +125,17 @@ public final class Aarch64DeviceTree {
         FdtBuilder fdt = new FdtBuilder();
         int gic = fdt.allocatePhandle();
         int apb = fdt.allocatePhandle();
-        int msi = c.msi() == MsiController.NONE ? 0 : fdt.allocatePhandle();
-        Phandles ph = new Phandles(gic, msi, apb);
+        Map<Integer, Integer> its = new LinkedHashMap<>();
+        int msi = 0;
+        switch (c.msi()) {
+            case ITS -> {
+                for (DeviceIdMapping.Its i : c.its().its()) its.put(i.segment(), fdt.allocatePhandle());
+                msi = its.get(0);
+            }
+            case GICV2M -> msi = fdt.allocatePhandle();
+            case NONE -> { }
+        }
+        Phandles ph = new Phandles(gic, msi, apb, its);
         fdt.bootCpuidPhys((int) MemoryMap.mpidr(0));
 
         fdt.beginNode("");
@@ -112,13 +153,16 @@ public final class Aarch64DeviceTree {
                 .propertyString("compatible", "arm,psci-0.2")
                 .propertyString("method", "hvc")
                 .endNode();
+        // A GICv2's PPI specifier also names the CPUs the PPI is wired to (arm,gic.yaml: bits 15:8 of the flags
+        // cell), as QEMU's virt sets for gic-version=2; GICv3 has no such field.
+        int ppiFlags = IRQ_TYPE_LEVEL_HIGH | (c.gic() == Gic.V2 ? ((1 << Math.min(map.vcpus(), 8)) - 1) << 8 : 0);
         fdt.beginNode("timer")
                 .propertyString("compatible", "arm,armv8-timer")
                 .property("interrupts",
-                        GIC_PPI, PPI_TIMER_SECURE, IRQ_TYPE_LEVEL_HIGH,
-                        GIC_PPI, PPI_TIMER_NONSECURE, IRQ_TYPE_LEVEL_HIGH,
-                        GIC_PPI, PPI_TIMER_VIRTUAL, IRQ_TYPE_LEVEL_HIGH,
-                        GIC_PPI, PPI_TIMER_HYP, IRQ_TYPE_LEVEL_HIGH)
+                        GIC_PPI, PPI_TIMER_SECURE, ppiFlags,
+                        GIC_PPI, PPI_TIMER_NONSECURE, ppiFlags,
+                        GIC_PPI, PPI_TIMER_VIRTUAL, ppiFlags,
+                        GIC_PPI, PPI_TIMER_HYP, ppiFlags)
                 .propertyEmpty("always-on")
                 .endNode();
         fdt.beginNode("apb-pclk")
@@ -128,7 +172,7 @@ public final class Aarch64DeviceTree {
                 .propertyString("clock-output-names", "clk24mhz")
                 .phandle(apb)
                 .endNode();
-        gic(fdt, map, c.msi(), ph);
+        gic(fdt, c, ph);
         fdt.beginNode(UART_NODE)
                 .propertyStrings("compatible", "arm,pl011", "arm,primecell")
                 .propertyU64s("reg", MemoryMap.UART.base(), MemoryMap.UART.size())
@@ -185,28 +229,41 @@ public final class Aarch64DeviceTree {
         fdt.endNode();
     }
 
-    private static void gic(FdtBuilder fdt, MemoryMap map, MsiController msi, Phandles ph) {
-        BusRange redist = map.redistributors();
+    private static void gic(FdtBuilder fdt, Config c, Phandles ph) {
         fdt.beginNode("intc@" + Long.toHexString(MemoryMap.GIC_DIST.base()));
-        fdt.propertyString("compatible", "arm,gic-v3");
-        fdt.property("#interrupt-cells", 3);
-        fdt.propertyEmpty("interrupt-controller");
-        fdt.propertyU64s("reg", MemoryMap.GIC_DIST.base(), MemoryMap.GIC_DIST.size(), redist.base(), redist.size());
-        fdt.property("#redistributor-regions", 1);
+        if (c.gic() == Gic.V3) {
+            BusRange redist = c.map().redistributors();
+            fdt.propertyString("compatible", "arm,gic-v3");
+            fdt.property("#interrupt-cells", 3);
+            fdt.propertyEmpty("interrupt-controller");
+            fdt.propertyU64s("reg", MemoryMap.GIC_DIST.base(), MemoryMap.GIC_DIST.size(), redist.base(), redist.size());
+            fdt.property("#redistributor-regions", 1);
+        } else {
+            // KVM's vGICv2 distributor is 4 KiB and its CPU interface 8 KiB (KVM_VGIC_V2_DIST_SIZE, _CPU_SIZE).
+            fdt.propertyString("compatible", "arm,cortex-a15-gic");
+            fdt.property("#interrupt-cells", 3);
+            fdt.propertyEmpty("interrupt-controller");
+            fdt.propertyU64s("reg", MemoryMap.GIC_DIST.base(), MemoryMap.GIC_V2_DIST_SIZE,
+                    MemoryMap.GIC_CPU.base(), MemoryMap.GIC_V2_CPU_SIZE);
+        }
         fdt.phandle(ph.gic());
         // Children (ITS, v2m frame) use the parent's address space 1:1. Present even without children, as in
         // QEMU: an interrupt provider needs #address-cells for interrupt-map parsing (dtc's interrupt_provider).
         fdt.property("#address-cells", 2);
         fdt.property("#size-cells", 2);
         fdt.propertyEmpty("ranges");
-        switch (msi) {
-            case ITS -> fdt.beginNode("its@" + Long.toHexString(MemoryMap.GIC_ITS.base()))
-                    .propertyString("compatible", "arm,gic-v3-its")
-                    .propertyEmpty("msi-controller")
-                    .property("#msi-cells", 1)
-                    .propertyU64s("reg", MemoryMap.GIC_ITS.base(), MemoryMap.GIC_ITS.size())
-                    .phandle(ph.msiController())
-                    .endNode();
+        switch (c.msi()) {
+            case ITS -> {
+                for (DeviceIdMapping.Its i : c.its().its()) {
+                    fdt.beginNode(i.nodeName())
+                            .propertyString("compatible", "arm,gic-v3-its")
+                            .propertyEmpty("msi-controller")
+                            .property("#msi-cells", 1)
+                            .propertyU64s("reg", i.base(), DeviceIdMapping.ITS_SIZE)
+                            .phandle(ph.itsBySegment().get(i.segment()))
+                            .endNode();
+                }
+            }
             case GICV2M -> fdt.beginNode("v2m@" + Long.toHexString(MemoryMap.GIC_V2M.base()))
                     .propertyString("compatible", "arm,gic-v2m-frame")
                     .propertyEmpty("msi-controller")

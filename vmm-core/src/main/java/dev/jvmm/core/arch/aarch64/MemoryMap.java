@@ -11,13 +11,13 @@ import java.util.List;
  *
  * <pre>
  *   0x0800_0000  64 KiB   GICv3 distributor                      (GICD)
- *   0x0801_0000  64 KiB   reserved: GICv2 CPU interface, for a GICv2 machine
+ *   0x0801_0000  64 KiB   GICv2 CPU interface (8 KiB used), on a GICv2 machine
  *   0x0802_0000   4 KiB   GICv2m MSI frame                       (used when the MSI controller is v2m)
  *   0x0808_0000 128 KiB   GICv3 ITS                              (GITS, with its translater page)
  *   0x080A_0000 128 KiB/vCPU  GICv3 redistributors (RD + SGI frame per vCPU; room for 123 below 0x0900_0000)
  *   0x0900_0000   4 KiB   PL011 UART, SPI 1
  *   0x0901_0000   4 KiB   PL031 RTC, SPI 2
- *   0x0A00_0000   2 MiB   reserved: 16 more ITS frames (one vITS per PCIe segment, ARCHITECTURE.md §3 (c))
+ *   0x0A00_0000   2 MiB   ITSes of PCIe segments 1..15 (one vITS per segment, 128 KiB each, DeviceIdMapping)
  *   0x1000_0000  ~752 MiB PCIe 32-bit MMIO window                  (0x1000_0000 - 0x3EFE_FFFF)
  *   0x3EFF_0000  64 KiB   PCIe I/O port window (reserved; arm64 Linux can map it, modern devices do not need it)
  *   0x4000_0000  RAM      from 1 GiB, ramSize bytes
@@ -37,8 +37,12 @@ public final class MemoryMap {
     public static final long KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 
     public static final BusRange GIC_DIST = new BusRange(0x0800_0000L, 64 * KiB);
-    /** QEMU's GICv2 CPU interface: unused by a GICv3 machine, kept free so a GICv2 variant can use it. */
-    public static final BusRange GIC_CPU_RESERVED = new BusRange(0x0801_0000L, 64 * KiB);
+    /** QEMU's GICv2 CPU interface: used by a GICv2 machine, left free by a GICv3 one. */
+    public static final BusRange GIC_CPU = new BusRange(0x0801_0000L, 64 * KiB);
+    /** What KVM's vGICv2 decodes (KVM_VGIC_V2_DIST_SIZE, KVM_VGIC_V2_CPU_SIZE in arm64's uapi kvm.h). */
+    public static final long GIC_V2_DIST_SIZE = 4 * KiB, GIC_V2_CPU_SIZE = 8 * KiB;
+    /** A GICv2 addresses at most 8 CPU interfaces (GICv2 architecture, IHI 0048B §1.1: ITARGETSR has 8 bits). */
+    public static final int GIC_V2_MAX_VCPUS = 8;
     public static final BusRange GIC_V2M = new BusRange(0x0802_0000L, 4 * KiB);
     public static final BusRange GIC_ITS = new BusRange(0x0808_0000L, 128 * KiB);
     /** GICv3 §12.10: one redistributor = RD_base + SGI_base frames of 64 KiB each (no VLPI frames: not GICv4). */
@@ -51,7 +55,7 @@ public final class MemoryMap {
 
     public static final BusRange UART = new BusRange(0x0900_0000L, 4 * KiB);
     public static final BusRange RTC = new BusRange(0x0901_0000L, 4 * KiB);
-    /** Reserved for one more ITS per PCIe segment (16 x 128 KiB); nothing is mapped here yet. */
+    /** The ITSes of PCIe segments 1..15, 128 KiB each (segment 0's is {@link #GIC_ITS}); 16 slots reserved. */
     public static final BusRange SEGMENT_ITS_AREA = new BusRange(0x0A00_0000L, 16 * 128 * KiB);
     public static final BusRange PCIE_MMIO32 = new BusRange(0x1000_0000L, 0x2EFF_0000L);
     public static final BusRange PCIE_PIO = new BusRange(0x3EFF_0000L, 64 * KiB);
@@ -175,10 +179,10 @@ public final class MemoryMap {
     /** Every named region, in address order, for logs and for checking that nothing overlaps. */
     public List<Named> regions() {
         List<Named> all = new ArrayList<>(List.of(
-                new Named("gic-dist", GIC_DIST), new Named("gic-cpu (reserved)", GIC_CPU_RESERVED),
+                new Named("gic-dist", GIC_DIST), new Named("gic-cpu (GICv2)", GIC_CPU),
                 new Named("gic-v2m", GIC_V2M), new Named("gic-its", GIC_ITS),
                 new Named("gic-redist", redistributors()), new Named("uart-pl011", UART), new Named("rtc-pl031", RTC),
-                new Named("segment-its (reserved)", SEGMENT_ITS_AREA), new Named("pcie-mmio32", PCIE_MMIO32),
+                new Named("gic-its (segments 1-15)", SEGMENT_ITS_AREA), new Named("pcie-mmio32", PCIE_MMIO32),
                 new Named("pcie-pio", PCIE_PIO), new Named("ram", ram()), new Named("pcie-ecam", ecamHigh),
                 new Named("pcie-mmio64", pcieMmio64)));
         all.sort((a, b) -> Long.compareUnsigned(a.range().base(), b.range().base()));

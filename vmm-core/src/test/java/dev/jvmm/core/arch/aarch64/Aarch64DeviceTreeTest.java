@@ -174,6 +174,44 @@ class Aarch64DeviceTreeTest {
     }
 
     @Test
+    void everySegmentsItsIsAChildOfTheGicWithItsOwnPhandle() throws Exception {
+        var its = dev.jvmm.core.irq.DeviceIdMapping.forSegments(List.of(0, 1, 15));
+        Config c = new Config(MemoryMap.create(2, GiB, 40), "", null, MsiController.ITS, false, List.of(
+                (fdt, ph, map) -> {
+                    fdt.beginNode("test-node");
+                    fdt.property("its1", ph.msiControllerFor(1));
+                    fdt.property("its15", ph.msiControllerFor(15));
+                    fdt.endNode();
+                }), Aarch64DeviceTree.Gic.V3, its);
+        Dts dts = decompile(c);
+        System.out.println(Dtc.decompile(Aarch64DeviceTree.build(c)).stdout());
+        for (var i : its.its()) {
+            String node = GIC + "/its@" + Long.toHexString(i.base());
+            assertEquals("\"arm,gic-v3-its\"", dts.get(node, "compatible"));
+            assertTrue(dts.node(node).containsKey("msi-controller"));
+            assertArrayEquals(new long[]{0, i.base(), 0, 0x20000}, Dts.cells(dts.get(node, "reg")));
+        }
+        assertEquals(dts.get(GIC + "/its@a000000", "phandle"), dts.get("/test-node", "its1"));
+        assertEquals(dts.get(GIC + "/its@a1c0000", "phandle"), dts.get("/test-node", "its15"));
+    }
+
+    @Test
+    void aGicV2MachineHasTheCortexA15GicWithTheV2mFrameAndCpuMasksOnThePpis() throws Exception {
+        Config c = new Config(MemoryMap.create(2, GiB, 40), "", null, MsiController.GICV2M, false, List.of(),
+                Aarch64DeviceTree.Gic.V2, dev.jvmm.core.irq.DeviceIdMapping.forSegments(List.of()));
+        Dts dts = decompile(c);
+        assertEquals("\"arm,cortex-a15-gic\"", dts.get(GIC, "compatible"));
+        assertArrayEquals(new long[]{0, 0x0800_0000L, 0, 0x1000, 0, 0x0801_0000L, 0, 0x2000}, Dts.cells(dts.get(GIC, "reg")));
+        assertEquals("\"arm,gic-v2m-frame\"", dts.get(GIC + "/v2m@8020000", "compatible"));
+        // PPI flags: level-high (4) with CPUs 0 and 1 in bits 15:8, as QEMU's virt writes them for gic-version=2.
+        assertArrayEquals(new long[]{1, 13, 0x304, 1, 14, 0x304, 1, 11, 0x304, 1, 10, 0x304},
+                Dts.cells(dts.get("/timer", "interrupts")));
+        assertThrows(IllegalArgumentException.class, () -> new Config(MemoryMap.create(2, GiB, 40), "", null,
+                MsiController.ITS, false, List.of(), Aarch64DeviceTree.Gic.V2,
+                dev.jvmm.core.irq.DeviceIdMapping.forSegments(List.of())));
+    }
+
+    @Test
     void phandlesAreUnique() throws Exception {
         Dts dts = decompile(config(2, MsiController.ITS));
         List<String> phandles = dts.nodes().values().stream().map(n -> n.get("phandle")).filter(p -> p != null).toList();

@@ -1,0 +1,184 @@
+package dev.jvmm.kvm.bench;
+
+import dev.jvmm.headers.linux.x86_64.kvm_regs;
+import dev.jvmm.headers.linux.x86_64.kvm_segment;
+import dev.jvmm.headers.linux.x86_64.kvm_sregs;
+import dev.jvmm.kvm.ArmVgic;
+import dev.jvmm.kvm.ErrnoException;
+import dev.jvmm.kvm.EventFd;
+import dev.jvmm.kvm.HostArch;
+import dev.jvmm.kvm.IrqRoute;
+import dev.jvmm.kvm.Kvm;
+import dev.jvmm.kvm.MemorySlot;
+import dev.jvmm.kvm.Mmap;
+import dev.jvmm.kvm.VcpuExit;
+import dev.jvmm.kvm.VcpuFd;
+import dev.jvmm.kvm.VcpuRunner;
+import dev.jvmm.kvm.VmFd;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Arrays;
+import java.util.List;
+import java.util.OptionalInt;
+
+/**
+ * MSI deliveries per second through jvmm's public KVM API, next to the same loops in C
+ * (vmm-kvm/src/test/c/msi_delivery_bench.c, which documents the set-up; both are run by scripts/bench-msi).
+ * Prints {@code ROUND java <benchmark> <ops per wall-clock s> <ops per CPU s of the calling thread>} for each timed
+ * round and then {@code RESULT java <benchmark> <median> <min> <max>} (ops per wall-clock second) over them. The CPU
+ * time figure leaves out the time other processes held the CPU, which matters on a shared machine; JIT and GC
+ * threads are not counted in it, so the untimed warm-up rounds must leave the loop compiled.
+ *
+ * <p>A plain main rather than JMH: the question is the cost of one Java call next to one C call of the same
+ * syscall, so both sides run the same simple timed loop (untimed warm-up rounds first, which also let C2 compile
+ * the Java loop), with nothing of a harness in one and not the other.
+ *
+ * <p>Usage: {@code MsiDeliveryBench [--calls N] [--rounds R] [--warmup W]}
+ */
+public final class MsiDeliveryBench {
+    private static final long X86_MSI_ADDRESS = 0xFEE0_0000L; // LAPIC of APIC id 0
+    private static final int X86_MSI_DATA = 0x30;             // fixed delivery, vector 0x30
+    private static final int X86_GSI = 24;
+    private static final int ARM_SPI = 10;                    // INTID 42
+
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    private static long calls = 100_000;
+    private static int rounds = 5;
+    private static int warmup = 3;
+
+    @FunctionalInterface
+    private interface Loop {
+        void run(long n) throws ErrnoException;
+    }
+
+    private MsiDeliveryBench() { }
+
+    public static void main(String[] args) throws Exception {
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--calls" -> calls = Long.parseLong(args[i + 1]);
+                case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
+                case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
+                default -> {
+                    System.err.println("usage: MsiDeliveryBench [--calls N] [--rounds R] [--warmup W]");
+                    System.exit(2);
+                }
+            }
+        }
+        if (args.length % 2 != 0 || calls < 1 || rounds < 1 || warmup < 0) {
+            System.err.println("usage: MsiDeliveryBench [--calls N] [--rounds R] [--warmup W]");
+            System.exit(2);
+        }
+        try (EventFd plain = EventFd.create(true)) {
+            Loop eventfdWrite = n -> {
+                for (long i = 0; i < n; i++) plain.signal();
+                plain.read(); // keep the counter far from its limit
+            };
+            Kvm kvm;
+            try {
+                kvm = Kvm.open();
+            } catch (ErrnoException e) {
+                System.out.println("NOTE java: no usable /dev/kvm (" + e.getMessage() + "): only eventfd_write is measured");
+                bench("eventfd_write", eventfdWrite);
+                return;
+            }
+            try (kvm; VmFd vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
+                switch (HostArch.current()) {
+                    case X86_64 -> x86(kvm, vm, arena, eventfdWrite);
+                    case AARCH64 -> arm64(vm, eventfdWrite);
+                    case OTHER -> throw new IllegalStateException("x86_64 or aarch64 only");
+                }
+            }
+        }
+    }
+
+    /** The C program's x86_setup, through the Java API: a LAPIC enabled by the guest, a vCPU stopped in userspace. */
+    private static void x86(Kvm kvm, VmFd vm, Arena arena, Loop eventfdWrite) throws ErrnoException {
+        vm.setTssAddr(0xfffb_d000L);
+        vm.createIrqchip();
+        MemorySegment ram = Mmap.anonymous(0x4000, arena);
+        byte[] code = {
+            0x66, (byte) 0xC7, 0x06, (byte) 0xF0, 0x00, (byte) 0xFF, 0x01, 0x00, 0x00, // mov dword [ds:0xF0], 0x1FF
+            (byte) 0xE6, 0x10,                                                          // out 0x10, al
+            (byte) 0xF4,                                                                // hlt
+        };
+        ram.asSlice(0x1000, code.length).copyFrom(MemorySegment.ofArray(code));
+        vm.setUserMemoryRegion(new MemorySlot(0, 0, 0, ram));
+        try (VcpuFd vcpu = vm.createVcpu(0); Arena a = Arena.ofConfined(); EventFd irqfd = EventFd.create(true)) {
+            MemorySegment sregs = kvm_sregs.allocate(a);
+            vcpu.getSregs(sregs);
+            kvm_segment.base(kvm_sregs.cs(sregs), 0);
+            kvm_segment.selector(kvm_sregs.cs(sregs), (short) 0);
+            kvm_segment.base(kvm_sregs.ds(sregs), X86_MSI_ADDRESS);
+            vcpu.setSregs(sregs);
+            MemorySegment regs = kvm_regs.allocate(a);
+            kvm_regs.rip(regs, 0x1000);
+            kvm_regs.rflags(regs, 0x2);
+            kvm_regs.rsp(regs, 0x3000);
+            vcpu.setRegs(regs);
+            try (VcpuRunner r = vcpu.runner()) {
+                if (!(r.run() instanceof VcpuExit.IoOut io) || io.port() != 0x10) {
+                    throw new IllegalStateException("the guest did not reach its port write to 0x10");
+                }
+            }
+            vm.setGsiRouting(List.of(new IrqRoute.Msi(X86_GSI, X86_MSI_ADDRESS, X86_MSI_DATA, OptionalInt.empty())));
+            vm.registerIrqfd(irqfd, X86_GSI);
+            int delivered = vm.signalMsi(X86_MSI_ADDRESS, X86_MSI_DATA, OptionalInt.empty());
+            System.out.println("# java: x86_64, first KVM_SIGNAL_MSI returned " + delivered
+                    + " (1 = delivered to one LAPIC)");
+            bench("eventfd_write", eventfdWrite);
+            bench("signal_msi", n -> {
+                for (long i = 0; i < n; i++) vm.signalMsi(X86_MSI_ADDRESS, X86_MSI_DATA, OptionalInt.empty());
+            });
+            bench("irqfd_msi", n -> {
+                for (long i = 0; i < n; i++) irqfd.signal();
+            });
+            vm.unregisterIrqfd(irqfd, X86_GSI);
+        }
+    }
+
+    /** The C program's arm64_setup: vGICv3 without ITS, one vCPU, SPI 10 by KVM_IRQ_LINE and by an irqfd. */
+    private static void arm64(VmFd vm, Loop eventfdWrite) throws ErrnoException {
+        try (ArmVgic gic = ArmVgic.createV3(vm, 0x0800_0000L, 0x080A_0000L, 128);
+             VcpuFd vcpu = vm.createVcpu(0); EventFd irqfd = EventFd.create(true)) {
+            vcpu.armVcpuInit(vm.armPreferredTarget());
+            gic.initialize();
+            int line = ArmVgic.spiLine(32 + ARM_SPI);
+            // An irqchip route's pin is the SPI index: KVM adds the 32 private interrupts (vgic-irqfd.c).
+            vm.setGsiRouting(List.of(new IrqRoute.Irqchip(ARM_SPI, 0, ARM_SPI)));
+            vm.registerIrqfd(irqfd, ARM_SPI);
+            System.out.println("# java: aarch64, vGICv3 without ITS; MSIs measured as SPI edges (GICv2m style)");
+            bench("eventfd_write", eventfdWrite);
+            bench("irq_line_spi", n -> {
+                for (long i = 0; i < n; i++) {
+                    vm.irqLine(line, true);
+                    vm.irqLine(line, false);
+                }
+            });
+            bench("irqfd_spi", n -> {
+                for (long i = 0; i < n; i++) irqfd.signal();
+            });
+            vm.unregisterIrqfd(irqfd, ARM_SPI);
+        }
+    }
+
+    private static void bench(String name, Loop loop) throws ErrnoException {
+        for (int i = 0; i < warmup; i++) loop.run(calls);
+        double[] ops = new double[rounds];
+        for (int i = 0; i < rounds; i++) {
+            long c0 = THREADS.getCurrentThreadCpuTime(); // CLOCK_THREAD_CPUTIME_ID, user + system
+            long t0 = System.nanoTime();
+            loop.run(calls);
+            long t1 = System.nanoTime();
+            long c1 = THREADS.getCurrentThreadCpuTime();
+            ops[i] = calls / ((t1 - t0) / 1e9);
+            System.out.printf("ROUND java %s %.0f %.0f%n", name, ops[i], calls / ((c1 - c0) / 1e9));
+        }
+        Arrays.sort(ops);
+        System.out.printf("RESULT java %s %.0f %.0f %.0f%n", name, ops[rounds / 2], ops[0], ops[rounds - 1]);
+        System.out.flush();
+    }
+}
