@@ -22,8 +22,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * MSI end to end on a GICv3 host (the emulated arm64 host, GICv3 + ITS): three virtio-rng devices, one on a root
- * port, one behind a switch downstream port and one on a second root complex (PCI segment 1), booted once per
+ * MSI end to end on a GICv3 host (the emulated arm64 host, GICv3 + ITS): four virtio-rng devices, one on a root
+ * port, one behind a switch downstream port, one on a root bus and one on a second root complex (PCI segment 1),
+ * booted once per
  * {@code --gic-msi} mode. The guest ({@code 60-msi.sh}) reads /dev/hwrng through each in turn and prints its
  * /proc/interrupts; every read must return data and make that device's MSI-X vector count grow, on the MSI domain
  * the mode promises: the ITS (one vITS per segment) or jvmm's GICv2m frame.
@@ -32,14 +33,21 @@ class MsiIT {
     static final String JVMM = "/work/jvmm/bin/jvmm run --kernel /work/guest/Image"
             + " --initrd /work/guest/initramfs-msi.cpio --cpus 2 --memory 256M --stats"
             + " --cmdline 'console=ttyAMA0 quiet panic=-1'";
-    /** rc0: rp0 -> rng-rp; rp1 -> sw0 (2 ports), dp1 -> rng-sw; rc1 (segment 1): rp2 -> rng-seg1. */
+    /**
+     * rc0: rp0 -> rng-rp; rp1 -> sw0 (2 ports), dp1 -> rng-sw; rng-rc on rc0's root bus (an integrated endpoint);
+     * rc1 (segment 1): rp2 -> rng-seg1.
+     */
     static final String DEVICES = String.join(" ",
             "--pcie-root-complex rc0", "--pcie-root-complex rc1,segment=1",
             "--pcie-root-port rc0:rp0", "--pcie-root-port rc0:rp1", "--pcie-switch rp1:sw0,ports=2",
             "--pcie-root-port rc1:rp2",
-            "--rng port=rp0,id=rng-rp", "--rng port=sw0.dp1,id=rng-sw", "--rng port=rp2,id=rng-seg1");
-    /** Where Linux puts them (it numbers buses depth first): rp0's bus 1, the switch's dp1 bus 5, segment 1 bus 1. */
-    static final Set<String> PCI_ADDRESSES = Set.of("0000:01:00.0", "0000:05:00.0", "0001:01:00.0");
+            "--rng port=rp0,id=rng-rp", "--rng port=sw0.dp1,id=rng-sw", "--rng port=rp2,id=rng-seg1",
+            "--rng port=rc0,id=rng-rc");
+    /**
+     * Where Linux puts them (it numbers buses depth first): rp0's bus 1, the switch's dp1 bus 5, rc0's root bus
+     * device 2 (after the two root ports), segment 1 bus 1.
+     */
+    static final Set<String> PCI_ADDRESSES = Set.of("0000:01:00.0", "0000:05:00.0", "0000:00:02.0", "0001:01:00.0");
 
     static EmulatedArm64Host.Result result;
 
@@ -92,7 +100,7 @@ class MsiIT {
     }
 
     /**
-     * What every mode must show: three virtio-rng functions bound to the driver at the expected addresses, each with
+     * What every mode must show: four virtio-rng functions bound to the driver at the expected addresses, each with
      * MSI-X vectors on {@code domain}; each read of /dev/hwrng returned 64 bytes; each device's requests vector
      * grew during the read through it; no two reads returned the same bytes; the guest powered off; and jvmm
      * delivered through irqfds.
@@ -106,7 +114,7 @@ class MsiIT {
         assertEquals(PCI_ADDRESSES, new HashSet<>(devs.stream().map(d -> d.get("pci")).toList()), console);
         for (Map<String, String> d : devs) {
             assertEquals("0x1044", d.get("device"), "virtio 1.0 entropy device id (0x1040 + 4): " + d);
-            assertEquals("virtio-pci", d.get("driver"), d.toString());
+            assertEquals("virtio_rng", d.get("driver"), "the virtio device is bound to virtio_rng: " + d);
             assertTrue(d.get("msi-irqs").split(",").length >= 2, "config + request vectors: " + d);
         }
 
@@ -118,7 +126,7 @@ class MsiIT {
         }
 
         List<Map<String, String>> reads = run.lines("JVMM-MSI-READ").stream().map(EmulatedArm64Host::fields).toList();
-        assertEquals(3, reads.size(), console);
+        assertEquals(PCI_ADDRESSES.size(), reads.size(), console);
         Set<String> grew = new HashSet<>();
         Set<String> data = new HashSet<>();
         for (Map<String, String> r : reads) {
@@ -131,7 +139,7 @@ class MsiIT {
                 if (after.get(v) > before.getOrDefault(v, 0L)) grew.add(v);
             }
         }
-        assertEquals(3, data.size(), "every read returned fresh bytes: " + data);
+        assertEquals(PCI_ADDRESSES.size(), data.size(), "every read returned fresh bytes: " + data);
         Set<String> virtio = new HashSet<>(devs.stream().map(d -> d.get("virtio")).toList());
         assertEquals(virtio, grew, "every device's requests vector counted interrupts during a read through it");
 
@@ -139,7 +147,7 @@ class MsiIT {
                 .matcher(console);
         assertTrue(stats.find(), console);
         assertEquals("0", stats.group(5), "no message went to a wrong doorbell: " + stats.group());
-        for (String dev : List.of("rng-rp", "rng-sw", "rng-seg1")) {
+        for (String dev : List.of("rng-rp", "rng-sw", "rng-seg1", "rng-rc")) {
             Matcher m = Pattern.compile(dev + " irqfd=(\\d+) direct=(\\d+)").matcher(stats.group(6));
             assertTrue(m.find(), stats.group(6));
             assertTrue(Long.parseLong(m.group(1)) > 0, dev + " delivered through its irqfd: " + stats.group(6));

@@ -27,6 +27,7 @@ class PcieOptionsTest {
                 case "--pcie-root-port" -> o.rootPorts;
                 case "--pcie-switch" -> o.switches;
                 case "--pcie-endpoint" -> o.endpoints;
+                case "--rng" -> o.rngs;
                 default -> throw new AssertionError(args[i]);
             };
             list.add(args[i + 1]);
@@ -46,6 +47,35 @@ class PcieOptionsTest {
         assertEquals(ExitStatus.USAGE, r.status(), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
         assertEquals("jvmm: " + expectedLine, r.err().strip());
+    }
+
+    @Test
+    void anRngWithoutAPortGetsARootPortOfItsOwnAndARootComplexWhenThereIsNone() {
+        PcieConfig c = options("--rng", "", "--rng", "id=entropy").toConfig();
+        assertEquals(List.of(new PcieConfig.RootComplexSpec("pcie0", 0, 256)), c.rootComplexes());
+        assertEquals(List.of(new PcieConfig.RootPortSpec("pcie0", "rng0-port", false),
+                new PcieConfig.RootPortSpec("pcie0", "entropy-port", false)), c.rootPorts());
+        assertEquals(List.of(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, "rng0", null),
+                new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, "entropy", null)), c.devices());
+    }
+
+    @Test
+    void anRngGoesBelowANamedPortOrOnARootBus() {
+        PcieConfig c = options("--pcie-root-complex", "rc0", "--pcie-root-port", "rc0:rp0",
+                "--rng", "port=rp0", "--rng", "port=rc0,id=onbus").toConfig();
+        assertEquals(1, c.rootPorts().size(), "no extra port: " + c.rootPorts());
+        var t = c.buildTopology();
+        assertTrue(t.port("rp0").orElseThrow().linkedDevice().isPresent(), "rng0 below rp0");
+        assertTrue(t.rootComplex("rc0").orElseThrow().integratedEndpoints().contains(t.endpoint("onbus").orElseThrow()),
+                "onbus is an integrated endpoint on rc0's root bus");
+    }
+
+    @Test
+    void badRngArgumentsAreOneLineUsageErrors() throws Exception {
+        assertUsage("--rng 'speed=9': unknown setting 'speed' (known: id, port)", "--rng=speed=9");
+        assertUsage("--rng 'port': 'port' needs a value (port=...)", "--rng=port");
+        assertUsage("invalid PCIe topology: endpoint 'rng0': port 'nowhere' does not exist", "--rng=port=nowhere");
+        assertUsage("invalid PCIe topology: device name 'x' is used twice", "--rng=id=x", "--rng=id=x");
     }
 
     @Test

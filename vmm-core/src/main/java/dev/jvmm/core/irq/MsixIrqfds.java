@@ -129,6 +129,9 @@ public final class MsixIrqfds implements AutoCloseable {
         return vector < 0 || vector >= current.length ? Optional.empty() : Optional.ofNullable(current[vector]);
     }
 
+    /** The function whose vectors these are ({@link EndpointFunction#signal} is the path without irqfd). */
+    public EndpointFunction function() { return function; }
+
     /** The GSI of {@code vector}. */
     public int gsi(int vector) { return gsi[vector]; }
 

@@ -20,6 +20,7 @@ import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.irq.MsiBackend;
 import dev.jvmm.core.irq.MsiControllerChoice;
 import dev.jvmm.core.irq.MsiRoutes;
+import dev.jvmm.core.irq.MsixIrqfds;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.pci.PcieHost;
 import dev.jvmm.core.vcpu.GuestExit;
@@ -44,6 +45,7 @@ import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -206,6 +208,12 @@ public final class Machine implements AutoCloseable {
     public String msiStats() {
         return msi.msi().cliName() + ": " + msiBackend.stats() + (devices.isEmpty() ? "" : "; " + devices.stats());
     }
+
+    /**
+     * The MSI-X vectors of device {@code name} (a {@code --rng id=...} and the like): its irqfd fast path and, through
+     * the function, the KVM_SIGNAL_MSI path; for diagnostics and benchmarks.
+     */
+    public Optional<MsixIrqfds> msixVectors(String name) { return devices.irqfds(name); }
 
     /** Exits seen by each vCPU, for diagnostics and benchmarks. */
     public long[] exitCounts() { return threads.stream().mapToLong(VcpuThread::exits).toArray(); }

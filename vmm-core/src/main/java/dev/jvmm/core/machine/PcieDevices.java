@@ -113,6 +113,11 @@ final class PcieDevices implements AutoCloseable {
 
     boolean isEmpty() { return devices.isEmpty(); }
 
+    /** The irqfds of device {@code name}'s MSI-X vectors, once wired. */
+    Optional<MsixIrqfds> irqfds(String name) {
+        return devices.stream().filter(d -> d.spec.name().equals(name) && d.irqfds != null).map(d -> d.irqfds).findFirst();
+    }
+
     /**
      * Connects every device to KVM: irqfd routes through {@code backend}, refreshed on bus renumbering of its root
      * complex, and ioeventfds handled on {@code events}. Call after {@link PcieHost#attach} and before the vCPUs run.

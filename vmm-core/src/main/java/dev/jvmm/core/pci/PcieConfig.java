@@ -112,6 +112,11 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
         rootComplexes = new ArrayList<>(rootComplexes);
         rootPorts = new ArrayList<>(rootPorts);
         devices = List.copyOf(devices);
+        Set<String> seen = new HashSet<>();
+        for (DeviceSpec d : devices) {
+            // Before any own port is made: a repeated name would otherwise be reported as a clash of jvmm's ports.
+            if (!seen.add(d.name())) throw new IllegalArgumentException("device name '" + d.name() + "' is used twice");
+        }
         for (DeviceSpec d : devices) {
             if (d.port() != null) continue;
             if (rootComplexes.isEmpty()) rootComplexes.add(new RootComplexSpec(DEFAULT_ROOT_COMPLEX, 0, 256));
