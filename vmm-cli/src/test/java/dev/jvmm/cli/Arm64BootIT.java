@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,25 +48,21 @@ class Arm64BootIT {
     }
 
     private static String guest(String name, String args) {
-        return "echo '@@BEGIN " + name + "'; " + JVMM + " " + args + "; echo \"@@END " + name + " rc=$?\"";
+        return EmulatedArm64Host.marked(name, JVMM + " " + args);
     }
 
     /** The console between a run's markers, and its exit status. */
-    record Run(String console, int status) { }
-
-    static Run run(String name) {
-        Matcher m = Pattern.compile("(?s)@@BEGIN " + name + "\\R(.*?)@@END " + name + " rc=(\\d+)").matcher(result.output());
-        assertTrue(m.find(), "no run '" + name + "' in the output:\n" + result.output());
-        return new Run(m.group(1), Integer.parseInt(m.group(2)));
+    static EmulatedArm64Host.Section run(String name) {
+        return result.section(name);
     }
 
-    private static void assertGuestLine(Run r, String line) {
+    private static void assertGuestLine(EmulatedArm64Host.Section r, String line) {
         assertTrue(r.console().lines().anyMatch(l -> l.strip().equals(line)), "guest did not print '" + line + "':\n" + r.console());
     }
 
     @Test
     void twoVcpuGuestBootsToInitAndPowersOff() {
-        Run r = run("two-cpus");
+        EmulatedArm64Host.Section r = run("two-cpus");
         assertGuestLine(r, "JVMM-GUEST cpus-online=2");
         assertGuestLine(r, "JVMM-GUEST ready");
         assertGuestLine(r, "JVMM-GUEST done");
@@ -83,7 +77,7 @@ class Arm64BootIT {
 
     @Test
     void oneVcpuGuestBootsToInitAndPowersOff() {
-        Run r = run("one-cpu");
+        EmulatedArm64Host.Section r = run("one-cpu");
         assertGuestLine(r, "JVMM-GUEST cpus-online=1");
         assertGuestLine(r, "JVMM-GUEST done");
         assertEquals(0, r.status());
@@ -91,7 +85,7 @@ class Arm64BootIT {
 
     @Test
     void withGicMsiV2mTheGuestDrivesJvmmsEmulatedFrame() {
-        Run r = run("v2m");
+        EmulatedArm64Host.Section r = run("v2m");
         // irq-gic-v2m.c bound to the frame: 64 SPIs from INTID 80. Linux takes the range from the device tree's
         // arm,msi-base-spi/num-spis ("DT overriding V2M MSI_TYPER"); Gicv2mFrameTest checks MSI_TYPER agrees.
         assertTrue(r.console().contains("GICv2m: range[mem 0x08020000-0x08020fff], SPI[80:143]"), r.console());
@@ -102,7 +96,7 @@ class Arm64BootIT {
 
     @Test
     void aPanickingGuestGivesStatus4() {
-        Run r = run("panic");
+        EmulatedArm64Host.Section r = run("panic");
         assertGuestLine(r, "JVMM-GUEST panic");
         assertTrue(r.console().contains("jvmm: the guest crashed: Kernel panic - not syncing"), r.console());
         assertEquals(RunCommand.GUEST_PANIC, r.status());
@@ -110,14 +104,14 @@ class Arm64BootIT {
 
     @Test
     void aRebootingGuestGivesStatus3() {
-        Run r = run("reboot");
+        EmulatedArm64Host.Section r = run("reboot");
         assertGuestLine(r, "JVMM-GUEST reboot");
         assertEquals(RunCommand.GUEST_RESET, r.status());
     }
 
     @Test
     void mmioWithoutSyndromeIsAClearErrorNotAHang() {
-        Run r = run("nisv");
+        EmulatedArm64Host.Section r = run("nisv");
         assertEquals(ExitStatus.FAILURE, r.status(), r.console());
         assertTrue(r.console().contains("jvmm: vCPU 0: the guest accessed device address 0x9000000 with an instruction"
                 + " KVM cannot decode"), r.console());
@@ -125,21 +119,21 @@ class Arm64BootIT {
 
     @Test
     void aGzipCompressedKernelBootsToo() {
-        Run r = run("gzip-kernel");
+        EmulatedArm64Host.Section r = run("gzip-kernel");
         assertGuestLine(r, "JVMM-GUEST done");
         assertEquals(0, r.status());
     }
 
     @Test
     void sigtermStopsTheGuestWithStatus5() {
-        Run r = run("sigterm");
+        EmulatedArm64Host.Section r = run("sigterm");
         assertEquals(RunCommand.STOPPED, r.status(), r.console());
         assertTrue(r.console().contains("jvmm: stopped by a signal"), r.console());
     }
 
     @Test
     void badOptionsAreRefusedBeforeBooting() {
-        Run r = run("bad-memory");
+        EmulatedArm64Host.Section r = run("bad-memory");
         assertEquals(2, r.status());
         assertTrue(r.console().contains("jvmm: --memory 1M is too small: at least 64M"), r.console());
     }

@@ -64,40 +64,20 @@ class PcieTopologyIT {
     }
 
     private static String guest(String name, String args) {
-        return "echo '@@BEGIN " + name + "'; " + JVMM + " " + args + "; echo \"@@END " + name + " rc=$?\"";
+        return EmulatedArm64Host.marked(name, JVMM + " " + args);
     }
 
-    record Run(String console, int status) {
-        /** The lines starting with {@code prefix + " "}, prefix removed (indentation after it kept). */
-        List<String> lines(String prefix) {
-            List<String> out = new ArrayList<>();
-            for (String l : console.split("\\R")) {
-                int i = l.indexOf(prefix + " ");
-                if (i >= 0) out.add(l.substring(i + prefix.length() + 1).stripTrailing());
-            }
-            return out;
-        }
+    static EmulatedArm64Host.Section run(String name) {
+        return result.section(name);
     }
 
-    static Run run(String name) {
-        Matcher m = Pattern.compile("(?s)@@BEGIN " + name + "\\R(.*?)@@END " + name + " rc=(\\d+)").matcher(result.output());
-        assertTrue(m.find(), "no run '" + name + "' in the output:\n" + result.output());
-        return new Run(m.group(1), Integer.parseInt(m.group(2)));
-    }
-
-    /** {@code key=value} pairs of one guest line. */
     static Map<String, String> fields(String line) {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (String part : line.split(" ")) {
-            int eq = part.indexOf('=');
-            if (eq > 0) out.put(part.substring(0, eq), part.substring(eq + 1));
-        }
-        return out;
+        return EmulatedArm64Host.fields(line);
     }
 
     @Test
     void theGuestEnumeratesExactlyTheHierarchy() {
-        Run r = run("pcie");
+        EmulatedArm64Host.Section r = run("pcie");
         List<String> seen = r.lines("JVMM-PCI").stream().map(PcieTopologyIT::fields)
                 .map(f -> String.join(" ", f.get("dev"), f.get("vendor") + ":" + f.get("device"), f.get("class"),
                         "parent=" + f.get("parent"), "buses=" + f.getOrDefault("buses", "-")))
@@ -137,7 +117,7 @@ class PcieTopologyIT {
         boolean contains(long a, long b) { return Long.compareUnsigned(start, a) <= 0 && Long.compareUnsigned(b, end) <= 0; }
     }
 
-    static List<IomemEntry> iomem(Run r) {
+    static List<IomemEntry> iomem(EmulatedArm64Host.Section r) {
         Pattern p = Pattern.compile("^( *)([0-9a-f]+)-([0-9a-f]+) : (.+)$");
         List<IomemEntry> out = new ArrayList<>();
         for (String l : r.lines("JVMM-PCI-IOMEM")) {
@@ -152,7 +132,7 @@ class PcieTopologyIT {
 
     @Test
     void everyBarLiesInsideItsOwnHostBridgesWindow() {
-        Run r = run("pcie");
+        EmulatedArm64Host.Section r = run("pcie");
         List<IomemEntry> iomem = iomem(r);
         Map<String, String> windowOf = new LinkedHashMap<>();
         for (String line : r.lines("JVMM-PCI")) {
@@ -178,7 +158,7 @@ class PcieTopologyIT {
 
     @Test
     void barsAreMappedWhereTheGuestPutsThem() {
-        Run r = run("pcie");
+        EmulatedArm64Host.Section r = run("pcie");
         List<Map<String, String>> bars = r.lines("JVMM-PCI-BAR").stream().map(PcieTopologyIT::fields).toList();
         assertEquals(List.of("0000:05:00.0", "0000:05:00.1", "0001:02:00.0"), bars.stream().map(b -> b.get("dev")).toList(), r.console());
         for (Map<String, String> b : bars) {
@@ -192,7 +172,7 @@ class PcieTopologyIT {
 
     @Test
     void anInvalidTopologyIsRefusedBeforeBooting() {
-        Run r = run("bad-topology");
+        EmulatedArm64Host.Section r = run("bad-topology");
         assertEquals(2, r.status(), r.console());
         assertTrue(r.console().contains("jvmm: invalid PCIe topology: root port 'rp0': root complex 'rc9' does not exist"), r.console());
     }
