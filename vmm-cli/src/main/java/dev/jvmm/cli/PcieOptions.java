@@ -2,6 +2,7 @@ package dev.jvmm.cli;
 
 import dev.jvmm.core.pci.PciTestDevice;
 import dev.jvmm.core.pci.PcieConfig;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -47,6 +48,21 @@ final class PcieOptions {
                     + "' when none is given). id= names it (default rng0, rng1, ...). Repeatable.")
     List<String> rngs = new ArrayList<>();
 
+    @Option(names = "--disk", paramLabel = "path=FILE[,readonly][,port=PORT][,id=NAME]",
+            description = "A virtio-blk disk backed by FILE (an image file or a block device), flushed for real "
+                    + "(fdatasync) when the guest flushes; readonly makes the guest see a read-only disk. port= and "
+                    + "the default placement as for --rng; id= names it (default disk0, disk1, ...; it is also the "
+                    + "serial the guest reads). Repeatable.")
+    List<String> disks = new ArrayList<>();
+
+    @Option(names = "--console", paramLabel = "pl011|virtio", defaultValue = "pl011",
+            description = "The guest console on stdin/stdout: the PL011 UART (ttyAMA0), or a virtio-console "
+                    + "(hvc0: give the guest console=hvc0; the PL011 stays for earlycon) (default: ${DEFAULT-VALUE}).")
+    String console = "pl011";
+
+    /** The virtio-console's device name. */
+    static final String VIRTIO_CONSOLE_NAME = "console0";
+
     /**
      * The hierarchy these options describe.
      *
@@ -79,6 +95,19 @@ final class PcieOptions {
             Parsed p = Parsed.settingsOnly("--rng", arg, Set.of("port", "id"));
             String name = p.text("id", "rng" + devices.size());
             devices.add(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, name, p.text("port", null)));
+        }
+        for (String arg : disks) {
+            Parsed p = Parsed.settingsOnly("--disk", arg, Set.of("path", "readonly", "port", "id"));
+            String path = p.text("path", null);
+            if (path == null) throw new IllegalArgumentException("--disk '" + arg + "': path=FILE is required");
+            String name = p.text("id", "disk" + devices.stream().filter(d -> d.kind() == PcieConfig.DeviceKind.VIRTIO_BLK).count());
+            devices.add(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_BLK, name, p.text("port", null),
+                    new PcieConfig.DiskOptions(Path.of(path), p.flag("readonly"))));
+        }
+        switch (console) {
+            case "pl011" -> { }
+            case "virtio" -> devices.add(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_CONSOLE, VIRTIO_CONSOLE_NAME, null));
+            default -> throw new IllegalArgumentException("--console must be pl011 or virtio (got '" + console + "')");
         }
         try {
             return new PcieConfig(rcs, rps, sws, eps, devices);

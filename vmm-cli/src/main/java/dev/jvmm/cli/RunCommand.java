@@ -51,7 +51,7 @@ final class RunCommand implements Callable<Integer> {
     String memory;
 
     @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
-            description = "Number of vCPUs, 1 to 123 (default: ${DEFAULT-VALUE}).")
+            description = "Number of vCPUs, 1 to 123 (8 on a GICv2-only host) (default: ${DEFAULT-VALUE}).")
     int cpus;
 
     @Option(names = "--gic-msi", paramLabel = "MODE", defaultValue = "auto",

@@ -352,4 +352,164 @@ final class Libc {
     static MemorySegment symbol(String name) {
         return LIBC.findOrThrow(name);
     }
+
+    // --- Files (HostFile: disk images and block devices) --------------------------------------------------------
+    // Appended for HostFile. off_t and size_t are 64-bit on both arches jvmm runs on; glibc's pread/pwrite/preadv/
+    // pwritev/fallocate are the 64-bit-offset calls there (no *64 variants needed).
+
+    // ssize_t pread(int fd, void *buf, size_t count, off_t offset); ssize_t pwrite(...) likewise
+    private static final MethodHandle PREAD = linkErrno("pread",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), -1);
+    private static final MethodHandle PWRITE = linkErrno("pwrite",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), -1);
+    // ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset); pwritev likewise
+    private static final MethodHandle PREADV = linkErrno("preadv",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), -1);
+    private static final MethodHandle PWRITEV = linkErrno("pwritev",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), -1);
+    private static final MethodHandle FDATASYNC = linkErrno("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
+    // int fallocate(int fd, int mode, off_t offset, off_t len)
+    private static final MethodHandle FALLOCATE = linkErrno("fallocate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
+    private static final MethodHandle FLOCK = linkErrno("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
+
+    /**
+     * int fstat(int fd, struct stat *buf), linked on first use: glibc exports {@code fstat} as a symbol only since
+     * 2.33 (before, it was an inline wrapper around {@code __fxstat}), so a host with an older glibc fails
+     * {@link #fstat} alone instead of every call in this class.
+     */
+    private static final class Fstat {
+        static final MethodHandle FSTAT = linkErrno("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), -1);
+    }
+
+    // asm-generic fcntl.h, linux/falloc.h, sys/file.h, sys/stat.h, linux/fs.h, limits.h: the same on x86_64 and
+    // arm64 (HostFileTest checks them against both C compilers).
+    static final int O_RDONLY = 0;
+    static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    static final int FALLOC_FL_ZERO_RANGE = 0x10;
+    static final int LOCK_SH = 1;
+    static final int LOCK_EX = 2;
+    static final int LOCK_NB = 4;
+    static final int LOCK_UN = 8;
+    static final int S_IFMT = 0170000;
+    static final int S_IFDIR = 0040000;
+    static final int S_IFREG = 0100000;
+    static final int S_IFBLK = 0060000;
+    /** _IOR(0x12, 114, size_t): a block device's size in bytes. */
+    static final long BLKGETSIZE64 = 0x80081272L;
+    /** The most iovecs one preadv/pwritev takes (UIO_MAXIOV). */
+    static final int IOV_MAX = 1024;
+
+    /** pread(2) into {@code buf} (its whole size); retries EINTR. Returns the bytes read, 0 at end of file. */
+    static long pread(int fd, MemorySegment buf, long offset) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        while (true) {
+            long r;
+            try {
+                r = (long) PREAD.invokeExact(cap, fd, buf, buf.byteSize(), offset);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (r >= 0) return r;
+            if (errno(cap) != Errno.EINTR) throw new ErrnoException("pread", errno(cap));
+        }
+    }
+
+    /** pwrite(2) of {@code buf} (its whole size); retries EINTR. Returns the bytes written. */
+    static long pwrite(int fd, MemorySegment buf, long offset) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        while (true) {
+            long r;
+            try {
+                r = (long) PWRITE.invokeExact(cap, fd, buf, buf.byteSize(), offset);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (r >= 0) return r;
+            if (errno(cap) != Errno.EINTR) throw new ErrnoException("pwrite", errno(cap));
+        }
+    }
+
+    /**
+     * preadv(2)/pwritev(2) of {@code count} struct iovecs at {@code iov}; retries EINTR. Returns the bytes
+     * transferred. The memory the iovecs point at must stay mapped for the call: the caller keeps it alive.
+     */
+    static long preadvPwritev(int fd, MemorySegment iov, int count, long offset, boolean write) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        while (true) {
+            long r;
+            try {
+                r = write ? (long) PWRITEV.invokeExact(cap, fd, iov, count, offset)
+                        : (long) PREADV.invokeExact(cap, fd, iov, count, offset);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (r >= 0) return r;
+            if (errno(cap) != Errno.EINTR) throw new ErrnoException(write ? "pwritev" : "preadv", errno(cap));
+        }
+    }
+
+    static void fdatasync(int fd) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        while (true) {
+            int r;
+            try {
+                r = (int) FDATASYNC.invokeExact(cap, fd);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (r == 0) return;
+            if (errno(cap) != Errno.EINTR) throw new ErrnoException("fdatasync", errno(cap));
+        }
+    }
+
+    static void fallocate(int fd, int mode, long offset, long length) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        while (true) {
+            int r;
+            try {
+                r = (int) FALLOCATE.invokeExact(cap, fd, mode, offset, length);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (r == 0) return;
+            if (errno(cap) != Errno.EINTR) throw new ErrnoException("fallocate", errno(cap));
+        }
+    }
+
+    /** flock(2); returns false when {@code LOCK_NB} was given and another open file description holds the lock. */
+    static boolean flock(int fd, int operation) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        while (true) {
+            int r;
+            try {
+                r = (int) FLOCK.invokeExact(cap, fd, operation);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (r == 0) return true;
+            int e = errno(cap);
+            if (e == Errno.EAGAIN) return false; // EWOULDBLOCK is EAGAIN on Linux
+            if (e != Errno.EINTR) throw new ErrnoException("flock", e);
+        }
+    }
+
+    /** fstat(2) into {@code buf}, a {@code struct stat} of the host's layout. */
+    static void fstat(int fd, MemorySegment buf) throws ErrnoException {
+        MethodHandle fstat;
+        try {
+            fstat = Fstat.FSTAT;
+        } catch (LinkageError e) { // ExceptionInInitializerError, then NoClassDefFoundError: no such symbol
+            throw new UnsupportedOperationException("this glibc exports no fstat (glibc 2.33 or newer needed)", e);
+        }
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        int r;
+        try {
+            r = (int) fstat.invokeExact(cap, fd, buf);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        if (r < 0) throw new ErrnoException("fstat", errno(cap));
+    }
 }

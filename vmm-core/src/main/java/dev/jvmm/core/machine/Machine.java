@@ -188,11 +188,13 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * Bytes typed at the console, for the guest's UART receive FIFO. Returns how many were accepted (the UART keeps
+     * Bytes typed at the console, for the guest's console: the virtio-console when there is one, else the UART's
+     * receive FIFO. Returns how many were accepted (the UART keeps
      * a bounded backlog; the rest is dropped, as a real line would).
      */
     public int consoleInput(byte[] data, int offset, int length) {
-        return uart.pushInput(data, offset, length);
+        return devices.virtioConsole().map(c -> c.pushInput(data, offset, length))
+                .orElseGet(() -> uart.pushInput(data, offset, length));
     }
 
     /** How long each step of building this machine took ("kernel-read=812ms ..."), for --stats. */
@@ -271,8 +273,13 @@ public final class Machine implements AutoCloseable {
             // RAM first: the PCIe devices' back ends work on it.
             ram = new GuestMemory(MemoryMap.RAM_BASE, Mmap.anonymous(config.memoryBytes(), ramArena));
             vm.setUserMemoryRegion(new MemorySlot(0, 0, MemoryMap.RAM_BASE, ram.backing()));
-            devices = new PcieDevices(ram);
-            pcie = PcieHost.create(config.pcie(), map, devices::create);
+            console = new PanicWatcher(consoleOut);
+            devices = new PcieDevices(ram, config.cpus(), console);
+            try {
+                pcie = PcieHost.create(config.pcie(), map, devices::create);
+            } catch (PcieDevices.SetupException e) {
+                throw new MachineException(e.getMessage(), e.getCause(), true);
+            }
             DeviceIdMapping its = DeviceIdMapping.forSegments(pcie.segments());
 
             vgic = msi.gicV3()
@@ -299,7 +306,6 @@ public final class Machine implements AutoCloseable {
             if (vm.checkExtension(Cap.ARM_NISV_TO_USER) > 0) vm.enableCap(Cap.ARM_NISV_TO_USER);
 
             mmio = new Bus("mmio");
-            console = new PanicWatcher(consoleOut);
             uart = new Pl011(console, spi(MemoryMap.SPI_UART));
             mmio.register("pl011", MemoryMap.UART, Bus.PRIORITY_DEVICE, uart);
             // Linux reads the wall clock from the PL031 at boot (rtc-pl031 is built into the cloud kernel).

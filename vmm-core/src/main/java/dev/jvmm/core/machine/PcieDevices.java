@@ -11,7 +11,11 @@ import dev.jvmm.core.pci.BarMapper;
 import dev.jvmm.core.pci.PcieConfig;
 import dev.jvmm.core.pci.PcieHost;
 import dev.jvmm.core.pci.PcieHostBridge;
+import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.virtio.VirtioDevice;
+import dev.jvmm.core.virtio.blk.FileBackend;
+import dev.jvmm.core.virtio.blk.VirtioBlk;
+import dev.jvmm.core.virtio.console.VirtioConsole;
 import dev.jvmm.core.virtio.pci.VirtioPciTransport;
 import dev.jvmm.core.virtio.rng.VirtioRng;
 import dev.jvmm.kvm.ErrnoException;
@@ -19,6 +23,7 @@ import dev.jvmm.kvm.EventFd;
 import dev.jvmm.kvm.VmFd;
 import dev.jvmm.pcie.PciFunction;
 
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -41,7 +46,10 @@ final class PcieDevices implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PcieDevices.class.getName());
 
     private final GuestMemory ram;
+    private final int queuesPerDisk;
+    private final ConsoleOutput consoleOut;
     private final List<Device> devices = new ArrayList<>();
+    private VirtioConsole console;
     private final RateLimitedLogger ioeventfdErrors = new RateLimitedLogger(LOG);
     private MsiRoutes routes;
 
@@ -97,21 +105,56 @@ final class PcieDevices implements AutoCloseable {
         }
     }
 
-    PcieDevices(GuestMemory ram) {
-        this.ram = Objects.requireNonNull(ram);
+    /** A device that could not be set up from its options (a disk image that is missing, locked, a directory ...). */
+    static final class SetupException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        SetupException(String message, Throwable cause) { super(message, cause); }
     }
 
-    /** Makes the function of {@code spec} (the factory {@link PcieHost#create} calls while building the hierarchy). */
+    /**
+     * @param queuesPerDisk virtio-blk queues per disk (VIRTIO_BLK_F_MQ; one per vCPU)
+     * @param consoleOut    where a virtio-console's output goes (the machine's console)
+     */
+    PcieDevices(GuestMemory ram, int queuesPerDisk, ConsoleOutput consoleOut) {
+        this.ram = Objects.requireNonNull(ram);
+        this.queuesPerDisk = queuesPerDisk;
+        this.consoleOut = Objects.requireNonNull(consoleOut);
+    }
+
+    /**
+     * Makes the function of {@code spec} (the factory {@link PcieHost#create} calls while building the hierarchy).
+     *
+     * @throws SetupException when the device's host side cannot be opened
+     */
     PciFunction create(PcieConfig.DeviceSpec spec, boolean integrated) {
         VirtioDevice device = switch (spec.kind()) {
             case VIRTIO_RNG -> new VirtioRng(new SecureRandom());
+            case VIRTIO_BLK -> new VirtioBlk(openDisk(spec), queuesPerDisk);
+            case VIRTIO_CONSOLE -> {
+                if (console != null) throw new SetupException("only one virtio-console is supported", null);
+                console = new VirtioConsole(consoleOut);
+                yield console;
+            }
         };
         VirtioPciTransport transport = new VirtioPciTransport(spec.name(), device, ram, integrated);
         devices.add(new Device(spec, transport));
         return transport.function();
     }
 
+    private static FileBackend openDisk(PcieConfig.DeviceSpec spec) {
+        PcieConfig.DiskOptions disk = spec.disk();
+        try {
+            return FileBackend.open(disk.file(), disk.readOnly(), spec.name());
+        } catch (IOException | IllegalArgumentException e) {
+            throw new SetupException("disk '%s' (%s): %s".formatted(spec.name(), disk.file(), e.getMessage()), e);
+        }
+    }
+
     boolean isEmpty() { return devices.isEmpty(); }
+
+    /** The virtio-console, when the machine has one: it then takes the console input instead of the UART. */
+    Optional<VirtioConsole> virtioConsole() { return Optional.ofNullable(console); }
 
     /** The irqfds of device {@code name}'s MSI-X vectors, once wired. */
     Optional<MsixIrqfds> irqfds(String name) {
@@ -149,9 +192,21 @@ final class PcieDevices implements AutoCloseable {
                 .collect(Collectors.joining(", "));
     }
 
-    /** Releases irqfds and eventfds; the event loop must have stopped first. */
+    /**
+     * Shuts the devices down (a disk completes or fails what is in flight, then flushes to stable storage), then
+     * releases irqfds and eventfds. The vCPUs and the event loop must have stopped first; guest RAM is unmapped after.
+     */
     @Override
     public void close() {
+        for (Device d : devices) {
+            if (!(d.transport.device() instanceof AutoCloseable c)) continue;
+            try {
+                c.close();
+            } catch (Exception e) {
+                // A disk whose last flush failed may have lost data: say so loudly, it is the user's data.
+                LOG.log(Level.ERROR, "{0}: {1}", d.spec.name(), e.getMessage());
+            }
+        }
         if (routes != null) routes.close();
         for (Device d : devices) {
             if (d.irqfds != null) d.irqfds.close();

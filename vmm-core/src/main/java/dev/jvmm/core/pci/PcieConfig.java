@@ -5,6 +5,7 @@ import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.Topology;
 import dev.jvmm.pcie.TopologyException;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -39,7 +40,19 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
     public static final String DEFAULT_ROOT_COMPLEX = "pcie0";
 
     /** Kinds of device the machine makes; each becomes one PCIe function. */
-    public enum DeviceKind { VIRTIO_RNG }
+    public enum DeviceKind { VIRTIO_RNG, VIRTIO_BLK, VIRTIO_CONSOLE }
+
+    /**
+     * What a disk is backed by ({@code --disk}).
+     *
+     * @param file     an image file or block device
+     * @param readOnly the guest sees VIRTIO_BLK_F_RO and writes fail
+     */
+    public record DiskOptions(Path file, boolean readOnly) {
+        public DiskOptions {
+            Objects.requireNonNull(file, "file");
+        }
+    }
 
     /**
      * A device the machine makes.
@@ -50,10 +63,18 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
      *              {@code NAME-port}, on the first root complex, which is created ({@value #DEFAULT_ROOT_COMPLEX},
      *              segment 0) when there is none
      */
-    public record DeviceSpec(DeviceKind kind, String name, String port) {
+    public record DeviceSpec(DeviceKind kind, String name, String port, DiskOptions disk) {
         public DeviceSpec {
             Objects.requireNonNull(kind, "kind");
             Objects.requireNonNull(name, "name");
+            if ((kind == DeviceKind.VIRTIO_BLK) != (disk != null)) {
+                throw new IllegalArgumentException("device '" + name + "': disk options are for disks only, and needed there");
+            }
+        }
+
+        /** A device without options (rng, console). */
+        public DeviceSpec(DeviceKind kind, String name, String port) {
+            this(kind, name, port, null);
         }
 
         /** The root port jvmm adds for a device without a port. */
