@@ -79,8 +79,11 @@ class VirtioBlkIT {
                 fresh, EmulatedArm64Host.marked("its", JVMM + " --gic-msi=its " + DEVICES + quiet + "; rc=$?; " + after + "; (exit $rc)"),
                 fresh, EmulatedArm64Host.marked("v2m-hvc", JVMM + " --gic-msi=v2m " + DEVICES + hvc + "; rc=$?; " + after + "; (exit $rc)"),
                 fresh, EmulatedArm64Host.marked("sigterm", sigterm),
-                EmulatedArm64Host.marked("locked", "flock -x /work/disk-read.img sleep 60 & sleep 2; " + JVMM
-                        + " --disk path=/work/disk-read.img" + quiet),
+                // A second jvmm on an image the first one holds (busybox in the emulated host has no flock).
+                EmulatedArm64Host.marked("locked", JVMM + " --disk path=/work/disk-read.img,id=holder"
+                        + " --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.blk-wait' > /tmp/holder.log 2>&1 & holder=$!;"
+                        + " i=0; while ! grep -q msi-controller /tmp/holder.log && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done; "
+                        + JVMM + " --disk path=/work/disk-read.img" + quiet + "; rc=$?; kill -TERM $holder; wait $holder; (exit $rc)"),
                 EmulatedArm64Host.marked("missing", JVMM + " --disk path=/work/nope.img" + quiet),
                 EmulatedArm64Host.marked("directory", JVMM + " --disk path=/work" + quiet),
                 "true");

@@ -4,6 +4,7 @@ import dev.jvmm.headers.linux.x86_64.kvm_regs;
 import dev.jvmm.headers.linux.x86_64.kvm_segment;
 import dev.jvmm.headers.linux.x86_64.kvm_sregs;
 import dev.jvmm.kvm.ArmVgic;
+import dev.jvmm.kvm.Errno;
 import dev.jvmm.kvm.ErrnoException;
 import dev.jvmm.kvm.EventFd;
 import dev.jvmm.kvm.HostArch;
@@ -35,19 +36,30 @@ import java.util.OptionalInt;
  * syscall, so both sides run the same simple timed loop (untimed warm-up rounds first, which also let C2 compile
  * the Java loop), with nothing of a harness in one and not the other.
  *
- * <p>Usage: {@code MsiDeliveryBench [--calls N] [--rounds R] [--warmup W]}
+ * <p>With {@code --peer PROGRAM} (the C program), each timed Java round is paired with one timed round of the
+ * same benchmark in a fresh run of the C program ({@code --only NAME --rounds 1}, its own warm-up), right before or
+ * after it (alternating), and the C program's ROUND lines are printed too: where the machine's speed drifts, as it
+ * does under emulation, each pair is measured under the same conditions.
+ *
+ * <p>Usage: {@code MsiDeliveryBench [--calls N] [--rounds R] [--warmup W] [--peer PROGRAM [--peer-warmup W]]}
  */
 public final class MsiDeliveryBench {
     private static final long X86_MSI_ADDRESS = 0xFEE0_0000L; // LAPIC of APIC id 0
     private static final int X86_MSI_DATA = 0x30;             // fixed delivery, vector 0x30
     private static final int X86_GSI = 24;
     private static final int ARM_SPI = 10;                    // INTID 42
+    private static final long ARM_ITS_BASE = 0x0808_0000L;    // as on QEMU's virt board
+    private static final int ARM_DEVID = 0x0008;              // 00:01.0; no guest ever maps it
 
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private static long calls = 100_000;
     private static int rounds = 5;
     private static int warmup = 3;
+    private static String peer;
+    private static int peerWarmup = 1;
+    private static final String USAGE =
+            "usage: MsiDeliveryBench [--calls N] [--rounds R] [--warmup W] [--peer PROGRAM [--peer-warmup W]]";
 
     @FunctionalInterface
     private interface Loop {
@@ -62,14 +74,16 @@ public final class MsiDeliveryBench {
                 case "--calls" -> calls = Long.parseLong(args[i + 1]);
                 case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
                 case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
+                case "--peer" -> peer = args[i + 1];
+                case "--peer-warmup" -> peerWarmup = Integer.parseInt(args[i + 1]);
                 default -> {
-                    System.err.println("usage: MsiDeliveryBench [--calls N] [--rounds R] [--warmup W]");
+                    System.err.println(USAGE);
                     System.exit(2);
                 }
             }
         }
-        if (args.length % 2 != 0 || calls < 1 || rounds < 1 || warmup < 0) {
-            System.err.println("usage: MsiDeliveryBench [--calls N] [--rounds R] [--warmup W]");
+        if (args.length % 2 != 0 || calls < 1 || rounds < 1 || warmup < 0 || peerWarmup < 0) {
+            System.err.println(USAGE);
             System.exit(2);
         }
         try (EventFd plain = EventFd.create(true)) {
@@ -140,17 +154,30 @@ public final class MsiDeliveryBench {
         }
     }
 
-    /** The C program's arm64_setup: vGICv3 without ITS, one vCPU, SPI 10 by KVM_IRQ_LINE and by an irqfd. */
+    /**
+     * The C program's arm64_setup: vGICv3 + one vCPU, SPI 10 by KVM_IRQ_LINE and by an irqfd, and an ITS that no
+     * guest has enabled (KVM answers KVM_SIGNAL_MSI to it with EBUSY, which jvmm throws as an ErrnoException).
+     */
     private static void arm64(VmFd vm, Loop eventfdWrite) throws ErrnoException {
         try (ArmVgic gic = ArmVgic.createV3(vm, 0x0800_0000L, 0x080A_0000L, 128);
              VcpuFd vcpu = vm.createVcpu(0); EventFd irqfd = EventFd.create(true)) {
             vcpu.armVcpuInit(vm.armPreferredTarget());
             gic.initialize();
+            gic.addIts(vm, ARM_ITS_BASE);
             int line = ArmVgic.spiLine(32 + ARM_SPI);
             // An irqchip route's pin is the SPI index: KVM adds the 32 private interrupts (vgic-irqfd.c).
             vm.setGsiRouting(List.of(new IrqRoute.Irqchip(ARM_SPI, 0, ARM_SPI)));
             vm.registerIrqfd(irqfd, ARM_SPI);
-            System.out.println("# java: aarch64, vGICv3 without ITS; MSIs measured as SPI edges (GICv2m style)");
+            long doorbell = ARM_ITS_BASE + ArmVgic.ITS_TRANSLATER_OFFSET;
+            OptionalInt devid = OptionalInt.of(ARM_DEVID);
+            String first;
+            try {
+                first = "returned " + vm.signalMsi(doorbell, 0, devid);
+            } catch (ErrnoException e) {
+                first = "failed: " + e.getMessage();
+            }
+            System.out.println("# java: aarch64, vGICv3 + an ITS the guest never enabled; first KVM_SIGNAL_MSI to it "
+                    + first);
             bench("eventfd_write", eventfdWrite);
             bench("irq_line_spi", n -> {
                 for (long i = 0; i < n; i++) {
@@ -161,6 +188,16 @@ public final class MsiDeliveryBench {
             bench("irqfd_spi", n -> {
                 for (long i = 0; i < n; i++) irqfd.signal();
             });
+            bench("signal_msi_its_off", n -> {
+                for (long i = 0; i < n; i++) {
+                    try {
+                        vm.signalMsi(doorbell, 0, devid);
+                        throw new IllegalStateException("KVM_SIGNAL_MSI to a disabled ITS succeeded");
+                    } catch (ErrnoException e) {
+                        if (!e.is(Errno.EBUSY)) throw e;
+                    }
+                }
+            });
             vm.unregisterIrqfd(irqfd, ARM_SPI);
         }
     }
@@ -169,6 +206,7 @@ public final class MsiDeliveryBench {
         for (int i = 0; i < warmup; i++) loop.run(calls);
         double[] ops = new double[rounds];
         for (int i = 0; i < rounds; i++) {
+            if (peer != null && i % 2 == 1) runPeer(name);
             long c0 = THREADS.getCurrentThreadCpuTime(); // CLOCK_THREAD_CPUTIME_ID, user + system
             long t0 = System.nanoTime();
             loop.run(calls);
@@ -176,9 +214,29 @@ public final class MsiDeliveryBench {
             long c1 = THREADS.getCurrentThreadCpuTime();
             ops[i] = calls / ((t1 - t0) / 1e9);
             System.out.printf("ROUND java %s %.0f %.0f%n", name, ops[i], calls / ((c1 - c0) / 1e9));
+            if (peer != null && i % 2 == 0) runPeer(name);
         }
         Arrays.sort(ops);
         System.out.printf("RESULT java %s %.0f %.0f %.0f%n", name, ops[rounds / 2], ops[0], ops[rounds - 1]);
         System.out.flush();
+    }
+
+    /** One timed round of benchmark {@code name} in the C program; its ROUND line is printed as it is. */
+    private static void runPeer(String name) {
+        System.out.flush();
+        try {
+            Process p = new ProcessBuilder(peer, "--calls", Long.toString(calls), "--rounds", "1",
+                    "--warmup", Integer.toString(peerWarmup), "--only", name)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int status = p.waitFor();
+            out.lines().filter(l -> l.startsWith("ROUND ")).forEach(System.out::println);
+            if (status != 0) throw new IllegalStateException(peer + " exited with status " + status);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 }
