@@ -323,20 +323,21 @@ public final class SplitQueue {
             int next = Short.toUnsignedInt(table.get(LE_SHORT, off + 14));
 
             if ((flags & VIRTQ_DESC_F_INDIRECT) != 0) {
-                String where = where(head, indirectGpa, index);
-                if (indirectGpa != -1) throw new VirtqueueException(where + ": INDIRECT inside an indirect table");
-                if (!indirect) throw new VirtqueueException(where + ": INDIRECT without VIRTIO_F_INDIRECT_DESC");
-                if ((flags & VIRTQ_DESC_F_NEXT) != 0) throw new VirtqueueException(where + ": INDIRECT together with NEXT");
+                // The location text is built only on failure: Linux sends every virtio-blk request indirect, and
+                // formatting it per descriptor cost a fifth of the notify thread (docs/perf.md, virtio-blk).
+                if (indirectGpa != -1) throw at(head, indirectGpa, index, "INDIRECT inside an indirect table");
+                if (!indirect) throw at(head, indirectGpa, index, "INDIRECT without VIRTIO_F_INDIRECT_DESC");
+                if ((flags & VIRTQ_DESC_F_NEXT) != 0) throw at(head, indirectGpa, index, "INDIRECT together with NEXT");
                 if (len == 0 || len % DESCRIPTOR_SIZE != 0) {
-                    throw new VirtqueueException(where + ": indirect table length %d is not a non-zero multiple of 16"
+                    throw at(head, indirectGpa, index, "indirect table length %d is not a non-zero multiple of 16"
                             .formatted(len));
                 }
                 if (len / DESCRIPTOR_SIZE > MAX_INDIRECT_DESCRIPTORS) {
-                    throw new VirtqueueException(where + ": indirect table of %d entries, more than %d"
+                    throw at(head, indirectGpa, index, "indirect table of %d entries, more than %d"
                             .formatted(len / DESCRIPTOR_SIZE, MAX_INDIRECT_DESCRIPTORS));
                 }
                 if (!memory.contains(addr, len)) {
-                    throw new VirtqueueException(where + ": indirect table 0x%x+0x%x is outside guest RAM [0x%x, 0x%x)"
+                    throw at(head, indirectGpa, index, "indirect table 0x%x+0x%x is outside guest RAM [0x%x, 0x%x)"
                             .formatted(addr, len, memory.base(), memory.end()));
                 }
                 // WRITE on the descriptor that refers to the table is ignored (§2.7.5.3.2).
@@ -352,14 +353,12 @@ public final class SplitQueue {
             if (isWritable) {
                 sawWritable = true;
             } else if (sawWritable) {
-                throw new VirtqueueException(where(head, indirectGpa, index)
-                        + ": device-readable descriptor after a device-writable one");
+                throw at(head, indirectGpa, index, "device-readable descriptor after a device-writable one");
             }
             if (len != 0) {
                 if (!memory.contains(addr, len)) {
-                    throw new VirtqueueException(where(head, indirectGpa, index)
-                            + ": buffer 0x%x+0x%x is outside guest RAM [0x%x, 0x%x)"
-                                    .formatted(addr, len, memory.base(), memory.end()));
+                    throw at(head, indirectGpa, index, "buffer 0x%x+0x%x is outside guest RAM [0x%x, 0x%x)"
+                            .formatted(addr, len, memory.base(), memory.end()));
                 }
                 if (readBytes + writeBytes + len > MAX_CHAIN_BYTES) {
                     throw new VirtqueueException("chain from head %d is longer than 2^32 bytes in total".formatted(head));
@@ -374,12 +373,17 @@ public final class SplitQueue {
             }
             if ((flags & VIRTQ_DESC_F_NEXT) == 0) break;
             if (next >= entries) {
-                throw new VirtqueueException(where(head, indirectGpa, index) + ": next %d is out of range (%d entries)"
+                throw at(head, indirectGpa, index, "next %d is out of range (%d entries)"
                         .formatted(next, entries));
             }
             index = next;
         }
         return new DescriptorChain(this, generation, memory, head, readable, writable, readBytes, writeBytes);
+    }
+
+    /** A malformed-chain error naming the descriptor; the text is built only here, on failure. */
+    private static VirtqueueException at(int head, long indirectGpa, int index, String what) {
+        return new VirtqueueException(where(head, indirectGpa, index) + ": " + what);
     }
 
     private static String where(int head, long indirectGpa, int index) {
