@@ -195,6 +195,32 @@ public final class HostFile extends Fd {
         return vectored(dst, offset, false);
     }
 
+    /**
+     * Reads into {@code dst} only if the page cache holds all of it: one preadv2(2) with RWF_NOWAIT. Returns the
+     * bytes read (possibly fewer than asked: part cached, or the end of the file), or -1 when nothing could be read
+     * without waiting for I/O, the file system does not support RWF_NOWAIT, or {@code dst} has more than
+     * {@value #IOV_MAX} segments. The caller then reads with {@link #preadv}, which may wait.
+     */
+    public long preadCached(List<MemorySegment> dst, long offset) throws ErrnoException {
+        if (dst.size() > IOV_MAX) return -1;
+        long total = 0;
+        for (MemorySegment s : dst) {
+            checkSegment(s, true);
+            total += s.byteSize();
+        }
+        checkRange(offset, total);
+        MemorySegment iov = IOVECS.get();
+        int count = 0;
+        for (MemorySegment s : dst) {
+            if (s.byteSize() == 0) continue;
+            iov.set(ValueLayout.JAVA_LONG, (long) IOVEC_SIZE * count, s.address());
+            iov.set(ValueLayout.JAVA_LONG, (long) IOVEC_SIZE * count + 8, s.byteSize());
+            count++;
+        }
+        long r = Libc.preadv2NoWait(fd(), iov, count, offset);
+        return r < 0 ? -1 : r;
+    }
+
     /** Writes all of {@code src}, one segment after the other, from {@code offset} on (see {@link #preadv}). */
     public void pwritev(List<MemorySegment> src, long offset) throws ErrnoException {
         vectored(src, offset, true);

@@ -367,6 +367,11 @@ final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), -1);
     private static final MethodHandle PWRITEV = linkErrno("pwritev",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), -1);
+    // ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags) (glibc 2.26, Linux 4.6)
+    private static final MethodHandle PREADV2 = linkErrno("preadv2",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), -1);
+    /** preadv2 flag: fail with EAGAIN instead of waiting for I/O, i.e. read only what the page cache holds. */
+    static final int RWF_NOWAIT = 0x8;
     private static final MethodHandle FDATASYNC = linkErrno("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
     // int fallocate(int fd, int mode, off_t offset, off_t len)
     private static final MethodHandle FALLOCATE = linkErrno("fallocate",
@@ -447,6 +452,27 @@ final class Libc {
             }
             if (r >= 0) return r;
             if (errno(cap) != Errno.EINTR) throw new ErrnoException(write ? "pwritev" : "preadv", errno(cap));
+        }
+    }
+
+    /**
+     * preadv2(2) with RWF_NOWAIT: the bytes read, or {@code -errno} when the data is not in the page cache (EAGAIN)
+     * or the file system cannot tell (EOPNOTSUPP). Returning instead of throwing keeps the miss path free of
+     * exception allocation: a miss is normal, the caller then reads the blocking way.
+     */
+    static long preadv2NoWait(int fd, MemorySegment iov, int count, long offset) throws ErrnoException {
+        MemorySegment cap = CAPTURE_BUFFER.get();
+        while (true) {
+            long r;
+            try {
+                r = (long) PREADV2.invokeExact(cap, fd, iov, count, offset, RWF_NOWAIT);
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+            if (r >= 0) return r;
+            int e = errno(cap);
+            if (e == Errno.EAGAIN || e == Errno.EOPNOTSUPP) return -e;
+            if (e != Errno.EINTR) throw new ErrnoException("preadv2", e);
         }
     }
 

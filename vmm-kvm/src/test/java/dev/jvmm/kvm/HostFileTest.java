@@ -80,6 +80,21 @@ class HostFileTest {
     }
 
     @Test
+    void aCachedReadReturnsThePageCachesBytesWithoutWaiting() throws Exception {
+        byte[] content = pattern(3 * 4096, 7);
+        Path p = file(content); // just written: in the page cache
+        try (HostFile f = HostFile.open(p, true)) {
+            MemorySegment a = arena.allocate(4096), b = arena.allocate(8192);
+            long got = f.preadCached(java.util.List.of(a, b), 0);
+            org.junit.jupiter.api.Assumptions.assumeTrue(got != -1, "this file system does not do RWF_NOWAIT");
+            assertEquals(3 * 4096, got);
+            assertArrayEquals(java.util.Arrays.copyOfRange(content, 0, 4096), a.toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(java.util.Arrays.copyOfRange(content, 4096, 3 * 4096), b.toArray(ValueLayout.JAVA_BYTE));
+            assertEquals(4096, f.preadCached(java.util.List.of(b), 2 * 4096), "short at the end of the file");
+        }
+    }
+
+    @Test
     void aMissingFileIsAnErrno() {
         ErrnoException e = assertThrows(ErrnoException.class, () -> HostFile.open(dir.resolve("nope"), false));
         assertTrue(e.is(Errno.ENOENT), e.getMessage());

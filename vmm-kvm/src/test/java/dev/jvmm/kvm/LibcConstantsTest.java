@@ -88,6 +88,7 @@ class LibcConstantsTest {
         m.put("__builtin_offsetof(struct epoll_event, events)", 0L);
         m.put("__builtin_offsetof(struct epoll_event, data)", (long) Epoll.dataOffset(t.arch));
         m.put("sizeof(((struct epoll_event *) 0)->data)", 8L);
+        m.put("RWF_NOWAIT", (long) Libc.RWF_NOWAIT);
         return m;
     }
 
@@ -127,6 +128,7 @@ class LibcConstantsTest {
                 #include <sys/epoll.h>
                 #include <sys/eventfd.h>
                 #include <sys/mman.h>
+                #include <sys/uio.h>
                 #define EMIT(key, v) __asm__ volatile (".ascii \\"@@@" key " %0\\"" : : "i" ((long long) (v)))
                 void jvmm_probe(void);
                 void jvmm_probe(void) {

@@ -33,6 +33,15 @@ public interface BlockBackend extends AutoCloseable {
      */
     void read(List<MemorySegment> dst, long offset) throws IOException;
 
+    /**
+     * Fills {@code dst} like {@link #read}, but only if that needs no waiting for storage (the host page cache holds
+     * it all); returns false, having maybe filled part of it, when it would, and the caller then uses {@link #read}.
+     * Lets the device serve cached reads on the thread that saw the request, without a hand-off to its I/O pool.
+     */
+    default boolean tryReadCached(List<MemorySegment> dst, long offset) throws IOException {
+        return false;
+    }
+
     /** Writes all of {@code src}, one segment after the other, at {@code offset}. */
     void write(List<MemorySegment> src, long offset) throws IOException;
 

@@ -120,6 +120,13 @@ public final class FileBackend implements BlockBackend {
     public HostFile file() { return file; }
 
     @Override
+    public boolean tryReadCached(List<MemorySegment> dst, long offset) throws IOException {
+        long want = 0;
+        for (MemorySegment s : dst) want += s.byteSize();
+        return file.preadCached(dst, offset) == want; // short (end of file, part cached): read() finishes it
+    }
+
+    @Override
     public void read(List<MemorySegment> dst, long offset) throws IOException {
         long got = file.preadv(dst, offset);
         // Past the end of the file (it shrank): zeroes.
