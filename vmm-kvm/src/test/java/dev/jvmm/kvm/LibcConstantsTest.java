@@ -23,7 +23,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The plain libc numbers in {@link Libc} (and the per-arch {@code struct epoll_event} layout of {@link Epoll})
+ * The plain libc numbers in {@link Libc} (and the per-arch layouts of {@code struct epoll_event} in {@link Epoll} and
+ * {@code struct stat} in {@link HostFile})
  * against the C compiler of each arch jvmm runs on, with glibc's own headers. The same asm-offsets trick as
  * native-headers' CProbe (which lives in that module's test sources and probes linux/kvm.h only): each value is
  * an {@code "i"} operand printed into the {@code gcc -S} output. Nothing is linked or run, so the aarch64 cross
@@ -89,6 +90,32 @@ class LibcConstantsTest {
         m.put("__builtin_offsetof(struct epoll_event, data)", (long) Epoll.dataOffset(t.arch));
         m.put("sizeof(((struct epoll_event *) 0)->data)", 8L);
         m.put("RWF_NOWAIT", (long) Libc.RWF_NOWAIT);
+        // HostFile: open/flock/fallocate flags, stat modes and layout, the iovec ABI.
+        m.put("O_RDONLY", (long) Libc.O_RDONLY);
+        m.put("FALLOC_FL_KEEP_SIZE", (long) Libc.FALLOC_FL_KEEP_SIZE);
+        m.put("FALLOC_FL_PUNCH_HOLE", (long) Libc.FALLOC_FL_PUNCH_HOLE);
+        m.put("FALLOC_FL_ZERO_RANGE", (long) Libc.FALLOC_FL_ZERO_RANGE);
+        m.put("LOCK_SH", (long) Libc.LOCK_SH);
+        m.put("LOCK_EX", (long) Libc.LOCK_EX);
+        m.put("LOCK_NB", (long) Libc.LOCK_NB);
+        m.put("LOCK_UN", (long) Libc.LOCK_UN);
+        m.put("S_IFMT", (long) Libc.S_IFMT);
+        m.put("S_IFDIR", (long) Libc.S_IFDIR);
+        m.put("S_IFREG", (long) Libc.S_IFREG);
+        m.put("S_IFBLK", (long) Libc.S_IFBLK);
+        m.put("BLKGETSIZE64", Libc.BLKGETSIZE64);
+        m.put("IOV_MAX", (long) Libc.IOV_MAX);
+        m.put("EISDIR", (long) HostFile.EISDIR);
+        m.put("EWOULDBLOCK", (long) Errno.EAGAIN);
+        m.put("EOPNOTSUPP", (long) Errno.EOPNOTSUPP);
+        m.put("sizeof(struct stat)", (long) HostFile.statSize(t.arch));
+        m.put("__builtin_offsetof(struct stat, st_mode)", (long) HostFile.statModeOffset(t.arch));
+        m.put("sizeof(((struct stat *) 0)->st_mode)", 4L);
+        m.put("__builtin_offsetof(struct stat, st_size)", (long) HostFile.statSizeOffset(t.arch));
+        m.put("sizeof(((struct stat *) 0)->st_size)", 8L);
+        m.put("sizeof(struct iovec)", 16L);
+        m.put("__builtin_offsetof(struct iovec, iov_len)", 8L);
+        m.put("sizeof(off_t)", 8L);
         return m;
     }
 
@@ -115,6 +142,15 @@ class LibcConstantsTest {
         assertEquals(t == Target.X86_64 ? 4 : 8, Epoll.dataOffset(t.arch));
     }
 
+    @ParameterizedTest
+    @EnumSource(Target.class)
+    void statLayoutsDifferWhereTheHeadersSay(Target t) {
+        // arch/x86/include/uapi/asm/stat.h vs include/uapi/asm-generic/stat.h
+        assertEquals(t == Target.X86_64 ? 24 : 16, HostFile.statModeOffset(t.arch));
+        assertEquals(48, HostFile.statSizeOffset(t.arch));
+        assertEquals(t == Target.X86_64 ? 144 : 128, HostFile.statSize(t.arch));
+    }
+
     private static final Pattern LINE = Pattern.compile("@@@(\\d+) [$#]?(-?\\d+)");
 
     /** Compiles one function that emits every expression, and reads the numbers back from the assembly. */
@@ -122,13 +158,20 @@ class LibcConstantsTest {
         StringBuilder c = new StringBuilder("""
                 /* jvmm vmm-kvm libc probe: compiled with -S only, never run. */
                 #define _GNU_SOURCE
+                #include <errno.h>
                 #include <fcntl.h>
+                #include <limits.h>
                 #include <signal.h>
                 #include <stddef.h>
                 #include <sys/epoll.h>
                 #include <sys/eventfd.h>
+                #include <sys/file.h>
                 #include <sys/mman.h>
+                #include <sys/stat.h>
+                #include <sys/types.h>
                 #include <sys/uio.h>
+                #include <linux/falloc.h>
+                #include <linux/fs.h>
                 #define EMIT(key, v) __asm__ volatile (".ascii \\"@@@" key " %0\\"" : : "i" ((long long) (v)))
                 void jvmm_probe(void);
                 void jvmm_probe(void) {
