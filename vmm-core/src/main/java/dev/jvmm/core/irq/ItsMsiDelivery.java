@@ -63,16 +63,21 @@ public final class ItsMsiDelivery implements MsiBackend {
 
     @Override
     public Optional<IrqRoute> route(int gsi, int segment, RequesterId rid, long address, int data) {
-        if (mapping.its(segment).map(i -> i.doorbell() != address).orElse(true)) return Optional.empty();
+        if (!isDoorbellOf(segment, address)) return Optional.empty();
         return Optional.of(new IrqRoute.Msi(gsi, address, data, OptionalInt.of(DeviceIdMapping.deviceId(rid))));
     }
 
+    /** Whether {@code address} is GITS_TRANSLATER of the ITS that serves {@code segment}: the rule both paths share. */
+    private boolean isDoorbellOf(int segment, long address) {
+        return mapping.its(segment).map(i -> i.doorbell() == address).orElse(false);
+    }
+
     private boolean accepts(int segment, long address) {
-        Optional<DeviceIdMapping.Its> its = mapping.its(segment);
-        if (its.isPresent() && its.get().doorbell() == address) return true;
+        if (isDoorbellOf(segment, address)) return true;
         stats.rejected();
         rejects.log(System.Logger.Level.WARNING, "MSI to 0x%x from segment %d dropped: %s", address, segment,
-                its.map(i -> "its doorbell is 0x" + Long.toHexString(i.doorbell())).orElse("no ITS serves the segment"));
+                mapping.its(segment).map(i -> "its doorbell is 0x" + Long.toHexString(i.doorbell()))
+                        .orElse("no ITS serves the segment"));
         return false;
     }
 

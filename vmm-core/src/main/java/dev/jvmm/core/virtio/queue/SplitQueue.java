@@ -210,6 +210,12 @@ public final class SplitQueue {
         used = memory.slice(usedGpa, usedRingBytes(n));
         this.eventIdx = eventIdx;
         this.indirect = indirectDescriptors;
+        restartProgress();
+        enabled = true;
+    }
+
+    /** The ring indices and notification state of a queue that starts (enable) or stops (reset) from scratch. */
+    private void restartProgress() {
         nextAvail = 0;
         shadowAvail = 0;
         usedIdx = 0;
@@ -218,7 +224,6 @@ public final class SplitQueue {
         pushedSinceCheck = 0;
         notifications = true;
         broken = null;
-        enabled = true;
     }
 
     private void checkPart(String what, long gpa, int align, long bytes) throws VirtqueueException {
@@ -518,14 +523,7 @@ public final class SplitQueue {
         desc = null;
         avail = null;
         used = null;
-        nextAvail = 0;
-        shadowAvail = 0;
-        usedIdx = 0;
-        inFlight = 0;
-        signalledUsed = 0;
-        pushedSinceCheck = 0;
-        notifications = true;
-        broken = null;
+        restartProgress();
         generation++;
     }
 
