@@ -28,10 +28,13 @@ final class HostInfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         HostKvmInfo info;
+        if (java.nio.file.Files.isDirectory(kvmDevice)) {
+            throw new UserError("--kvm-device " + kvmDevice + ": is a directory, not the KVM device", ExitStatus.USAGE.code());
+        }
         try {
             info = HostKvmInfo.probe(kvmDevice);
         } catch (KvmUnavailableException e) {
-            throw new UserError(e.getMessage(), ExitStatus.FAILURE, e);
+            throw new UserError(e.getMessage(), ExitStatus.FAILURE.code(), e);
         }
         PrintWriter out = spec.commandLine().getOut();
         var r = info.report();
@@ -51,6 +54,6 @@ final class HostInfoCommand implements Callable<Integer> {
         out.printf("--gic-msi=auto would choose: %s%n", info.describeChoice(GicMsiMode.AUTO));
         for (String note : r.notes()) out.println("note: " + note);
         out.flush();
-        return ExitStatus.OK;
+        return ExitStatus.OK.code();
     }
 }

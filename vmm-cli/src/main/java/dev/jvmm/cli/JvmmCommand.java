@@ -9,12 +9,7 @@ import picocli.CommandLine.Command;
         versionProvider = Version.class,
         description = "A KVM virtual machine monitor for aarch64 guests, written in Java.",
         subcommands = {RunCommand.class, HostInfoCommand.class, CommandLine.HelpCommand.class},
-        exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {
-            "0:success (for run: the guest powered off)",
-            "1:runtime failure (no usable KVM, device setup failed, internal error)",
-            "2:bad command line or configuration",
-        })
+        exitCodeListHeading = "%nExit status:%n")
 final class JvmmCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -26,6 +21,8 @@ final class JvmmCommand implements Runnable {
 
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new JvmmCommand());
+        cl.getCommandSpec().usageMessage().exitCodeList(ExitStatus.helpList());
+        cl.getSubcommands().get("run").getCommandSpec().usageMessage().exitCodeList(ExitStatus.helpList());
         cl.setExecutionExceptionHandler(JvmmCommand::onException);
         cl.setParameterExceptionHandler(JvmmCommand::onUsageError);
         return cl;
@@ -39,11 +36,11 @@ final class JvmmCommand implements Runnable {
         }
         cl.getErr().println("jvmm: internal error: " + e);
         e.printStackTrace(cl.getErr());
-        return ExitStatus.FAILURE;
+        return ExitStatus.FAILURE.code();
     }
 
     private static int onUsageError(CommandLine.ParameterException e, String[] args) {
         e.getCommandLine().getErr().println("jvmm: " + e.getMessage());
-        return ExitStatus.USAGE;
+        return ExitStatus.USAGE.code();
     }
 }

@@ -40,7 +40,13 @@ final class PcieOptions {
                     + "Repeatable.")
     List<String> endpoints = new ArrayList<>();
 
-    @Option(names = "--rng", arity = "0..1", fallbackValue = "", paramLabel = "[port=PORT][,id=NAME]",
+    /**
+     * What picocli stores for a bare {@code --rng}: not "", which picocli takes for "no fallback value" and then adds
+     * nothing to the list (so {@code --rng --cmdline ...} silently made no device).
+     */
+    static final String NO_SETTINGS = "(no settings)";
+
+    @Option(names = "--rng", arity = "0..1", fallbackValue = NO_SETTINGS, paramLabel = "[port=PORT][,id=NAME]",
             description = "A virtio-rng device (virtio 1.2 entropy device over modern virtio-pci, MSI-X) fed from the "
                     + "host's SecureRandom; the guest sees /dev/hwrng. port= names a PCIe port (root port or switch "
                     + "downstream port) or a root complex (the device then sits on its root bus); without it the device "
@@ -92,7 +98,7 @@ final class PcieOptions {
         }
         List<PcieConfig.DeviceSpec> devices = new ArrayList<>();
         for (String arg : rngs) {
-            Parsed p = Parsed.settingsOnly("--rng", arg, Set.of("port", "id"));
+            Parsed p = Parsed.settingsOnly("--rng", arg.equals(NO_SETTINGS) ? "" : arg, Set.of("port", "id"));
             String name = p.text("id", "rng" + devices.size());
             devices.add(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, name, p.text("port", null)));
         }

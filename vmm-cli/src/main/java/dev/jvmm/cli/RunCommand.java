@@ -6,6 +6,8 @@ import dev.jvmm.core.machine.MachineException;
 import dev.jvmm.core.machine.MemorySize;
 import dev.jvmm.core.machine.Machine;
 import dev.jvmm.core.vcpu.GuestExit;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,20 +22,8 @@ import picocli.CommandLine.Option;
         description = "Boots an arm64 Linux kernel (direct kernel boot: Image or Image.gz, optional initramfs) on "
                 + "this aarch64 KVM host, with an in-kernel GICv3, the architected timer, PSCI, a PL011 console on "
                 + "stdin/stdout and an optional PCIe hierarchy, and runs it until the guest powers off.",
-        exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {
-            "0:the guest powered off (PSCI SYSTEM_OFF)",
-            "1:jvmm failed (no usable KVM, setup error, a vCPU error); one line on stderr",
-            "2:bad option value or input (missing or unbootable kernel, memory too small, bad cpus ...); one line on stderr",
-            "3:the guest reset (PSCI SYSTEM_RESET: reboot, or a panic with panic=N)",
-            "4:the guest reported a crash",
-            "5:stopped from outside (SIGINT/SIGTERM)",
-        })
+        exitCodeListHeading = "%nExit status:%n")
 final class RunCommand implements Callable<Integer> {
-    static final int GUEST_RESET = 3;
-    static final int GUEST_PANIC = 4;
-    static final int STOPPED = 5;
-
     @Option(names = "--kernel", required = true, paramLabel = "FILE",
             description = "arm64 kernel: a raw Image or a gzip-compressed Image.gz.")
     Path kernel;
@@ -79,27 +69,35 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         MachineConfig config = config();
         PrintWriter err = spec.commandLine().getErr();
-        GuestExit exit;
         long t0 = System.nanoTime();
-        try (Machine machine = Machine.create(config, kvmDevice, System.out)) {
+        SignalStop signals = new SignalStop(); // from here on SIGINT/SIGTERM end jvmm with status 5
+        int status = ExitStatus.FAILURE.code();
+        // The console goes to fd 1 directly, not through System.out: a stalled reader may leave the console writer
+        // blocked in write(2) holding a stream's lock, and nothing on the way out may wait for it.
+        try (Machine machine = Machine.create(config, kvmDevice, new FileOutputStream(FileDescriptor.out))) {
             if (stats) {
                 err.printf("jvmm-stats msi-controller=%s gic=%s reason: %s%n", machine.msi().msi().cliName(),
                         machine.msi().gicV3() ? "v3" : "v2", machine.msi().reason());
                 err.flush();
             }
-            SignalStop signals = new SignalStop(() -> machine.stop("stopped by a signal"));
+            signals.attach(() -> machine.stop("stopped by a signal"));
             startConsoleInput(machine);
             long t1 = System.nanoTime();
-            exit = machine.run();
+            GuestExit exit = machine.run();
             long t2 = System.nanoTime();
-            int status = status(exit, err);
+            status = status(exit, err);
             if (stats) printStats(err, machine, t1 - t0, t2 - t1);
             machine.close();
-            System.out.flush();
-            signals.disarm(status);
+            if (machine.consoleDropped() > 0) {
+                err.printf("jvmm: %d bytes of guest console output were dropped: stdout did not keep up%n",
+                        machine.consoleDropped());
+            }
             return status;
         } catch (MachineException e) {
-            throw new UserError(e.getMessage(), e.badInput() ? ExitStatus.USAGE : ExitStatus.FAILURE, e);
+            status = e.badInput() ? ExitStatus.USAGE.code() : ExitStatus.FAILURE.code();
+            throw new UserError(e.getMessage(), status, e);
+        } finally {
+            signals.disarm(status); // whatever ended the run, an exit now is not a signal's
         }
     }
 
@@ -129,8 +127,9 @@ final class RunCommand implements Callable<Integer> {
             perVcpu.append(e);
             total += e;
         }
-        err.printf("jvmm-stats setup-ms=%d run-ms=%d exits=%s exits-total=%d unhandled-mmio=%d jvm-uptime-ms=%d%n",
-                setupNanos / 1_000_000, runNanos / 1_000_000, perVcpu, total, machine.unhandledMmio(),
+        err.printf("jvmm-stats setup-ms=%d run-ms=%d exits=%s exits-total=%d unhandled-mmio=%d external-aborts=%d"
+                + " jvm-uptime-ms=%d%n", setupNanos / 1_000_000, runNanos / 1_000_000, perVcpu, total,
+                machine.unhandledMmio(), machine.externalAborts(),
                 java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
         err.printf("jvmm-stats setup: %s%n", machine.setupPhases());
         err.printf("jvmm-stats msi: %s%n", machine.msiStats());
@@ -139,32 +138,31 @@ final class RunCommand implements Callable<Integer> {
 
     private static int status(GuestExit exit, PrintWriter err) {
         return switch (exit) {
-            case GuestExit.PowerOff p -> ExitStatus.OK;
+            case GuestExit.PowerOff p -> ExitStatus.OK.code();
             case GuestExit.Reset r -> {
                 err.println("jvmm: the guest reset (jvmm does not reboot guests yet)");
-                yield GUEST_RESET;
+                yield ExitStatus.GUEST_RESET.code();
             }
             case GuestExit.Panic p -> {
                 err.println("jvmm: the guest crashed: " + p.detail());
-                yield GUEST_PANIC;
+                yield ExitStatus.GUEST_PANIC.code();
             }
             case GuestExit.Failed f -> {
                 err.println("jvmm: " + f.message());
-                yield ExitStatus.FAILURE;
+                yield ExitStatus.FAILURE.code();
             }
             case GuestExit.Stopped s -> {
                 err.println("jvmm: " + s.why());
-                yield STOPPED;
+                yield ExitStatus.STOPPED.code();
             }
         };
     }
 
     /** Validates the options into a machine config; a bad value is a usage error naming the option. */
     MachineConfig config() {
-        if (!Files.isRegularFile(kernel)) throw usage("--kernel " + kernel + ": no such file");
-        if (!Files.isReadable(kernel)) throw usage("--kernel " + kernel + ": not readable");
-        if (initrd != null && !Files.isRegularFile(initrd)) throw usage("--initrd " + initrd + ": no such file");
-        if (initrd != null && !Files.isReadable(initrd)) throw usage("--initrd " + initrd + ": not readable");
+        inputFile("--kernel", kernel);
+        if (initrd != null) inputFile("--initrd", initrd);
+        if (Files.isDirectory(kvmDevice)) throw usage("--kvm-device " + kvmDevice + ": is a directory, not the KVM device");
         long mem;
         try {
             mem = MemorySize.parse(memory);
@@ -177,6 +175,14 @@ final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
+    }
+
+    /** A file jvmm reads whole: it must exist, be a regular file (not a directory or a device) and be readable. */
+    private void inputFile(String option, Path file) {
+        if (Files.isDirectory(file)) throw usage(option + " " + file + ": is a directory, not a file");
+        if (!Files.exists(file)) throw usage(option + " " + file + ": no such file");
+        if (!Files.isRegularFile(file)) throw usage(option + " " + file + ": not a regular file");
+        if (!Files.isReadable(file)) throw usage(option + " " + file + ": not readable");
     }
 
     private CommandLine.ParameterException usage(String message) {

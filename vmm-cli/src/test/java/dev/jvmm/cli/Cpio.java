@@ -35,6 +35,13 @@ final class Cpio {
         return this;
     }
 
+    /** A regular file with permission bits {@code permissions} and binary content. */
+    Cpio file(String path, int permissions, byte[] content) {
+        files.put(path, content.clone());
+        modes.put(path, S_IFREG | permissions);
+        return this;
+    }
+
     byte[] toBytes() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int ino = 1;

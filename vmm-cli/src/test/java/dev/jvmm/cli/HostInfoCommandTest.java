@@ -21,7 +21,7 @@ class HostInfoCommandTest {
     @Test
     void missingKvmIsOneLineWithoutStackTrace() {
         CliRunner r = CliRunner.run("host-info", "--kvm-device", "/dev/jvmm-test-no-such-kvm");
-        assertEquals(ExitStatus.FAILURE, r.status());
+        assertEquals(ExitStatus.FAILURE.code(), r.status());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().startsWith("jvmm: open /dev/jvmm-test-no-such-kvm: No such file or directory (ENOENT, errno 2)"),
                 r.err());
@@ -31,14 +31,14 @@ class HostInfoCommandTest {
     @Test
     void aFileThatIsNoKvmDeviceIsOneLine() {
         CliRunner r = CliRunner.run("host-info", "--kvm-device", "/dev/null");
-        assertEquals(ExitStatus.FAILURE, r.status());
+        assertEquals(ExitStatus.FAILURE.code(), r.status());
         assertEquals("jvmm: KVM_GET_API_VERSION: Inappropriate ioctl for device (ENOTTY, errno 25)", r.err().strip());
     }
 
     @Test
     void unknownOptionIsAUsageError() {
         CliRunner r = CliRunner.run("host-info", "--no-such-option");
-        assertEquals(ExitStatus.USAGE, r.status());
+        assertEquals(ExitStatus.USAGE.code(), r.status());
         assertTrue(r.err().startsWith("jvmm: Unknown option: '--no-such-option'"), r.err());
     }
 

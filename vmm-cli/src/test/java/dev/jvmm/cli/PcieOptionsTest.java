@@ -44,9 +44,22 @@ class PcieOptionsTest {
 
     private void assertUsage(String expectedLine, String... pcie) throws Exception {
         CliRunner r = CliRunner.run(run(pcie));
-        assertEquals(ExitStatus.USAGE, r.status(), r.err());
+        assertEquals(ExitStatus.USAGE.code(), r.status(), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
         assertEquals("jvmm: " + expectedLine, r.err().strip());
+    }
+
+    /** Through picocli: a bare --rng, before another option, at the end, and twice, each make a device. */
+    @Test
+    void aBareRngMakesADeviceWhereverItStands() throws Exception {
+        for (String[] args : new String[][] {{"--rng", "--cpus", "1"}, {"--cpus", "1", "--rng"}, {"--rng", "--rng"}}) {
+            RunCommand cmd = new RunCommand();
+            String[] all = run(args);
+            new picocli.CommandLine(cmd).parseArgs(java.util.Arrays.copyOfRange(all, 1, all.length)); // without "run"
+            long rngs = cmd.pcie.toConfig().devices().stream()
+                    .filter(d -> d.kind() == PcieConfig.DeviceKind.VIRTIO_RNG).count();
+            assertEquals(args[0].equals(args[1]) ? 2 : 1, rngs, String.join(" ", args));
+        }
     }
 
     @Test

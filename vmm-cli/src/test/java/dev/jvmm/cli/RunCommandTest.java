@@ -19,7 +19,7 @@ class RunCommandTest {
 
     private void assertUsage(String expectedLine, String... args) {
         CliRunner r = CliRunner.run(args);
-        assertEquals(ExitStatus.USAGE, r.status(), r.err());
+        assertEquals(ExitStatus.USAGE.code(), r.status(), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
         assertEquals("jvmm: " + expectedLine, r.err().strip());
     }
@@ -32,6 +32,20 @@ class RunCommandTest {
     @Test
     void kernelFileDoesNotExist() {
         assertUsage("--kernel /nonexistent/Image: no such file", "run", "--kernel", "/nonexistent/Image");
+    }
+
+    @Test
+    void kernelOrInitrdNamingADirectoryOrADeviceSaySo() throws Exception {
+        assertUsage("--kernel " + dir + ": is a directory, not a file", "run", "--kernel", dir.toString());
+        assertUsage("--kernel /dev/null: not a regular file", "run", "--kernel", "/dev/null");
+        assertUsage("--initrd " + dir + ": is a directory, not a file",
+                "run", "--kernel", kernel().toString(), "--initrd", dir.toString());
+    }
+
+    @Test
+    void kvmDeviceNamingADirectorySaysSo() throws Exception {
+        assertUsage("--kvm-device " + dir + ": is a directory, not the KVM device",
+                "run", "--kernel", kernel().toString(), "--kvm-device", dir.toString());
     }
 
     @Test
@@ -65,7 +79,7 @@ class RunCommandTest {
     @Test
     void cpusNotANumber() throws Exception {
         CliRunner r = CliRunner.run("run", "--kernel", kernel().toString(), "--cpus", "two");
-        assertEquals(ExitStatus.USAGE, r.status());
+        assertEquals(ExitStatus.USAGE.code(), r.status());
         assertTrue(r.err().startsWith("jvmm: Invalid value for option '--cpus': 'two' is not an int"), r.err());
     }
 
@@ -85,7 +99,7 @@ class RunCommandTest {
     void aFileThatIsNoKernelIsBadInput() throws Exception {
         Path notAKernel = Files.writeString(dir.resolve("notes.txt"), "this is not an arm64 kernel\n".repeat(10));
         CliRunner r = CliRunner.run("run", "--kernel", notAKernel.toString());
-        assertEquals(ExitStatus.USAGE, r.status(), r.err());
+        assertEquals(ExitStatus.USAGE.code(), r.status(), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().startsWith("jvmm: " + notAKernel), r.err());
     }
@@ -96,7 +110,7 @@ class RunCommandTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "SKIPPED: no /dev/kvm");
         Path kernel = Files.write(dir.resolve("Image"), Arm64Payloads.loadPairFromDevice());
         CliRunner r = CliRunner.run("run", "--kernel", kernel.toString());
-        assertEquals(ExitStatus.FAILURE, r.status(), r.err());
+        assertEquals(ExitStatus.FAILURE.code(), r.status(), r.err());
         assertEquals("jvmm: this host is not aarch64: jvmm runs aarch64 guests on aarch64 KVM hosts only", r.err().strip());
     }
 

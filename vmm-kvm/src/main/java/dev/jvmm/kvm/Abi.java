@@ -49,6 +49,7 @@ final class Abi {
 
     // aarch64 only
     static final long KVM_ARM_VCPU_INIT = req(dev.jvmm.headers.linux.aarch64.kvm_h.KVM_ARM_VCPU_INIT());
+    static final long KVM_SET_VCPU_EVENTS_ARM64 = req(dev.jvmm.headers.linux.aarch64.kvm_h.KVM_SET_VCPU_EVENTS());
     static final long KVM_ARM_PREFERRED_TARGET = req(dev.jvmm.headers.linux.aarch64.kvm_h.KVM_ARM_PREFERRED_TARGET());
 
     // x86_64 only

@@ -126,6 +126,22 @@ public final class VcpuFd extends Fd {
         }
     }
 
+    /**
+     * Makes the vCPU take a synchronous external data abort at its next entry (KVM_SET_VCPU_EVENTS with
+     * {@code ext_dabt_pending}; api.rst §4.32, needs KVM_CAP_ARM_INJECT_EXT_DABT). This is what a bus answers when
+     * an access cannot complete: for an MMIO access KVM could not decode (KVM_EXIT_ARM_NISV), the guest gets the
+     * abort hardware would raise (Arm ARM D1.12 / ESR_ELx.EC 0x25, DFSC 0b010000) instead of the VM stopping.
+     */
+    public void injectExternalDataAbort() throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment events = dev.jvmm.headers.linux.aarch64.kvm_vcpu_events.allocate(arena);
+            events.fill((byte) 0);
+            MemorySegment exception = dev.jvmm.headers.linux.aarch64.kvm_vcpu_events.exception(events);
+            dev.jvmm.headers.linux.aarch64.kvm_vcpu_events.exception.ext_dabt_pending(exception, (byte) 1);
+            Libc.ioctl(fd(), Abi.KVM_SET_VCPU_EVENTS_ARM64, events, "KVM_SET_VCPU_EVENTS vCPU " + id);
+        }
+    }
+
     // ---- x86_64: registers as x86_64.kvm_regs / kvm_sregs segments ----
 
     public void getRegs(MemorySegment regs) throws ErrnoException {

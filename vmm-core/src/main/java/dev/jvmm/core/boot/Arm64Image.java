@@ -32,6 +32,8 @@ public final class Arm64Image {
     static final int MAGIC = 0x644d5241;
     static final long LEGACY_TEXT_OFFSET = 0x80000;
     static final long LEGACY_BSS_ALLOWANCE = 16L << 20;
+    /** 1 TiB, above jvmm's largest guest RAM (512 GiB): no real kernel comes near, and layout arithmetic stays far from overflow. */
+    static final long MAX_IMAGE_SIZE = 1L << 40;
 
     /** booting.rst flags bits 1-2. */
     public enum PageSize { UNSPECIFIED, SIZE_4K, SIZE_16K, SIZE_64K }
@@ -100,6 +102,11 @@ public final class Arm64Image {
             // booting.rst: "Where image_size is zero, text_offset can be assumed to be 0x80000."
             long footprint = alignUp(data.length, 2L << 20) + LEGACY_BSS_ALLOWANCE;
             return new Arm64Image(name, data, LEGACY_TEXT_OFFSET, 0, footprint, PageSize.UNSPECIFIED, false, true, gzipped);
+        }
+        if (Long.compareUnsigned(imageSize, MAX_IMAGE_SIZE) > 0) {
+            // An unsigned 64-bit field: 2^63 and up must not turn negative and vanish in the footprint below.
+            throw new BootException(name, "the header's image_size (0x%s bytes) is larger than any guest RAM; not a usable kernel"
+                    .formatted(Long.toHexString(imageSize)));
         }
         if ((flags & 1) != 0) {
             throw new BootException(name, "big-endian kernel (flags bit 0 set); only little-endian guests are supported");

@@ -9,9 +9,10 @@ import dev.jvmm.core.boot.Initrd;
 import dev.jvmm.core.boot.KernelLoader;
 import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.devices.rtc.Pl031;
-import dev.jvmm.core.devices.serial.ConsoleOutput;
+import dev.jvmm.core.devices.serial.ConsoleWriter;
 import dev.jvmm.core.devices.serial.Pl011;
 import dev.jvmm.core.event.EventLoop;
+import dev.jvmm.core.host.HostLimits;
 import dev.jvmm.core.irq.DeviceIdMapping;
 import dev.jvmm.core.irq.GicMsiMode;
 import dev.jvmm.core.irq.Gicv2mFrame;
@@ -23,6 +24,7 @@ import dev.jvmm.core.irq.MsiRoutes;
 import dev.jvmm.core.irq.MsixIrqfds;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.pci.PcieHost;
+import dev.jvmm.core.vcpu.ExternalAborts;
 import dev.jvmm.core.vcpu.GuestExit;
 import dev.jvmm.core.vcpu.RunState;
 import dev.jvmm.core.vcpu.VcpuThread;
@@ -73,6 +75,7 @@ public final class Machine implements AutoCloseable {
     private final Bus mmio;
     private final Pl011 uart;
     private final PanicWatcher console;
+    private final ConsoleWriter consoleWriter;
     private final MsiControllerChoice msi;
     private final PcieHost pcie;
     private final PcieDevices devices;
@@ -81,6 +84,7 @@ public final class Machine implements AutoCloseable {
     private final BootLayout boot;
     private final SetupPhases setupPhases;
     private final RunState state = new RunState();
+    private final ExternalAborts aborts;
     // Appended by run() while a signal handler's stop() may iterate it: copy-on-write, writes are rare.
     private final List<VcpuThread> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -96,6 +100,7 @@ public final class Machine implements AutoCloseable {
         this.mmio = b.mmio;
         this.uart = b.uart;
         this.console = b.console;
+        this.consoleWriter = b.consoleWriter;
         this.msi = b.msi;
         this.pcie = b.pcie;
         this.devices = b.devices;
@@ -103,6 +108,7 @@ public final class Machine implements AutoCloseable {
         this.msiBackend = b.msiBackend;
         this.boot = b.boot;
         this.setupPhases = b.phases;
+        this.aborts = new ExternalAborts(b.injectAborts);
     }
 
     /**
@@ -117,7 +123,8 @@ public final class Machine implements AutoCloseable {
     public static Machine create(MachineConfig config, Path kvmDevice, OutputStream consoleOut) throws MachineException {
         Builder b = new Builder(config);
         try {
-            b.build(kvmDevice, ConsoleOutput.of(consoleOut));
+            b.consoleWriter = new ConsoleWriter(consoleOut);
+            b.build(kvmDevice, b.consoleWriter);
             return new Machine(b);
         } catch (ErrnoException e) {
             b.release();
@@ -144,7 +151,7 @@ public final class Machine implements AutoCloseable {
     public GuestExit run() throws MachineException {
         try {
             for (VcpuFd v : vcpus) {
-                VcpuThread t = new VcpuThread(v, mmio, state);
+                VcpuThread t = new VcpuThread(v, mmio, state, aborts);
                 threads.add(t);
                 t.start();
             }
@@ -217,6 +224,9 @@ public final class Machine implements AutoCloseable {
      */
     public Optional<MsixIrqfds> msixVectors(String name) { return devices.irqfds(name); }
 
+    /** External data aborts given to the guest for MMIO accesses KVM could not decode (KVM_EXIT_ARM_NISV). */
+    public long externalAborts() { return aborts.count(); }
+
     /** Exits seen by each vCPU, for diagnostics and benchmarks. */
     public long[] exitCounts() { return threads.stream().mapToLong(VcpuThread::exits).toArray(); }
 
@@ -227,7 +237,11 @@ public final class Machine implements AutoCloseable {
         stop("machine closed");
         stopVcpus();
         Builder.releaseAll(events, devices, vcpus, vgic, vm, kvm, ramArena);
+        consoleWriter.close(); // last: the devices may have written to it while closing
     }
+
+    /** Console bytes the guest sent that never reached the host's stdout (its reader stalled or went away). */
+    public long consoleDropped() { return consoleWriter.dropped(); }
 
     /** Creation steps, with what was made so far kept for release on failure. */
     private static final class Builder {
@@ -241,18 +255,23 @@ public final class Machine implements AutoCloseable {
         Bus mmio;
         Pl011 uart;
         PanicWatcher console;
+        ConsoleWriter consoleWriter;
         MsiControllerChoice msi;
         PcieHost pcie;
         PcieDevices devices;
         EventLoop events;
         MsiBackend msiBackend;
         BootLayout boot;
+        boolean injectAborts;
         final SetupPhases phases = new SetupPhases();
 
         Builder(MachineConfig config) { this.config = config; }
 
-        void build(Path kvmDevice, ConsoleOutput consoleOut) throws ErrnoException, BootException, MachineException {
+        void build(Path kvmDevice, ConsoleWriter consoleOut) throws ErrnoException, BootException, MachineException {
             // Read and check the guest's files before touching KVM: a bad kernel is the most likely mistake.
+            // Before any allocation: RAM the host cannot give would end in an OOM kill once the guest touches it.
+            var noRam = HostLimits.current().flatMap(h -> h.memoryProblem(config.memoryBytes()));
+            if (noRam.isPresent()) throw new MachineException(noRam.get(), null, true);
             Arm64Image kernel = Arm64Image.load(config.kernel());
             phases.mark("kernel-read");
             ramArena = Arena.ofShared();
@@ -264,6 +283,9 @@ public final class Machine implements AutoCloseable {
             phases.mark("kvm-open");
             msi = chooseMsi(); // first: on a non-arm64 host it names the real problem
             requireCaps();
+            var tooMany = HostLimits.vcpuProblem(config.cpus(), vm.checkExtension(Cap.MAX_VCPUS),
+                    vm.checkExtension(Cap.NR_VCPUS));
+            if (tooMany.isPresent()) throw new MachineException(tooMany.get(), null, true);
             if (!msi.gicV3() && config.cpus() > MemoryMap.GIC_V2_MAX_VCPUS) {
                 throw new MachineException("this host's KVM offers only a GICv2, which serves at most %d vCPUs (asked for %d)"
                         .formatted(MemoryMap.GIC_V2_MAX_VCPUS, config.cpus()), null, true);
@@ -303,7 +325,10 @@ public final class Machine implements AutoCloseable {
             if (msi.msi() == GicMsiMode.ITS) {
                 for (DeviceIdMapping.Its i : its.its()) vgic.addIts(vm, i.base());
             }
+            // Undecodable MMIO (ISV = 0) comes to jvmm as KVM_EXIT_ARM_NISV instead of failing KVM_RUN with ENOSYS,
+            // so the guest can get the external abort hardware would give it (api.rst §7.19, §8.23).
             if (vm.checkExtension(Cap.ARM_NISV_TO_USER) > 0) vm.enableCap(Cap.ARM_NISV_TO_USER);
+            injectAborts = vm.checkExtension(Cap.ARM_INJECT_EXT_DABT) > 0;
 
             mmio = new Bus("mmio");
             uart = new Pl011(console, spi(MemoryMap.SPI_UART));
@@ -409,7 +434,10 @@ public final class Machine implements AutoCloseable {
             }
         }
 
-        void release() { releaseAll(events, devices, vcpus, vgic, vm, kvm, ramArena); }
+        void release() {
+            releaseAll(events, devices, vcpus, vgic, vm, kvm, ramArena);
+            if (consoleWriter != null) consoleWriter.close();
+        }
 
         /** In this order: no device thread may touch guest RAM or an fd once they are released. */
         static void releaseAll(EventLoop events, PcieDevices devices, List<VcpuFd> vcpus, ArmVgic vgic, VmFd vm,

@@ -19,15 +19,17 @@ public final class VcpuThread {
     private final VcpuFd vcpu;
     private final Bus mmio;
     private final RunState state;
+    private final ExternalAborts aborts;
     private final CountDownLatch ready = new CountDownLatch(1);
     private final LongAdder exits = new LongAdder();
     private final LongAdder unhandledMmio = new LongAdder();
     private Thread thread;
 
-    public VcpuThread(VcpuFd vcpu, Bus mmio, RunState state) {
+    public VcpuThread(VcpuFd vcpu, Bus mmio, RunState state, ExternalAborts aborts) {
         this.vcpu = vcpu;
         this.mmio = mmio;
         this.state = state;
+        this.aborts = aborts;
     }
 
     /** Starts the thread and waits until it holds its runner, so a kick from now on cannot be lost. */
@@ -70,7 +72,7 @@ public final class VcpuThread {
         }
     }
 
-    private void handle(VcpuExit exit) {
+    private void handle(VcpuExit exit) throws ErrnoException {
         switch (exit) {
             case VcpuExit.MmioRead r -> {
                 var v = mmio.read(r.address(), r.length());
@@ -92,9 +94,17 @@ public final class VcpuThread {
                 }
             }
             case VcpuExit.Interrupted i -> { } // a kick: the loop condition decides
-            case VcpuExit.ArmNisv n -> state.finish(new GuestExit.Failed(("vCPU %d: the guest accessed device "
-                    + "address 0x%x with an instruction KVM cannot decode (no valid syndrome, ESR ISS 0x%x); "
-                    + "jvmm cannot emulate it").formatted(vcpu.id(), n.faultIpa(), n.esrIss())));
+            case VcpuExit.ArmNisv n -> {
+                if (aborts.canInject()) {
+                    vcpu.injectExternalDataAbort();
+                    aborts.injected(vcpu.id(), n.faultIpa(), n.esrIss());
+                } else {
+                    state.finish(new GuestExit.Failed(("vCPU %d: the guest accessed device address 0x%x with an "
+                            + "instruction KVM cannot decode (no valid syndrome, ESR ISS 0x%x), and this host's KVM "
+                            + "cannot inject an external abort (no KVM_CAP_ARM_INJECT_EXT_DABT)")
+                            .formatted(vcpu.id(), n.faultIpa(), n.esrIss())));
+                }
+            }
             case VcpuExit.InternalError ie -> state.finish(new GuestExit.Failed(
                     "vCPU %d: KVM internal error, suberror %d".formatted(vcpu.id(), ie.suberror())));
             case VcpuExit.FailEntry f -> state.finish(new GuestExit.Failed(

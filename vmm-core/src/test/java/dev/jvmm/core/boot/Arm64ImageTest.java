@@ -124,6 +124,20 @@ class Arm64ImageTest {
         assertTrue(fails(image(0, 0x200000, 1, 128)).getMessage().contains("big-endian"));
     }
 
+    /** image_size is unsigned: 2^63 and up must not be read as negative and vanish in the footprint. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(longs = {0x8000_0000_0000_0000L, -1L, (1L << 40) + 1, 1L << 62})
+    void anImageSizeBeyondAnyRamIsRejected(long imageSize) {
+        BootException e = fails(image(0, imageSize, 0b1010, 128));
+        assertTrue(e.getMessage().contains("image_size (0x" + Long.toHexString(imageSize) + " bytes) is larger than any"
+                + " guest RAM"), e.getMessage());
+    }
+
+    @Test
+    void theLargestPlausibleImageSizeIsAccepted() throws BootException {
+        assertEquals(1L << 40, Arm64Image.parse("Image", image(0, 1L << 40, 0b1010, 128)).footprint());
+    }
+
     /** booting.rst: image_size 0 means a pre-3.17 kernel; text_offset is then 0x80000 whatever the field says. */
     @Test
     void pre317HeaderUsesTheDefaultTextOffset() throws BootException {

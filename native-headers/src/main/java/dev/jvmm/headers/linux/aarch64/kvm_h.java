@@ -4479,6 +4479,24 @@ public class kvm_h extends kvm_h$shared {
     public static long KVM_SET_MP_STATE() {
         return KVM_SET_MP_STATE;
     }
+    private static final long KVM_GET_VCPU_EVENTS = 2151722655L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_VCPU_EVENTS 2151722655
+     * }
+     */
+    public static long KVM_GET_VCPU_EVENTS() {
+        return KVM_GET_VCPU_EVENTS;
+    }
+    private static final long KVM_SET_VCPU_EVENTS = 1077980832L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_VCPU_EVENTS 1077980832
+     * }
+     */
+    public static long KVM_SET_VCPU_EVENTS() {
+        return KVM_SET_VCPU_EVENTS;
+    }
     private static final long KVM_ENABLE_CAP = 1080602275L;
     /**
      * {@snippet lang=c :

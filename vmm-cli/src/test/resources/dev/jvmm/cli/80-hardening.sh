@@ -1,0 +1,44 @@
+#!/bin/sh
+# Guest side of HardeningIT (POSIX sh for busybox ash). What it does depends on the kernel command line:
+#   (default)          ldp and ldr from a virtio-rng's BAR (its driver unbound, so the BAR is not claimed and
+#                      may be mapped: CONFIG_IO_STRICT_DEVMEM) and from an address no device claims; lines
+#                      JVMM-HARD probe=... insn=... rc=...
+#   jvmm.flood=N       N lines of 100 bytes on the console, then JVMM-HARD flooded
+#   jvmm.flood-forever console lines until the VM is stopped
+#   jvmm.fake-panic    prints Linux's panic line as a user would and reboots
+read -r cmdline < /proc/cmdline
+arg() { for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; "$1") echo yes; return 0 ;; esac; done; return 1; }
+line=$(printf '%099d' 0 | tr 0 x)
+
+if n=$(arg jvmm.flood); then
+    i=0
+    while [ "$i" -lt "$n" ]; do echo "$line"; i=$((i + 1)); done
+    echo "JVMM-HARD flooded lines=$n"
+    exit 0
+fi
+if arg jvmm.flood-forever >/dev/null; then
+    echo "JVMM-HARD flooding"
+    while :; do echo "$line"; done
+fi
+if arg jvmm.fake-panic >/dev/null; then
+    echo "Kernel panic - not syncing: printed by a guest user, not by the kernel"
+    sleep 1
+    reboot -f
+    sleep 30
+fi
+
+probe() { # name file offset insn
+    /ldpprobe "$2" "$3" "$4"
+    echo "JVMM-HARD probe=$1 insn=$4 rc=$?"
+}
+for d in /sys/bus/pci/devices/*; do
+    [ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1044 ] || continue
+    [ -e "$d/driver" ] && echo "${d##*/}" > "$d/driver/unbind"
+    echo "JVMM-HARD bar pci=${d##*/} driver=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)"
+    probe bar "$d/resource4" 0 ldp
+    probe bar "$d/resource4" 0 ldr
+done
+# 0x0905_0000: between the PL031 RTC and the segment ITS area, nothing there (MemoryMap).
+probe unclaimed /dev/mem 0x09050000 ldp
+probe unclaimed /dev/mem 0x09050000 ldr
+echo "JVMM-HARD probes-done"
