@@ -46,12 +46,12 @@ public final class Bus {
      */
     public static final class Region {
         private final String name;
-        private final BusRange range;
+        private final AddressRange range;
         private final int priority;
         private final MmioDevice device;
         private final long sequence;
 
-        private Region(String name, BusRange range, int priority, MmioDevice device, long sequence) {
+        private Region(String name, AddressRange range, int priority, MmioDevice device, long sequence) {
             this.name = name;
             this.range = range;
             this.priority = priority;
@@ -61,7 +61,7 @@ public final class Bus {
 
         public String name() { return name; }
 
-        public BusRange range() { return range; }
+        public AddressRange range() { return range; }
 
         public int priority() { return priority; }
 
@@ -115,7 +115,7 @@ public final class Bus {
      * @throws IllegalArgumentException if the range overlaps a region of the same priority (the message names
      *                                  both), or the name is blank
      */
-    public Region register(String name, BusRange range, int priority, MmioDevice device) {
+    public Region register(String name, AddressRange range, int priority, MmioDevice device) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("bus region needs a name");
         if (range == null || device == null) throw new NullPointerException("range and device are required");
         synchronized (updateLock) {

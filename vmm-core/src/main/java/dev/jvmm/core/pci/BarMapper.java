@@ -1,7 +1,7 @@
 package dev.jvmm.core.pci;
 
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.config.BarDefinition;
@@ -48,8 +48,8 @@ public final class BarMapper implements BarListener {
      */
     @FunctionalInterface
     public interface MappingObserver {
-        /** @param where the bus range BAR {@code bar} now occupies, empty when it is not mapped */
-        void mapped(int bar, Optional<BusRange> where);
+        /** @param where the address range BAR {@code bar} now occupies, empty when it is not mapped */
+        void mapped(int bar, Optional<AddressRange> where);
     }
 
     /**
@@ -94,7 +94,7 @@ public final class BarMapper implements BarListener {
         }
         if (newAddress.isEmpty()) return;
         long address = newAddress.getAsLong();
-        Optional<BusRange> cpu = cpuRange(definition, address);
+        Optional<AddressRange> cpu = cpuRange(definition, address);
         if (cpu.isEmpty()) {
             refused.log(Level.INFO, "%s BAR%d: %s BAR at PCI address 0x%x (+0x%x) lies outside the host bridge's windows;"
                     + " not mapped", name, bar, definition.kind(), address, definition.size());
@@ -110,7 +110,7 @@ public final class BarMapper implements BarListener {
     }
 
     /** Where BAR {@code bar} is mapped on the bus now, if it is. */
-    public synchronized Optional<BusRange> mapped(int bar) {
+    public synchronized Optional<AddressRange> mapped(int bar) {
         if (bar < 0 || bar >= regions.length || regions[bar] == null) return Optional.empty();
         return Optional.of(regions[bar].range());
     }
@@ -118,8 +118,8 @@ public final class BarMapper implements BarListener {
     /** BAR placements that were refused (outside the windows, overlapping) since the machine started. */
     public long refusedCount() { return refused.count(); }
 
-    private Optional<BusRange> cpuRange(BarDefinition d, long address) {
+    private Optional<AddressRange> cpuRange(BarDefinition d, long address) {
         if (d.kind() == BarDefinition.Kind.IO) return windows.ioToCpu(address, d.size());
-        return windows.holdsMemory(address, d.size()) ? Optional.of(new BusRange(address, d.size())) : Optional.empty();
+        return windows.holdsMemory(address, d.size()) ? Optional.of(new AddressRange(address, d.size())) : Optional.empty();
     }
 }

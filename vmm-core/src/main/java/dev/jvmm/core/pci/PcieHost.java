@@ -6,7 +6,7 @@ import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.DownstreamPort;
 import dev.jvmm.pcie.Endpoint;
 import dev.jvmm.pcie.PciFunction;
@@ -69,8 +69,9 @@ public final class PcieHost {
         List<PcieHostBridge> bridges = new ArrayList<>();
         for (int i = 0; i < rcs.size(); i++) {
             RootComplex rc = rcs.get(i);
-            BusRange segment = map.ecam(rc.segment());
-            BusRange ecam = new BusRange(segment.base() + rc.firstBus() * PciSpec.ECAM_BYTES_PER_BUS, rc.ecamSize());
+            AddressRange segment = map.ecam(rc.segment());
+            AddressRange ecam = new AddressRange(segment.base() + rc.firstBus() * PciSpec.ECAM_BYTES_PER_BUS,
+                    rc.ecamSize());
             bridges.add(new PcieHostBridge(rc, ecam, windows.get(i)));
         }
         return new PcieHost(topology, bridges, map);

@@ -3,7 +3,7 @@ package dev.jvmm.core.pci;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.EndpointFunction;
 import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.spec.PciSpec;
@@ -56,7 +56,7 @@ class BarMapperTest {
         assertEquals(OptionalLong.of(ALL_ONES), bus.read(at, 4));
 
         enableMemory(f, true);
-        assertEquals(Optional.of(new BusRange(at, 4096)), m.mapped(0));
+        assertEquals(Optional.of(new AddressRange(at, 4096)), m.mapped(0));
         assertEquals(OptionalLong.of(0), bus.read(at + 0x10, 4), "scratch registers start at 0");
         assertTrue(bus.write(at + 0x10, 4, 0xCAFE_F00DL));
         assertEquals(OptionalLong.of(0xCAFE_F00DL), bus.read(at + 0x10, 4));
@@ -76,7 +76,7 @@ class BarMapperTest {
         enableMemory(f, true);
         f.barWrite(0, 0, 4, 0x1111_2222L);
         program32(f, second);
-        assertEquals(Optional.of(new BusRange(second, 4096)), m.mapped(0));
+        assertEquals(Optional.of(new AddressRange(second, 4096)), m.mapped(0));
         assertEquals(OptionalLong.of(ALL_ONES), bus.read(first, 4));
         assertEquals(OptionalLong.of(0x1111_2222L), bus.read(second, 4));
         assertEquals(4, bus.regions().size(), "three backgrounds and the BAR: the old region is gone");
@@ -90,7 +90,7 @@ class BarMapperTest {
         f.configWrite(PciSpec.BAR0, 4, (int) at);
         f.configWrite(PciSpec.BAR0 + 4, 4, (int) (at >>> 32));
         enableMemory(f, true);
-        assertEquals(Optional.of(new BusRange(at, 4096)), m.mapped(0));
+        assertEquals(Optional.of(new AddressRange(at, 4096)), m.mapped(0));
         assertTrue(bus.write(at + 8, 8, 0x0102_0304_0506_0708L));
         assertEquals(OptionalLong.of(0x0102_0304_0506_0708L), bus.read(at + 8, 8));
     }
@@ -128,7 +128,7 @@ class BarMapperTest {
         assertEquals(Optional.empty(), mb.mapped(0), "a refused BAR is not retried behind the guest's back");
         enableMemory(b, false);
         enableMemory(b, true);
-        assertEquals(Optional.of(new BusRange(at, 4096)), mb.mapped(0));
+        assertEquals(Optional.of(new AddressRange(at, 4096)), mb.mapped(0));
     }
 
     @Test
@@ -139,6 +139,6 @@ class BarMapperTest {
         long pci = w.ioPciBase() + 0x200;
         f.configWrite(PciSpec.BAR0, 4, (int) pci | PciSpec.BAR_IO_SPACE);
         f.configWrite(PciSpec.COMMAND, 2, PciSpec.COMMAND_IO_SPACE);
-        assertEquals(Optional.of(new BusRange(w.io().base() + 0x200, 256)), m.mapped(0));
+        assertEquals(Optional.of(new AddressRange(w.io().base() + 0x200, 256)), m.mapped(0));
     }
 }
