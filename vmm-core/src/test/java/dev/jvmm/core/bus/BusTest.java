@@ -93,26 +93,77 @@ class BusTest {
     }
 
     @Test
-    void accessStraddlingARegionEndIsUnhandled() {
+    void accessStraddlingARegionEndIntoNothingReadsAllOnesAndDropsTheWrite() {
         Bus bus = new Bus("mmio");
-        Probe uart = new Probe(0);
+        Probe uart = new Probe(0x1234);
         bus.register("uart", new AddressRange(0x0900_0000, 0x1000), Bus.PRIORITY_DEVICE, uart);
         assertNotNull(bus.find(0x0900_0ff8, 8));
-        assertNull(bus.find(0x0900_0ffc, 8), "runs past the end into nothing");
-        assertEquals(OptionalLong.empty(), bus.read(0x0900_0ffe, 4));
-        assertFalse(bus.write(0x0900_0fff, 2, 0));
+        assertNull(bus.find(0x0900_0ffc, 8), "runs past the end into nothing: no device decodes it");
+        assertEquals(OptionalLong.of(0xffff_ffffL), bus.read(0x0900_0ffe, 4), "all ones for the whole access");
+        assertEquals(OptionalLong.of(-1L), bus.read(0x0900_0ffc, 8));
+        assertTrue(bus.write(0x0900_0fff, 2, 0), "the bus decided the write: dropped");
+        assertEquals(-1, uart.lastOffset, "the device was never asked, not even about its own bytes");
+        assertEquals(2, bus.straddlingReads());
+        assertEquals(1, bus.straddlingWrites());
+        assertEquals(0, bus.unhandledReads(), "a straddle is not an access to nothing");
+        assertEquals(0, bus.unhandledWrites());
+        // Wholly inside and wholly outside stay as they were.
+        assertEquals(OptionalLong.of(0x1234), bus.read(0x0900_0ff8, 8));
+        assertEquals(OptionalLong.empty(), bus.read(0x0900_1000, 8));
         assertEquals(1, bus.unhandledReads());
-        assertEquals(1, bus.unhandledWrites());
-        assertEquals(-1, uart.lastOffset, "the device was never asked");
     }
 
     @Test
-    void accessStraddlingFromBackgroundIntoADeviceIsUnhandled() {
+    void accessStraddlingFromAGapIntoARegionReadsAllOnes() {
+        Bus bus = new Bus("mmio");
+        Probe dev = new Probe(0x55);
+        bus.register("dev", new AddressRange(0x2000, 0x1000), Bus.PRIORITY_DEVICE, dev);
+        assertEquals(OptionalLong.of(-1L), bus.read(0x1ffc, 8));
+        assertTrue(bus.write(0x1fff, 2, 0xabcd));
+        assertEquals(-1, dev.lastOffset);
+        assertEquals(OptionalLong.empty(), bus.read(0x1ff8, 8), "ends exactly at the region's base: touches nothing");
+        assertEquals(1, bus.straddlingReads());
+        assertEquals(1, bus.unhandledReads());
+    }
+
+    @Test
+    void accessStraddlingBetweenADeviceAndItsBackgroundReadsAllOnes() {
         Bus bus = new Bus("mmio");
         BackgroundRegion.map(bus, "bg", new AddressRange(0, 0x10000));
-        bus.register("dev", new AddressRange(0x2000, 0x1000), Bus.PRIORITY_DEVICE, new Probe(0));
+        Probe dev = new Probe(0x55);
+        bus.register("dev", new AddressRange(0x2000, 0x1000), Bus.PRIORITY_DEVICE, dev);
         assertNull(bus.find(0x1ffc, 8), "half background, half device");
         assertNull(bus.find(0x2ffc, 8), "half device, half background");
+        assertEquals(OptionalLong.of(-1L), bus.read(0x1ffc, 8));
+        assertEquals(OptionalLong.of(0xffffL), bus.read(0x2fff, 2));
+        assertTrue(bus.write(0x2ffc, 8, 0));
+        assertEquals(-1, dev.lastOffset, "the device saw none of it");
+        assertEquals(OptionalLong.of(0x55), bus.read(0x2ff8, 8), "wholly inside: the device answers");
+    }
+
+    @Test
+    void accessStraddlingIntoTheNextRegionReachesNeither() {
+        Bus bus = new Bus("mmio");
+        Probe a = new Probe(0xa), b = new Probe(0xb);
+        bus.register("a", new AddressRange(0x1000, 0x1000), Bus.PRIORITY_DEVICE, a);
+        bus.register("b", new AddressRange(0x2000, 0x1000), Bus.PRIORITY_DEVICE, b);
+        assertEquals(OptionalLong.of(-1L), bus.read(0x1ffc, 8));
+        assertTrue(bus.write(0x1ffe, 4, 0x1122_3344L));
+        assertEquals(-1, a.lastOffset);
+        assertEquals(-1, b.lastOffset);
+        assertEquals(1, bus.straddlingWrites());
+    }
+
+    @Test
+    void accessRunningPastTheTopOfTheAddressSpaceDoesNotWrapToZero() {
+        Bus bus = new Bus("mmio");
+        Probe low = new Probe(1), top = new Probe(2);
+        bus.register("low", new AddressRange(0, 0x1000), Bus.PRIORITY_DEVICE, low);
+        bus.register("top", new AddressRange(0xffff_ffff_ffff_f000L, 0xfff), Bus.PRIORITY_DEVICE, top);
+        assertEquals(OptionalLong.of(-1L), bus.read(0xffff_ffff_ffff_fffcL, 8), "starts in 'top', runs past 2^64");
+        assertEquals(OptionalLong.empty(), bus.read(0xffff_ffff_ffff_ffffL, 1), "the last byte is never mapped");
+        assertEquals(OptionalLong.empty(), bus.read(0xffff_ffff_ffff_ffffL, 8), "touches 'low' only by wrapping");
+        assertEquals(-1, low.lastOffset);
     }
 
     @Test
@@ -135,6 +186,7 @@ class BusTest {
         assertEquals(0xa00, low.lastOffset);
         assertEquals(OptionalLong.of(2), bus.read(0x18fc, 4));
         assertNull(bus.find(0x18fc, 8), "crosses from 'high' back into 'low'");
+        assertEquals(OptionalLong.of(-1L), bus.read(0x18fc, 8));
     }
 
     @ParameterizedTest
@@ -144,6 +196,9 @@ class BusTest {
         bus.register("dev", new AddressRange(0, 0x1000), 0, new Probe(0));
         assertNull(bus.find(0x100, size));
         assertEquals(OptionalLong.empty(), bus.read(0x100, size));
+        assertEquals(OptionalLong.empty(), bus.read(0xffe, size), "not a straddle either");
+        assertFalse(bus.write(0xffe, size, 0));
+        assertEquals(0, bus.straddlingReads() + bus.straddlingWrites());
     }
 
     @Test
@@ -201,7 +256,8 @@ class BusTest {
     /**
      * Property test against a per-byte reference model: an access is handled iff every byte has the same
      * visible region (the highest-priority region containing it), and the device offset is relative to that
-     * region's base. Seed: -Djvmm.seed=N.
+     * region's base; otherwise it reads all ones if any byte has a visible region and is unhandled if none has.
+     * Seed: -Djvmm.seed=N.
      */
     @Test
     void randomLayersMatchAPerByteReferenceModel() {
@@ -234,10 +290,16 @@ class BusTest {
                 }
                 assertSame(expected, bus.find(addr, size),
                         "seed %d round %d addr 0x%x size %d".formatted(seed, round, addr, size));
+                String where = "seed %d round %d addr 0x%x size %d".formatted(seed, round, addr, size);
                 if (expected != null) {
                     Probe p = (Probe) expected.device();
-                    bus.read(addr, size);
-                    assertEquals(addr - expected.range().base(), p.lastOffset);
+                    assertEquals(OptionalLong.of(p.answer), bus.read(addr, size), where);
+                    assertEquals(addr - expected.range().base(), p.lastOffset, where);
+                } else {
+                    boolean touched = false;
+                    for (int b = 0; b < size; b++) touched |= visible(live, addr + b) != null;
+                    assertEquals(touched ? OptionalLong.of(Bus.sizeMask(size)) : OptionalLong.empty(),
+                            bus.read(addr, size), where);
                 }
             }
         }

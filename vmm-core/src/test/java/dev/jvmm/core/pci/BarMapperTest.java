@@ -131,6 +131,35 @@ class BarMapperTest {
         assertEquals(Optional.of(new AddressRange(at, 4096)), mb.mapped(0));
     }
 
+    /** The bus's rule for an access a region holds only in part, at a BAR's end. */
+    @Test
+    void anAccessStraddlingABarsEndReadsAllOnesAndItsWriteIsDropped() {
+        EndpointFunction f = PciTestDevice.function(), g = PciTestDevice.function();
+        mapper(f, windows.get(0));
+        mapper(g, windows.get(0));
+        long at = windows.get(0).mmio32().base(), last = at + PciTestDevice.BAR_SIZE - 4;
+        program32(f, at);
+        enableMemory(f, true);
+        assertTrue(bus.write(last, 4, 0x1234_5678L));
+        assertEquals(OptionalLong.of(0x1234_5678L), bus.read(last, 4), "the BAR's last 4 bytes, wholly inside");
+
+        // An 8-byte access at the BAR's last 4 bytes runs into the window's background.
+        assertEquals(OptionalLong.of(-1L), bus.read(last, 8), "all ones for the whole access");
+        assertTrue(bus.write(last, 8, 0xAAAA_BBBB_CCCC_DDDDL));
+        assertEquals(0x1234_5678L, f.barRead(0, PciTestDevice.BAR_SIZE - 4, 4), "the BAR never saw the write");
+
+        // Into the next function's BAR, right behind it.
+        program32(g, at + PciTestDevice.BAR_SIZE);
+        enableMemory(g, true);
+        g.barWrite(0, 0, 4, 0x9ABC_DEF0L);
+        assertEquals(OptionalLong.of(-1L), bus.read(last, 8), "from one BAR into the next");
+        assertTrue(bus.write(last + 2, 4, 0));
+        assertEquals(0x1234_5678L, f.barRead(0, PciTestDevice.BAR_SIZE - 4, 4));
+        assertEquals(0x9ABC_DEF0L, g.barRead(0, 0, 4));
+        assertEquals(2, bus.straddlingReads());
+        assertEquals(2, bus.straddlingWrites());
+    }
+
     @Test
     void ioBarsAreMappedInTheMemoryMappedIoWindow() {
         EndpointFunction f = EndpointFunction.builder(0x1B36, 0x0005, 0xFF0000).bar(0, BarDefinition.io(256)).build();

@@ -77,6 +77,27 @@ class PcieHostTest {
         assertEquals(0, bus.unhandledReads());
     }
 
+    /** The bus's rule for an access a region holds only in part, at the edges of the ECAM windows. */
+    @Test
+    void anAccessStraddlingAnEcamWindowsEndReadsAllOnes() {
+        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
+        Bus bus = new Bus("mmio");
+        host.attach(bus);
+        PcieHostBridge rc0 = host.bridges().get(0), rc1 = host.bridges().get(1);
+        assertEquals(rc0.ecam().end(), rc1.ecam().base(), "segment 1's ECAM follows segment 0's 256 buses");
+        assertEquals(OptionalLong.of(0x000C_1B36L), bus.read(rc1.ecam().base(), 4), "rc1's 00:00.0, wholly inside");
+        // From rc0's last bus into rc1's root port; from rc1's 16th bus into the unassigned rest of segment 1.
+        assertEquals(OptionalLong.of(-1L), bus.read(rc1.ecam().base() - 4, 8));
+        assertEquals(OptionalLong.of(0xFFFF_FFFFL), bus.read(rc1.ecam().base() - 2, 4));
+        assertEquals(OptionalLong.of(-1L), bus.read(rc1.ecam().end() - 4, 8));
+        assertTrue(bus.write(rc1.ecam().base() - 4, 8, 0), "dropped by the bus");
+        assertTrue(bus.write(rc1.ecam().end() - 2, 4, 0), "dropped by the bus");
+        assertEquals(3, bus.straddlingReads());
+        assertEquals(2, bus.straddlingWrites());
+        assertEquals(0, bus.unhandledReads() + bus.unhandledWrites());
+        assertEquals(OptionalLong.of(0x000C_1B36L), bus.read(rc1.ecam().base(), 4), "rc1's port is unchanged");
+    }
+
     @Test
     void noRootComplexesAddNothing() {
         PcieHost host = PcieHost.create(PcieConfig.NONE, MAP);
