@@ -79,7 +79,7 @@ final class PcieDevices implements AutoCloseable {
             this.vm = vm;
         }
 
-        /** Moves the ioeventfd to follow BAR {@code bar} (called under the function's BarMapper lock). */
+        /** Moves the ioeventfd to follow BAR {@code bar} (called under the host bridge's BarSpace lock). */
         void barMapped(int bar, Optional<AddressRange> where) {
             if (bar != region.bar()) return;
             Optional<VmFd.IoEvent> next = where.map(r -> VmFd.IoEvent.mmio(r.base() + region.offset(), 0));
