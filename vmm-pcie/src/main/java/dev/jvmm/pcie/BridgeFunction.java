@@ -21,7 +21,7 @@ import java.util.Optional;
  * raise hot-plug or PME interrupts, a one-vector MSI capability.
  *
  * <p>Two registers have effects beyond storage: writes to the Secondary/Subordinate Bus Number registers
- * update the port's {@link BusRange} (and tell the interrupt domain that requester ids changed), and setting
+ * update the port's {@link BusNumberRange} (and tell the interrupt domain that requester ids changed), and setting
  * Secondary Bus Reset in Bridge Control hot-resets everything below the port (PCIe Base 6.0 §7.5.1.3.13;
  * modelled on the 0-to-1 edge, since nothing here needs the reset to last).
  */
@@ -39,7 +39,7 @@ final class BridgeFunction implements PciFunction {
     private final ConfigSpace config = new ConfigSpace();
     private final PciExpressCapability pcie;
     private final MsiCapability msi;
-    private final BusRange busRange = new BusRange();
+    private final BusNumberRange busNumberRange = new BusNumberRange();
     private final MsiTarget target = new MsiTarget();
     private volatile InterruptDomain domain;
     private volatile Runnable onSecondaryBusReset = () -> { };
@@ -72,8 +72,8 @@ final class BridgeFunction implements PciFunction {
         return Optional.ofNullable(msi);
     }
 
-    BusRange busRange() {
-        return busRange;
+    BusNumberRange busNumberRange() {
+        return busNumberRange;
     }
 
     void setDomain(InterruptDomain domain) {
@@ -94,7 +94,7 @@ final class BridgeFunction implements PciFunction {
     }
 
     private void onBusNumbersWritten() {
-        boolean changed = busRange.set(Type1Header.secondaryBus(config), Type1Header.subordinateBus(config));
+        boolean changed = busNumberRange.set(Type1Header.secondaryBus(config), Type1Header.subordinateBus(config));
         InterruptDomain d = domain;
         if (changed && d != null) {
             d.busNumbersChanged();

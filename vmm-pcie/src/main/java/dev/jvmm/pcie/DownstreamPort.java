@@ -54,8 +54,8 @@ public abstract sealed class DownstreamPort permits RootPort, SwitchDownstreamPo
     }
 
     /** The bus numbers the guest gave this port. */
-    public BusRange busRange() {
-        return function.busRange();
+    public BusNumberRange busNumberRange() {
+        return function.busNumberRange();
     }
 
     public boolean isHotPlugCapable() {
@@ -90,7 +90,7 @@ public abstract sealed class DownstreamPort permits RootPort, SwitchDownstreamPo
         linked = device;
         InterruptDomain d = domain;
         if (d != null) {
-            bindDevice(device, busRange()::secondaryOrUnassigned, 0, d);
+            bindDevice(device, busNumberRange()::secondaryOrUnassigned, 0, d);
         }
         applyLinkState();
     }
@@ -113,7 +113,7 @@ public abstract sealed class DownstreamPort permits RootPort, SwitchDownstreamPo
         function.msiTarget().connect(bus, deviceNumber, 0, domain);
         LinkDevice device = linked;
         if (device != null) {
-            bindDevice(device, busRange()::secondaryOrUnassigned, 0, domain);
+            bindDevice(device, busNumberRange()::secondaryOrUnassigned, 0, domain);
         }
     }
 
@@ -129,12 +129,12 @@ public abstract sealed class DownstreamPort permits RootPort, SwitchDownstreamPo
 
     /** Whether a Type 1 request for {@code bus} is claimed by this port. */
     boolean claims(int bus) {
-        return busRange().contains(bus);
+        return busNumberRange().contains(bus);
     }
 
     /** Routes a Type 1 request that this port claimed; null when it ends here as an Unsupported Request. */
     PciFunction forward(int bus, int device, int fn) {
-        BusRange range = busRange();
+        BusNumberRange range = busNumberRange();
         LinkDevice dev = linked;
         if (dev == null || !range.contains(bus)) {
             return null;
@@ -195,6 +195,6 @@ public abstract sealed class DownstreamPort permits RootPort, SwitchDownstreamPo
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + " '" + name + "' " + busRange();
+        return getClass().getSimpleName() + " '" + name + "' " + busNumberRange();
     }
 }

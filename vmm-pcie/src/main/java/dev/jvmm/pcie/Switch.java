@@ -65,7 +65,7 @@ public final class Switch implements LinkDevice {
     }
 
     PciFunction forward(int bus, int device, int function) {
-        BusRange range = upstream.busRange();
+        BusNumberRange range = upstream.busNumberRange();
         if (!range.contains(bus)) {
             return null;
         }
@@ -83,7 +83,7 @@ public final class Switch implements LinkDevice {
     void bind(IntSupplier parentBus, InterruptDomain domain) {
         upstream.function.setDomain(domain);
         upstream.function.msiTarget().connect(parentBus, 0, 0, domain);
-        BusRange internal = upstream.busRange();
+        BusNumberRange internal = upstream.busNumberRange();
         for (SwitchDownstreamPort port : downstream) {
             port.bind(internal::secondaryOrUnassigned, port.index(), domain);
         }

@@ -27,8 +27,8 @@ public final class SwitchUpstreamPort {
         return function.pcie();
     }
 
-    public BusRange busRange() {
-        return function.busRange();
+    public BusNumberRange busNumberRange() {
+        return function.busNumberRange();
     }
 
     public Optional<RequesterId> requesterId() {

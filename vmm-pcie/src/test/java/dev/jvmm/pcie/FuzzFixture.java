@@ -11,7 +11,7 @@ import java.util.Optional;
 
 /**
  * Topologies for the randomized tests, plus a reference router written from PCIe Base 6.0 §7.3.1/§7.3.3 that
- * reads the bridges' raw Secondary/Subordinate registers (not {@link BusRange}) to decide where a request
+ * reads the bridges' raw Secondary/Subordinate registers (not {@link BusNumberRange}) to decide where a request
  * should land.
  */
 final class FuzzFixture {

@@ -94,12 +94,12 @@ class RoutingTest {
                 e.found.stream().sorted(RoutingTest::byBdf).toList());
 
         // §7.5.1.3.3-4: each port now holds the range the enumeration gave it
-        assertEquals("[01-07]", topology.port("rp0").orElseThrow().busRange().toString());
-        assertEquals("[03-06]", topology.port("sw0.dp0").orElseThrow().busRange().toString());
-        assertEquals("[05-05]", topology.port("sw1.dp0").orElseThrow().busRange().toString());
-        assertEquals("[06-06]", topology.port("sw1.dp1").orElseThrow().busRange().toString());
-        assertEquals("[08-08]", topology.port("rp1").orElseThrow().busRange().toString());
-        assertEquals("[02-07]", topology.pcieSwitch("sw0").orElseThrow().upstreamPort().busRange().toString());
+        assertEquals("[01-07]", topology.port("rp0").orElseThrow().busNumberRange().toString());
+        assertEquals("[03-06]", topology.port("sw0.dp0").orElseThrow().busNumberRange().toString());
+        assertEquals("[05-05]", topology.port("sw1.dp0").orElseThrow().busNumberRange().toString());
+        assertEquals("[06-06]", topology.port("sw1.dp1").orElseThrow().busNumberRange().toString());
+        assertEquals("[08-08]", topology.port("rp1").orElseThrow().busNumberRange().toString());
+        assertEquals("[02-07]", topology.pcieSwitch("sw0").orElseThrow().upstreamPort().busNumberRange().toString());
         for (int f = 0; f < 8; f++) {
             // function 0 is seen through the multi-function view, which shares the function's MSI target
             assertSame(mf.get(f).msiTarget(), rc.functionAt(5, 0, f).orElseThrow().msiTarget(), "function " + f);
@@ -309,7 +309,7 @@ class RoutingTest {
         assertEquals(0, cfgRead(rc, 5, 0, 2, 0x04, 2), "Command cleared by the reset");
         assertTrue(!mf.get(2).msi().orElseThrow().isEnabled());
         assertEquals(0x4, cfgRead(rc, 7, 0, 0, 0x04, 2), "the nic is not below sw1.dp0");
-        assertEquals("[05-05]", topology.port("sw1.dp0").orElseThrow().busRange().toString(), "the port itself keeps its buses");
+        assertEquals("[05-05]", topology.port("sw1.dp0").orElseThrow().busNumberRange().toString(), "the port itself keeps its buses");
     }
 
     /** Secondary Bus Reset above a switch resets the switch's ports too, so their bus numbers are gone. */
@@ -317,7 +317,7 @@ class RoutingTest {
     void secondaryBusResetAboveASwitchClearsItsBusNumbers() {
         new Enumerator(rc).run();
         cfgWrite(rc, 0, 0, 0, 0x3E, 2, 0x40);
-        assertEquals("[00-00]", topology.pcieSwitch("sw0").orElseThrow().upstreamPort().busRange().toString());
+        assertEquals("[00-00]", topology.pcieSwitch("sw0").orElseThrow().upstreamPort().busNumberRange().toString());
         assertEquals(0xFFFF_FFFF, cfgRead(rc, 2, 0, 0, 0, 4));
         assertEquals(UPSTREAM, cfgRead(rc, 1, 0, 0, 0, 4), "the switch upstream port itself still answers");
     }

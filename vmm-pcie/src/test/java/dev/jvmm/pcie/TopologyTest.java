@@ -73,7 +73,7 @@ class TopologyTest {
 
     /** Root bus + 2 root ports + switch (internal bus + 3 ports) = 7 buses. */
     @Test
-    void busRangeTooSmallIsNamed() throws TopologyException {
+    void busNumberRangeTooSmallIsNamed() throws TopologyException {
         Topology.Builder b = Topology.builder().rootComplex("rc0", 0, 6)
                 .rootPort("rc0", "rp0", false).rootPort("rc0", "rp1", false)
                 .pcieSwitch("rp0", "sw0", 3, false);

@@ -36,7 +36,7 @@ public record Mcfg(List<Allocation> allocations) {
             }
             if (segment < 0 || segment > 0xFFFF) throw new IllegalArgumentException("segment " + segment + " is not 16 bits");
             if (startBus < 0 || endBus > 0xFF || startBus > endBus) {
-                throw new IllegalArgumentException("bus range %d-%d is not within 0-255".formatted(startBus, endBus));
+                throw new IllegalArgumentException("bus numbers %d-%d are not within 0-255".formatted(startBus, endBus));
             }
         }
     }

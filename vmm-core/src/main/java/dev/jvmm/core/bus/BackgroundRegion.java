@@ -27,12 +27,12 @@ public final class BackgroundRegion implements MmioDevice {
     }
 
     /** Registers a new background reading {@code value} at {@code range} on {@code bus}, below all devices. */
-    public static Bus.Region map(Bus bus, String name, BusRange range, long value) {
+    public static Bus.Region map(Bus bus, String name, AddressRange range, long value) {
         return bus.register(name, range, Bus.PRIORITY_BACKGROUND, new BackgroundRegion(value));
     }
 
     /** Registers an all-ones background at {@code range} on {@code bus}, below all devices. */
-    public static Bus.Region map(Bus bus, String name, BusRange range) {
+    public static Bus.Region map(Bus bus, String name, AddressRange range) {
         return map(bus, name, range, ALL_ONES);
     }
 

@@ -18,19 +18,27 @@ import java.util.concurrent.atomic.LongAdder;
  * how a {@link BackgroundRegion} (all ones, writes ignored) lies under a PCIe window while BARs come and go
  * above it. Regions of the same priority must not overlap; regions of different priorities may.
  *
- * <p><b>Accesses.</b> An access [addr, addr + size) is handled only when one visible region holds all of it.
- * An access that runs off the end of the visible region (into a gap, another region, or a region of another
- * layer) is unhandled: no device is asked about bytes it does not own. Sizes are 1, 2, 4 or 8; anything else
- * is unhandled. Values are little-endian, zero-extended to 64 bits; the bus masks them to the access size in
- * both directions, so a device cannot leak high bits and never sees them.
+ * <p><b>Accesses.</b> An access [addr, addr + size) goes to a device only when one visible region holds all of
+ * it. Sizes are 1, 2, 4 or 8; anything else is unhandled. Values are little-endian, zero-extended to 64 bits; the
+ * bus masks them to the access size in both directions, so a device cannot leak high bits and never sees them.
+ *
+ * <p><b>Straddling accesses.</b> An access that a visible region holds only in part, because it runs off the
+ * region's end (into a gap, the next region, or a region of another layer) or starts in a gap and runs into a
+ * region, is decoded by no device: no device is asked about any of it, neither about bytes it does not own nor
+ * about its own part of the access. The bus answers it itself, for the whole access, the way an Unsupported Request
+ * completes (PCIe Base 6.0 §2.3.2) and the all-ones {@link BackgroundRegion}s read: a read returns all ones at
+ * the access size, a write is dropped. Such accesses are counted ({@link #straddlingReads()},
+ * {@link #straddlingWrites()}) and logged rate-limited. One rule for every region, whatever lies past its end: a
+ * BAR, an ECAM window, a platform device, a background.
  *
  * <p><b>Threads.</b> Lookups run on vCPU threads, several at once, and take no lock: they binary-search an
  * immutable snapshot (the layers flattened into sorted, non-overlapping segments). Updates (register,
  * remove: rare, e.g. BAR programming or hotplug) take a lock and publish a new snapshot. An access racing
  * with an update sees either the old or the new map, never a mix.
  *
- * <p><b>Unhandled accesses</b> are reported to the caller ({@link OptionalLong#empty()}, {@code false}),
- * counted, and logged rate-limited, so the vCPU loop decides the guest-visible answer.
+ * <p><b>Unhandled accesses</b>, those that touch no region at all (or have an odd size), are reported to the
+ * caller ({@link OptionalLong#empty()}, {@code false}), counted, and logged rate-limited, so the vCPU loop decides
+ * the guest-visible answer.
  */
 public final class Bus {
     /** Priority of background regions: below every device. */
@@ -46,12 +54,12 @@ public final class Bus {
      */
     public static final class Region {
         private final String name;
-        private final BusRange range;
+        private final AddressRange range;
         private final int priority;
         private final MmioDevice device;
         private final long sequence;
 
-        private Region(String name, BusRange range, int priority, MmioDevice device, long sequence) {
+        private Region(String name, AddressRange range, int priority, MmioDevice device, long sequence) {
             this.name = name;
             this.range = range;
             this.priority = priority;
@@ -61,7 +69,7 @@ public final class Bus {
 
         public String name() { return name; }
 
-        public BusRange range() { return range; }
+        public AddressRange range() { return range; }
 
         public int priority() { return priority; }
 
@@ -96,6 +104,8 @@ public final class Bus {
 
     private final LongAdder unhandledReads = new LongAdder();
     private final LongAdder unhandledWrites = new LongAdder();
+    private final LongAdder straddlingReads = new LongAdder();
+    private final LongAdder straddlingWrites = new LongAdder();
     private final RateLimitedLogger unhandledLog;
     private final RateLimitedLogger faultLog;
 
@@ -115,7 +125,7 @@ public final class Bus {
      * @throws IllegalArgumentException if the range overlaps a region of the same priority (the message names
      *                                  both), or the name is blank
      */
-    public Region register(String name, BusRange range, int priority, MmioDevice device) {
+    public Region register(String name, AddressRange range, int priority, MmioDevice device) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("bus region needs a name");
         if (range == null || device == null) throw new NullPointerException("range and device are required");
         synchronized (updateLock) {
@@ -154,12 +164,15 @@ public final class Bus {
     }
 
     /**
-     * The visible region that holds all of [address, address + size), or null when the access is unhandled
+     * The visible region that holds all of [address, address + size), or null when no device decodes the access
      * (nothing mapped, straddles a region end, or size not 1/2/4/8). Lock-free, allocation-free.
      */
     public Region find(long address, int size) {
-        if (size != 1 && size != 2 && size != 4 && size != 8) return null;
-        Snapshot s = snapshot;
+        return find(snapshot, address, size);
+    }
+
+    private static Region find(Snapshot s, long address, int size) {
+        if (!validSize(size)) return null;
         int i = segmentIndex(s, address);
         if (i < 0) return null;
         long offset = address - s.start(i);
@@ -169,19 +182,42 @@ public final class Bus {
         return s.owners[i];
     }
 
+    /**
+     * Whether some visible region holds a byte of [address, address + size) (size 1, 2, 4 or 8). Unsigned: an
+     * access running past 2^64 is compared by distance, so it cannot wrap around to address 0.
+     */
+    private static boolean touchesRegion(Snapshot s, long address, int size) {
+        int i = segmentIndex(s, address);
+        if (i >= 0 && Long.compareUnsigned(address - s.start(i), s.ends[i] - s.start(i)) < 0) return true;
+        int next = i + 1;  // the first segment starting above address
+        return next < s.owners.length && Long.compareUnsigned(s.start(next) - address, size) < 0;
+    }
+
+    private static boolean validSize(int size) {
+        return size == 1 || size == 2 || size == 4 || size == 8;
+    }
+
     /** The visible region at one address (for debugging and logs), or null. */
     public Region regionAt(long address) {
         return find(address, 1);
     }
 
     /**
-     * Reads {@code size} bytes at {@code address}: the device's answer masked to the access size, or empty when
-     * the access is unhandled (counted, logged rate-limited). A device that throws (a bug: devices must not)
-     * is logged and answers all ones, as an unanswered bus read does.
+     * Reads {@code size} bytes at {@code address}: the device's answer masked to the access size; all ones when
+     * the access straddles a region's end (counted, logged rate-limited); empty when it touches no region at all
+     * or has an odd size (counted, logged rate-limited). A device that throws (a bug: devices must not) is logged
+     * and answers all ones, as an unanswered bus read does.
      */
     public OptionalLong read(long address, int size) {
-        Region r = find(address, size);
+        Snapshot s = snapshot;
+        Region r = find(s, address, size);
         if (r == null) {
+            if (validSize(size) && touchesRegion(s, address, size)) {
+                straddlingReads.increment();
+                unhandledLog.log(Level.WARNING, "%s bus: read of %d bytes at 0x%x straddles a region's end"
+                        + " (%s); all ones", busName, size, address, describeAt(s, address));
+                return OptionalLong.of(sizeMask(size));
+            }
             unhandledReads.increment();
             unhandledLog.log(Level.WARNING, "%s bus: unhandled read of %d bytes at 0x%x", busName, size, address);
             return OptionalLong.empty();
@@ -197,12 +233,21 @@ public final class Bus {
     }
 
     /**
-     * Writes {@code size} bytes of {@code value} (masked to the access size) at {@code address}. Returns false
-     * when the access is unhandled (counted, logged rate-limited). A device that throws is logged.
+     * Writes {@code size} bytes of {@code value} (masked to the access size) at {@code address}. An access that
+     * straddles a region's end is dropped, counted and logged rate-limited, and returns true: the bus decided it.
+     * Returns false when the access touches no region at all or has an odd size (counted, logged rate-limited).
+     * A device that throws is logged.
      */
     public boolean write(long address, int size, long value) {
-        Region r = find(address, size);
+        Snapshot s = snapshot;
+        Region r = find(s, address, size);
         if (r == null) {
+            if (validSize(size) && touchesRegion(s, address, size)) {
+                straddlingWrites.increment();
+                unhandledLog.log(Level.WARNING, "%s bus: write of %d bytes at 0x%x (value 0x%x) straddles a region's"
+                        + " end (%s); dropped", busName, size, address, value & sizeMask(size), describeAt(s, address));
+                return true;
+            }
             unhandledWrites.increment();
             unhandledLog.log(Level.WARNING, "%s bus: unhandled write of %d bytes at 0x%x (value 0x%x)",
                     busName, size, address, value & sizeMask(size));
@@ -221,6 +266,12 @@ public final class Bus {
 
     /** Writes no region handled since the bus was made. */
     public long unhandledWrites() { return unhandledWrites.sum(); }
+
+    /** Reads that straddled a region's end (answered all ones) since the bus was made. */
+    public long straddlingReads() { return straddlingReads.sum(); }
+
+    /** Writes that straddled a region's end (dropped) since the bus was made. */
+    public long straddlingWrites() { return straddlingWrites.sum(); }
 
     /** Number of device exceptions the bus caught (each one is a device bug). */
     public long deviceFaults() { return faultLog.count(); }
@@ -246,6 +297,12 @@ public final class Bus {
     /** Mask of the low {@code size} bytes (size 1, 2, 4 or 8). */
     public static long sizeMask(int size) {
         return size >= 8 ? -1L : (1L << (size * 8)) - 1;
+    }
+
+    /** For a log line: which region the first byte of an access falls in, or that it falls in a gap. */
+    private static String describeAt(Snapshot s, long address) {
+        Region r = find(s, address, 1);
+        return r == null ? "starts in a gap" : "starts in '" + r.name + "' " + r.range;
     }
 
     /** Index of the last segment starting at or below address, or -1. */

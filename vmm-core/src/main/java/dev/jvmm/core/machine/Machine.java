@@ -191,7 +191,7 @@ public final class Machine implements AutoCloseable {
         }
         if (interrupted) Thread.currentThread().interrupt();
         long unhandled = unhandledMmio();
-        if (unhandled > 0) LOG.log(System.Logger.Level.INFO, "{0} guest MMIO accesses hit no device", unhandled);
+        if (unhandled > 0) LOG.log(System.Logger.Level.INFO, "{0} guest MMIO accesses were decoded by no device", unhandled);
     }
 
     /**
@@ -207,8 +207,13 @@ public final class Machine implements AutoCloseable {
     /** How long each step of building this machine took ("kernel-read=812ms ..."), for --stats. */
     public String setupPhases() { return setupPhases.toString(); }
 
-    /** Guest accesses to addresses no device claims, over all vCPUs. */
-    public long unhandledMmio() { return threads.stream().mapToLong(VcpuThread::unhandledMmio).sum(); }
+    /**
+     * Guest MMIO accesses no device decoded, over all vCPUs: those to addresses nothing claims (reads complete as
+     * 0) and those straddling a region's end (the bus answers all ones or drops them).
+     */
+    public long unhandledMmio() {
+        return threads.stream().mapToLong(VcpuThread::unhandledMmio).sum() + mmio.straddlingReads() + mmio.straddlingWrites();
+    }
 
     /**
      * MSI figures for --stats: what the backend did with messages sent through it (KVM_SIGNAL_MSI or v2m), and per

@@ -1,6 +1,6 @@
 package dev.jvmm.core.machine;
 
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.core.event.EventLoop;
 import dev.jvmm.core.irq.MsiBackend;
@@ -79,8 +79,8 @@ final class PcieDevices implements AutoCloseable {
             this.vm = vm;
         }
 
-        /** Moves the ioeventfd to follow BAR {@code bar} (called under the function's BarMapper lock). */
-        void barMapped(int bar, Optional<BusRange> where) {
+        /** Moves the ioeventfd to follow BAR {@code bar} (called under the host bridge's BarSpace lock). */
+        void barMapped(int bar, Optional<AddressRange> where) {
             if (bar != region.bar()) return;
             Optional<VmFd.IoEvent> next = where.map(r -> VmFd.IoEvent.mmio(r.base() + region.offset(), 0));
             if (next.equals(registered)) return;

@@ -3,7 +3,7 @@ package dev.jvmm.core.pci;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.fdt.FdtBuilder;
 
 import java.util.List;
@@ -77,7 +77,7 @@ public final class PcieDeviceTree implements Aarch64DeviceTree.NodeWriter {
     }
 
     /** One {@code ranges} entry: PCI address (3 cells), CPU address (2 cells), size (2 cells). */
-    private static int[] range(int space, long pciAddress, BusRange cpu) {
+    private static int[] range(int space, long pciAddress, AddressRange cpu) {
         return new int[] {space, (int) (pciAddress >>> 32), (int) pciAddress,
                 (int) (cpu.base() >>> 32), (int) cpu.base(), (int) (cpu.size() >>> 32), (int) cpu.size()};
     }

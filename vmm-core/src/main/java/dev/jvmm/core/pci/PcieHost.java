@@ -6,7 +6,7 @@ import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.DownstreamPort;
 import dev.jvmm.pcie.Endpoint;
 import dev.jvmm.pcie.PciFunction;
@@ -32,7 +32,8 @@ import java.util.function.Function;
  *   <li>{@link #attach(Bus)}: each root complex's ECAM window becomes an {@link EcamRegion} on the MMIO bus; the
  *       ECAM area and the machine's I/O, 32-bit and 64-bit windows get an all-ones {@link BackgroundRegion} (what
  *       an Unsupported Request returns, PCIe Base 6.0 §2.3.2), and a {@link BarMapper} on every endpoint function
- *       maps its BARs above that background wherever the guest puts them;</li>
+ *       maps its BARs above that background wherever the guest puts them, sharing its host bridge's
+ *       {@link BarSpace} with the other functions below it;</li>
  *   <li>{@link #deviceTree}: the host bridge nodes ({@link PcieDeviceTree});</li>
  *   <li>{@link #mcfg()}: the same ECAM windows for ACPI;</li>
  *   <li>{@link #connectMsi}: the seam where MSI delivery plugs in. Until it is called every root complex keeps
@@ -69,8 +70,9 @@ public final class PcieHost {
         List<PcieHostBridge> bridges = new ArrayList<>();
         for (int i = 0; i < rcs.size(); i++) {
             RootComplex rc = rcs.get(i);
-            BusRange segment = map.ecam(rc.segment());
-            BusRange ecam = new BusRange(segment.base() + rc.firstBus() * PciSpec.ECAM_BYTES_PER_BUS, rc.ecamSize());
+            AddressRange segment = map.ecam(rc.segment());
+            AddressRange ecam = new AddressRange(segment.base() + rc.firstBus() * PciSpec.ECAM_BYTES_PER_BUS,
+                    rc.ecamSize());
             bridges.add(new PcieHostBridge(rc, ecam, windows.get(i)));
         }
         return new PcieHost(topology, bridges, map);
@@ -95,13 +97,16 @@ public final class PcieHost {
         for (PcieHostBridge b : bridges) {
             mmio.register("pcie-ecam " + b.name(), b.ecam(), Bus.PRIORITY_DEVICE, new EcamRegion(b.rootComplex()));
         }
+        // One BAR space per host bridge: their windows are disjoint, so only BARs below one bridge can collide.
+        Map<PcieHostBridge, BarSpace> spaces = new IdentityHashMap<>();
+        for (PcieHostBridge b : bridges) spaces.put(b, new BarSpace(b.windows()));
         for (Map.Entry<String, Endpoint> e : topology.endpoints().entrySet()) {
             PcieHostBridge bridge = bridgeOf(e.getValue());
             for (int fn = 0; fn < PciSpec.MAX_FUNCTIONS_PER_DEVICE; fn++) {
                 PciFunction f = e.getValue().function(fn).orElse(null);
                 if (f == null) continue;
                 String name = "%s/%s.%d".formatted(bridge.name(), e.getKey(), fn);
-                BarMapper mapper = new BarMapper(mmio, name, f, bridge.windows()).listen();
+                BarMapper mapper = new BarMapper(mmio, name, f, spaces.get(bridge)).listen();
                 barMappers.add(mapper);
                 mapperOf.put(f, mapper);
                 bridgeOf.put(f, bridge);

@@ -1,6 +1,6 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.RootComplex;
 import dev.jvmm.pcie.spec.PciSpec;
 
@@ -11,7 +11,7 @@ import java.util.Objects;
  * Offset 0 of {@code ecam} is the root complex's first bus (as a device tree {@code bus-range} describes it); the
  * ECAM base of bus 0, which ACPI's MCFG names, is {@link #ecamBaseOfBus0()}.
  */
-public record PcieHostBridge(RootComplex rootComplex, BusRange ecam, PcieWindows windows) {
+public record PcieHostBridge(RootComplex rootComplex, AddressRange ecam, PcieWindows windows) {
     public PcieHostBridge {
         Objects.requireNonNull(rootComplex, "rootComplex");
         Objects.requireNonNull(windows, "windows");

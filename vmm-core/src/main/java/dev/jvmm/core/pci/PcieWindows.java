@@ -1,7 +1,7 @@
 package dev.jvmm.core.pci;
 
 import dev.jvmm.core.arch.aarch64.MemoryMap;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +27,7 @@ import java.util.Optional;
  * I/O addresses of all bridges are distinct too (the offset into the machine's I/O window), which keeps one flat
  * I/O map and lets a BAR's CPU address be computed without knowing the bridge.
  */
-public record PcieWindows(BusRange io, long ioPciBase, BusRange mmio32, BusRange mmio64) {
+public record PcieWindows(AddressRange io, long ioPciBase, AddressRange mmio32, AddressRange mmio64) {
     public static final long IO_GRANULE = 4 * MemoryMap.KiB;
     public static final long MEMORY_GRANULE = MemoryMap.MiB;
 
@@ -47,9 +47,9 @@ public record PcieWindows(BusRange io, long ioPciBase, BusRange mmio32, BusRange
         // a guard, and the containment check below proves the shares still fit.
         long mmio64Base = alignUp(map.pcieMmio64().base(), Math.min(mmio64Share, MemoryMap.GiB));
         for (int i = 0; i < count; i++) {
-            BusRange io = new BusRange(MemoryMap.PCIE_PIO.base() + i * ioShare, ioShare);
-            BusRange mmio32 = new BusRange(MemoryMap.PCIE_MMIO32.base() + i * mmio32Share, mmio32Share);
-            BusRange mmio64 = new BusRange(mmio64Base + i * mmio64Share, mmio64Share);
+            AddressRange io = new AddressRange(MemoryMap.PCIE_PIO.base() + i * ioShare, ioShare);
+            AddressRange mmio32 = new AddressRange(MemoryMap.PCIE_MMIO32.base() + i * mmio32Share, mmio32Share);
+            AddressRange mmio64 = new AddressRange(mmio64Base + i * mmio64Share, mmio64Share);
             if (!map.pcieMmio64().contains(mmio64)) {
                 throw new IllegalStateException("64-bit window share %s does not fit in %s".formatted(mmio64, map.pcieMmio64()));
             }
@@ -59,10 +59,10 @@ public record PcieWindows(BusRange io, long ioPciBase, BusRange mmio32, BusRange
     }
 
     /** The CPU address range a BAR at PCI I/O address {@code pciAddress} occupies, if it lies in this I/O window. */
-    public Optional<BusRange> ioToCpu(long pciAddress, long size) {
+    public Optional<AddressRange> ioToCpu(long pciAddress, long size) {
         long offset = pciAddress - ioPciBase;
         if (offset < 0 || size <= 0 || offset > io.size() - size) return Optional.empty();
-        return Optional.of(new BusRange(io.base() + offset, size));
+        return Optional.of(new AddressRange(io.base() + offset, size));
     }
 
     /** Whether a memory BAR at [pciAddress, +size) lies inside one of the memory windows. */
@@ -70,7 +70,7 @@ public record PcieWindows(BusRange io, long ioPciBase, BusRange mmio32, BusRange
         return mmio32.contains(pciAddress, size) || mmio64.contains(pciAddress, size);
     }
 
-    private static long share(String what, BusRange window, int count, long granule) {
+    private static long share(String what, AddressRange window, int count, long granule) {
         long share = window.size() / count / granule * granule;
         if (share == 0) {
             throw new IllegalArgumentException("%d host bridges leave less than %s each of the %s PCIe window %s"

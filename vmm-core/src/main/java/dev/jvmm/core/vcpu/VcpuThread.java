@@ -77,8 +77,9 @@ public final class VcpuThread {
             case VcpuExit.MmioRead r -> {
                 var v = mmio.read(r.address(), r.length());
                 if (v.isEmpty()) unhandledMmio.increment();
-                // No device there: reads complete as 0 and the guest goes on (QEMU does the same for unassigned
-                // addresses); holes that must read all ones are covered by background regions on the bus.
+                // No region there at all: reads complete as 0 and the guest goes on (QEMU does the same for
+                // unassigned addresses); holes that must read all ones are covered by background regions on the
+                // bus, and an access straddling a region's end never gets here: the bus answers it all ones.
                 r.complete(v.orElse(0));
             }
             case VcpuExit.MmioWrite w -> {

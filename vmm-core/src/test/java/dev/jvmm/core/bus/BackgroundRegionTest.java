@@ -19,7 +19,7 @@ class BackgroundRegionTest {
     @Test
     void customConstantIsTruncatedToTheAccessSizeAndWritesAreIgnored() {
         Bus bus = new Bus("mmio");
-        BackgroundRegion.map(bus, "zeros-ish", new BusRange(0x4000, 0x1000), 0xa5a5_5a5aL);
+        BackgroundRegion.map(bus, "zeros-ish", new AddressRange(0x4000, 0x1000), 0xa5a5_5a5aL);
         assertEquals(OptionalLong.of(0x5a), bus.read(0x4000, 1));
         assertEquals(OptionalLong.of(0xa5a5_5a5aL), bus.read(0x4ffc, 4));
         assertTrue(bus.write(0x4000, 4, 0), "a background decodes the write (and drops it)");

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jvmm.core.arch.aarch64.MemoryMap;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.msi.RequesterId;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,12 +25,12 @@ class DeviceIdMappingTest {
     void everySegmentGetsItsOwnItsInsideTheReservedAreaWithoutOverlap() {
         DeviceIdMapping m = DeviceIdMapping.forSegments(IntStream.range(0, MemoryMap.MAX_PCIE_SEGMENTS).boxed().toList());
         assertEquals(MemoryMap.MAX_PCIE_SEGMENTS, m.its().size());
-        List<BusRange> frames = new ArrayList<>();
+        List<AddressRange> frames = new ArrayList<>();
         for (DeviceIdMapping.Its its : m.its()) {
-            BusRange frame = new BusRange(its.base(), DeviceIdMapping.ITS_SIZE);
+            AddressRange frame = new AddressRange(its.base(), DeviceIdMapping.ITS_SIZE);
             if (its.segment() == 0) assertEquals(MemoryMap.GIC_ITS, frame);
             else assertTrue(MemoryMap.SEGMENT_ITS_AREA.contains(frame), its + " outside " + MemoryMap.SEGMENT_ITS_AREA);
-            for (BusRange other : frames) assertFalse(other.overlaps(frame), its + " overlaps " + other);
+            for (AddressRange other : frames) assertFalse(other.overlaps(frame), its + " overlaps " + other);
             frames.add(frame);
         }
     }

@@ -1,7 +1,7 @@
 package dev.jvmm.core.pci;
 
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.RootComplex;
 import dev.jvmm.pcie.Topology;
@@ -67,7 +67,7 @@ class EcamRegionTest {
     @ValueSource(ints = {1, 2, 4, 8})
     void onTheBusEveryAccessSizeCompletes(int size) throws Exception {
         Bus bus = new Bus("mmio");
-        bus.register("ecam", new BusRange(0x4000_0000L, 4L << 20), Bus.PRIORITY_DEVICE,
+        bus.register("ecam", new AddressRange(0x4000_0000L, 4L << 20), Bus.PRIORITY_DEVICE,
                 new EcamRegion(rootComplex(new ThrowingFunction())));
         assertTrue(bus.write(0x4000_0000L + ecam(0, 0, 0, 0x18), 4, 0x00_01_01_00));
         // ECAM turns 1-, 2- and 4-byte accesses into requests; an 8-byte one is not a configuration request and

@@ -3,7 +3,7 @@ package dev.jvmm.core.pci;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.fdt.Dtc;
 import dev.jvmm.core.fdt.Dts;
 import org.junit.jupiter.api.Test;
@@ -30,7 +30,7 @@ class PcieDeviceTreeTest {
 
     /** One decoded {@code ranges} entry. */
     record Range(long space, long pci, long cpu, long size) {
-        BusRange cpuRange() { return new BusRange(cpu, size); }
+        AddressRange cpuRange() { return new AddressRange(cpu, size); }
     }
 
     static List<Range> ranges(String value) {
@@ -128,7 +128,7 @@ class PcieDeviceTreeTest {
         for (PcieHostBridge b : host.bridges()) {
             String node = "/" + PcieDeviceTree.nodeName(b);
             long[] reg = Dts.cells(dts.get(node, "reg"));
-            assertEquals(b.ecam(), new BusRange(reg[0] << 32 | reg[1], reg[2] << 32 | reg[3]));
+            assertEquals(b.ecam(), new AddressRange(reg[0] << 32 | reg[1], reg[2] << 32 | reg[3]));
             List<Range> r = ranges(dts.get(node, "ranges"));
             assertEquals(List.of(b.windows().io(), b.windows().mmio32(), b.windows().mmio64()),
                     r.stream().map(Range::cpuRange).toList());

@@ -4,6 +4,7 @@ import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.acpi.Mcfg;
 import dev.jvmm.core.bus.Bus;
+import dev.jvmm.pcie.spec.PciSpec;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -75,6 +76,54 @@ class PcieHostTest {
         }
         assertTrue(bus.write(MemoryMap.PCIE_MMIO32.base(), 4, 0x1234), "writes are absorbed");
         assertEquals(0, bus.unhandledReads());
+    }
+
+    /** The bus's rule for an access a region holds only in part, at the edges of the ECAM windows. */
+    @Test
+    void anAccessStraddlingAnEcamWindowsEndReadsAllOnes() {
+        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
+        Bus bus = new Bus("mmio");
+        host.attach(bus);
+        PcieHostBridge rc0 = host.bridges().get(0), rc1 = host.bridges().get(1);
+        assertEquals(rc0.ecam().end(), rc1.ecam().base(), "segment 1's ECAM follows segment 0's 256 buses");
+        assertEquals(OptionalLong.of(0x000C_1B36L), bus.read(rc1.ecam().base(), 4), "rc1's 00:00.0, wholly inside");
+        // From rc0's last bus into rc1's root port; from rc1's 16th bus into the unassigned rest of segment 1.
+        assertEquals(OptionalLong.of(-1L), bus.read(rc1.ecam().base() - 4, 8));
+        assertEquals(OptionalLong.of(0xFFFF_FFFFL), bus.read(rc1.ecam().base() - 2, 4));
+        assertEquals(OptionalLong.of(-1L), bus.read(rc1.ecam().end() - 4, 8));
+        assertTrue(bus.write(rc1.ecam().base() - 4, 8, 0), "dropped by the bus");
+        assertTrue(bus.write(rc1.ecam().end() - 2, 4, 0), "dropped by the bus");
+        assertEquals(3, bus.straddlingReads());
+        assertEquals(2, bus.straddlingWrites());
+        assertEquals(0, bus.unhandledReads() + bus.unhandledWrites());
+        assertEquals(OptionalLong.of(0x000C_1B36L), bus.read(rc1.ecam().base(), 4), "rc1's port is unchanged");
+    }
+
+    /**
+     * Review finding R4 end to end: the guest swaps the BARs of ep0's two functions through ECAM with decoding on;
+     * the functions share their host bridge's BAR space, so the one refused in between is mapped after the swap.
+     */
+    @Test
+    void functionsSwappingBarsThroughEcamStayReachable() {
+        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
+        Bus bus = new Bus("mmio");
+        host.attach(bus);
+        PcieHostBridge rc0 = host.bridges().get(0);
+        GuestPci guest = new GuestPci(bus, rc0);
+        assertTrue(guest.enumerate().stream().anyMatch(f -> f.bdf().equals("05:00.1")), "ep0 below sw0.dp1");
+        long x = rc0.windows().mmio32().base(), y = x + 0x10_0000;
+        guest.write(5, 0, 0, PciSpec.BAR0, 4, (int) x);
+        guest.write(5, 0, 1, PciSpec.BAR0, 4, (int) y);
+        guest.write(5, 0, 0, PciSpec.COMMAND, 2, PciSpec.COMMAND_MEMORY_SPACE);
+        guest.write(5, 0, 1, PciSpec.COMMAND, 2, PciSpec.COMMAND_MEMORY_SPACE);
+        assertTrue(bus.write(x, 4, 0xF0));
+        assertTrue(bus.write(y, 4, 0xF1));
+
+        guest.write(5, 0, 1, PciSpec.BAR0, 4, (int) x); // refused for now: 05:00.0 holds x
+        assertEquals(OptionalLong.of(0xF0), bus.read(x, 4));
+        guest.write(5, 0, 0, PciSpec.BAR0, 4, (int) y);
+        assertEquals(OptionalLong.of(0xF1), bus.read(x, 4), "05:00.1 answers at x");
+        assertEquals(OptionalLong.of(0xF0), bus.read(y, 4), "05:00.0 answers at y");
     }
 
     @Test

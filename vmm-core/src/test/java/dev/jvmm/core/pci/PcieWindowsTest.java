@@ -1,7 +1,7 @@
 package dev.jvmm.core.pci;
 
 import dev.jvmm.core.arch.aarch64.MemoryMap;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -19,8 +19,8 @@ class PcieWindowsTest {
     private static final MemoryMap MAP = MemoryMap.create(2, 256 * MiB, 40);
 
     /** Every window of every bridge, for the overlap check. */
-    private static List<BusRange> all(List<PcieWindows> ws) {
-        List<BusRange> out = new ArrayList<>();
+    private static List<AddressRange> all(List<PcieWindows> ws) {
+        List<AddressRange> out = new ArrayList<>();
         for (PcieWindows w : ws) out.addAll(List.of(w.io(), w.mmio32(), w.mmio64()));
         return out;
     }
@@ -30,7 +30,7 @@ class PcieWindowsTest {
     void sharesNeverOverlapAndStayInsideTheMachineWindows(int count) {
         List<PcieWindows> ws = PcieWindows.allocate(MAP, count);
         assertEquals(count, ws.size());
-        List<BusRange> ranges = all(ws);
+        List<AddressRange> ranges = all(ws);
         for (int i = 0; i < ranges.size(); i++) {
             for (int j = i + 1; j < ranges.size(); j++) {
                 assertFalse(ranges.get(i).overlaps(ranges.get(j)), ranges.get(i) + " overlaps " + ranges.get(j));
@@ -85,7 +85,7 @@ class PcieWindowsTest {
         List<PcieWindows> ws = PcieWindows.allocate(MAP, 2);
         PcieWindows second = ws.get(1);
         long pci = second.ioPciBase() + 0x100;
-        assertEquals(Optional.of(new BusRange(second.io().base() + 0x100, 0x40)), second.ioToCpu(pci, 0x40));
+        assertEquals(Optional.of(new AddressRange(second.io().base() + 0x100, 0x40)), second.ioToCpu(pci, 0x40));
         // Outside the bridge's own share (the first bridge's I/O addresses), or running off its end: no translation.
         assertEquals(Optional.empty(), second.ioToCpu(ws.get(0).ioPciBase(), 0x40));
         assertEquals(Optional.empty(), second.ioToCpu(second.ioPciBase() + second.io().size() - 0x20, 0x40));

@@ -1,7 +1,7 @@
 package dev.jvmm.core.arch.aarch64;
 
 import dev.jvmm.core.boot.InitrdRange;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.fdt.FdtBuilder;
 import dev.jvmm.core.irq.DeviceIdMapping;
 
@@ -206,7 +206,7 @@ public final class Aarch64DeviceTree {
         fdt.endNode();
     }
 
-    private static void memory(FdtBuilder fdt, BusRange ram) {
+    private static void memory(FdtBuilder fdt, AddressRange ram) {
         fdt.beginNode("memory@" + Long.toHexString(ram.base()))
                 .propertyString("device_type", "memory")
                 .propertyU64s("reg", ram.base(), ram.size())
@@ -232,7 +232,7 @@ public final class Aarch64DeviceTree {
     private static void gic(FdtBuilder fdt, Config c, Phandles ph) {
         fdt.beginNode("intc@" + Long.toHexString(MemoryMap.GIC_DIST.base()));
         if (c.gic() == Gic.V3) {
-            BusRange redist = c.map().redistributors();
+            AddressRange redist = c.map().redistributors();
             fdt.propertyString("compatible", "arm,gic-v3");
             fdt.property("#interrupt-cells", 3);
             fdt.propertyEmpty("interrupt-controller");

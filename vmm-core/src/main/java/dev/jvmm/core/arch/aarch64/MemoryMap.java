@@ -1,6 +1,6 @@
 package dev.jvmm.core.arch.aarch64;
 
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -36,29 +36,29 @@ import java.util.List;
 public final class MemoryMap {
     public static final long KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 
-    public static final BusRange GIC_DIST = new BusRange(0x0800_0000L, 64 * KiB);
+    public static final AddressRange GIC_DIST = new AddressRange(0x0800_0000L, 64 * KiB);
     /** QEMU's GICv2 CPU interface: used by a GICv2 machine, left free by a GICv3 one. */
-    public static final BusRange GIC_CPU = new BusRange(0x0801_0000L, 64 * KiB);
+    public static final AddressRange GIC_CPU = new AddressRange(0x0801_0000L, 64 * KiB);
     /** What KVM's vGICv2 decodes (KVM_VGIC_V2_DIST_SIZE, KVM_VGIC_V2_CPU_SIZE in arm64's uapi kvm.h). */
     public static final long GIC_V2_DIST_SIZE = 4 * KiB, GIC_V2_CPU_SIZE = 8 * KiB;
     /** A GICv2 addresses at most 8 CPU interfaces (GICv2 architecture, IHI 0048B §1.1: ITARGETSR has 8 bits). */
     public static final int GIC_V2_MAX_VCPUS = 8;
-    public static final BusRange GIC_V2M = new BusRange(0x0802_0000L, 4 * KiB);
-    public static final BusRange GIC_ITS = new BusRange(0x0808_0000L, 128 * KiB);
+    public static final AddressRange GIC_V2M = new AddressRange(0x0802_0000L, 4 * KiB);
+    public static final AddressRange GIC_ITS = new AddressRange(0x0808_0000L, 128 * KiB);
     /** GICv3 §12.10: one redistributor = RD_base + SGI_base frames of 64 KiB each (no VLPI frames: not GICv4). */
     public static final long GIC_REDIST_SIZE_PER_CPU = 128 * KiB;
     public static final long GIC_REDIST_BASE = 0x080A_0000L;
     /** All the room the redistributors may take, up to the UART (QEMU's VIRT_GIC_REDIST). */
-    public static final BusRange GIC_REDIST_AREA = BusRange.ofEnd(GIC_REDIST_BASE, 0x0900_0000L);
+    public static final AddressRange GIC_REDIST_AREA = AddressRange.ofEnd(GIC_REDIST_BASE, 0x0900_0000L);
     /** vCPUs whose redistributors fit in {@link #GIC_REDIST_AREA}: 123. */
     public static final int MAX_VCPUS = (int) (GIC_REDIST_AREA.size() / GIC_REDIST_SIZE_PER_CPU);
 
-    public static final BusRange UART = new BusRange(0x0900_0000L, 4 * KiB);
-    public static final BusRange RTC = new BusRange(0x0901_0000L, 4 * KiB);
+    public static final AddressRange UART = new AddressRange(0x0900_0000L, 4 * KiB);
+    public static final AddressRange RTC = new AddressRange(0x0901_0000L, 4 * KiB);
     /** The ITSes of PCIe segments 1..15, 128 KiB each (segment 0's is {@link #GIC_ITS}); 16 slots reserved. */
-    public static final BusRange SEGMENT_ITS_AREA = new BusRange(0x0A00_0000L, 16 * 128 * KiB);
-    public static final BusRange PCIE_MMIO32 = new BusRange(0x1000_0000L, 0x2EFF_0000L);
-    public static final BusRange PCIE_PIO = new BusRange(0x3EFF_0000L, 64 * KiB);
+    public static final AddressRange SEGMENT_ITS_AREA = new AddressRange(0x0A00_0000L, 16 * 128 * KiB);
+    public static final AddressRange PCIE_MMIO32 = new AddressRange(0x1000_0000L, 0x2EFF_0000L);
+    public static final AddressRange PCIE_PIO = new AddressRange(0x3EFF_0000L, 64 * KiB);
 
     public static final long RAM_BASE = 0x4000_0000L;
     public static final long MIN_RAM = 64 * MiB;
@@ -85,10 +85,10 @@ public final class MemoryMap {
     private final int vcpus;
     private final long ramSize;
     private final int ipaBits;
-    private final BusRange ecamHigh;
-    private final BusRange pcieMmio64;
+    private final AddressRange ecamHigh;
+    private final AddressRange pcieMmio64;
 
-    private MemoryMap(int vcpus, long ramSize, int ipaBits, BusRange ecamHigh, BusRange pcieMmio64) {
+    private MemoryMap(int vcpus, long ramSize, int ipaBits, AddressRange ecamHigh, AddressRange pcieMmio64) {
         this.vcpus = vcpus;
         this.ramSize = ramSize;
         this.ipaBits = ipaBits;
@@ -137,7 +137,7 @@ public final class MemoryMap {
                     .formatted(size(ramSize), ipaBits, ipaLimit, highBase, size(ecamEnd - highBase), size(MIN_PCIE_MMIO64)));
         }
         return new MemoryMap(vcpus, ramSize, ipaBits,
-                BusRange.ofEnd(highBase, ecamEnd), BusRange.ofEnd(ecamEnd, mmio64End));
+                AddressRange.ofEnd(highBase, ecamEnd), AddressRange.ofEnd(ecamEnd, mmio64End));
     }
 
     /** {@link #create(int, long, int, int)} with no host vCPU limit below {@value #MAX_VCPUS}. */
@@ -149,24 +149,24 @@ public final class MemoryMap {
 
     public int ipaBits() { return ipaBits; }
 
-    public BusRange ram() { return new BusRange(RAM_BASE, ramSize); }
+    public AddressRange ram() { return new AddressRange(RAM_BASE, ramSize); }
 
     /** The redistributor region KVM is given (KVM_VGIC_V3_ADDR_TYPE_REDIST): exactly one frame pair per vCPU. */
-    public BusRange redistributors() { return new BusRange(GIC_REDIST_BASE, vcpus * GIC_REDIST_SIZE_PER_CPU); }
+    public AddressRange redistributors() { return new AddressRange(GIC_REDIST_BASE, vcpus * GIC_REDIST_SIZE_PER_CPU); }
 
     /** Room for the ECAM of {@value #MAX_PCIE_SEGMENTS} segments, above RAM and above 4 GiB. */
-    public BusRange ecamHigh() { return ecamHigh; }
+    public AddressRange ecamHigh() { return ecamHigh; }
 
     /** ECAM of one PCIe segment (256 buses). */
-    public BusRange ecam(int segment) {
+    public AddressRange ecam(int segment) {
         if (segment < 0 || segment >= MAX_PCIE_SEGMENTS) {
             throw new IllegalArgumentException("PCIe segment %d is out of range 0..%d".formatted(segment, MAX_PCIE_SEGMENTS - 1));
         }
-        return new BusRange(ecamHigh.base() + segment * ECAM_SEGMENT_SIZE, ECAM_SEGMENT_SIZE);
+        return new AddressRange(ecamHigh.base() + segment * ECAM_SEGMENT_SIZE, ECAM_SEGMENT_SIZE);
     }
 
     /** The 64-bit PCIe MMIO window: from the end of the ECAM area, up to 512 GiB, below the IPA limit. */
-    public BusRange pcieMmio64() { return pcieMmio64; }
+    public AddressRange pcieMmio64() { return pcieMmio64; }
 
     /** GIC INTID of an SPI (GICv3 §2.2.1: SPIs are INTIDs 32-1019). */
     public static int spiIntid(int spi) { return 32 + spi; }
@@ -190,7 +190,7 @@ public final class MemoryMap {
     }
 
     /** A region with its name. */
-    public record Named(String name, BusRange range) { }
+    public record Named(String name, AddressRange range) { }
 
     /** The map as a table, one region per line. */
     public String describe() {

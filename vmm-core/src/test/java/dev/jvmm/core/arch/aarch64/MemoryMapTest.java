@@ -1,6 +1,6 @@
 package dev.jvmm.core.arch.aarch64;
 
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -15,12 +15,12 @@ class MemoryMapTest {
     @Test
     void fixedAddressesAreQemuVirtCompatible() {
         // hw/arm/virt.c base_memmap: the addresses Linux guests of the virt board are used to.
-        assertEquals(new BusRange(0x0800_0000L, 0x1_0000), MemoryMap.GIC_DIST);
-        assertEquals(new BusRange(0x0802_0000L, 0x1000), MemoryMap.GIC_V2M);
-        assertEquals(new BusRange(0x0808_0000L, 0x2_0000), MemoryMap.GIC_ITS);
+        assertEquals(new AddressRange(0x0800_0000L, 0x1_0000), MemoryMap.GIC_DIST);
+        assertEquals(new AddressRange(0x0802_0000L, 0x1000), MemoryMap.GIC_V2M);
+        assertEquals(new AddressRange(0x0808_0000L, 0x2_0000), MemoryMap.GIC_ITS);
         assertEquals(0x080A_0000L, MemoryMap.GIC_REDIST_BASE);
-        assertEquals(new BusRange(0x0900_0000L, 0x1000), MemoryMap.UART);
-        assertEquals(new BusRange(0x0901_0000L, 0x1000), MemoryMap.RTC);
+        assertEquals(new AddressRange(0x0900_0000L, 0x1000), MemoryMap.UART);
+        assertEquals(new AddressRange(0x0901_0000L, 0x1000), MemoryMap.RTC);
         assertEquals(0x4000_0000L, MemoryMap.create(1, GiB, 40).ram().base());
     }
 
@@ -42,7 +42,7 @@ class MemoryMapTest {
 
     @Test
     void redistributorRegionIsExactlyOnePairOfFramesPerVcpu() {
-        assertEquals(new BusRange(0x080A_0000L, 4 * 0x2_0000L), MemoryMap.create(4, GiB, 40).redistributors());
+        assertEquals(new AddressRange(0x080A_0000L, 4 * 0x2_0000L), MemoryMap.create(4, GiB, 40).redistributors());
     }
 
     @ParameterizedTest(name = "ram {0} MiB")

@@ -1,5 +1,9 @@
 package dev.jvmm.core.devices.serial;
 
+import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.bus.AddressRange;
+import dev.jvmm.core.bus.BackgroundRegion;
+import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.irq.IrqLine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -10,6 +14,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -326,5 +331,45 @@ class Pl011Test {
         producer.join();
         assertEquals(n, got);
         assertEquals(0, uart.droppedInput());
+    }
+
+    /** The UART on an MMIO bus at its machine address, enabled to transmit, above {@code background} if given. */
+    private Bus uartOnTheBus(AddressRange background) {
+        Bus bus = new Bus("mmio");
+        if (background != null) BackgroundRegion.map(bus, "platform (unassigned)", background);
+        bus.register("pl011", MemoryMap.UART, Bus.PRIORITY_DEVICE, uart);
+        w(CR, UARTEN | TXE);
+        return bus;
+    }
+
+    /** Bus rule for an access a region holds only in part: all ones, write dropped, no device asked. */
+    @Test
+    void anAccessStraddlingTheUartsEndIntoABackgroundReadsAllOnes() {
+        long base = MemoryMap.UART.base(), end = MemoryMap.UART.end();
+        Bus bus = uartOnTheBus(new AddressRange(base - 0x1000, 0x3000));
+        assertEquals(OptionalLong.of(0xB1), bus.read(base + 0xFFC, 4), "UARTPCellID3, wholly inside: as before");
+        assertEquals(OptionalLong.of(0x05), bus.read(base + 0xFF8, 8), "UARTPCellID2, an 8-byte read inside");
+        assertEquals(OptionalLong.of(-1L), bus.read(base + 0xFFC, 8), "half ID register, half background");
+        assertEquals(OptionalLong.of(0xFFFF_FFFFL), bus.read(end, 4), "the background itself");
+        // From the background into UARTDR: had the UART seen its half, it would have sent 'A'.
+        assertTrue(bus.write(base - 4, 8, (long) 'A' << 32));
+        assertEquals(0, uart.txBytes());
+        assertTrue(bus.write(base, 4, 'B'));
+        assertEquals("B", out.toString(StandardCharsets.US_ASCII), "a write wholly inside still transmits");
+        assertEquals(2, bus.straddlingReads() + bus.straddlingWrites());
+    }
+
+    @Test
+    void anAccessStraddlingTheUartsEndIntoUnclaimedSpaceReadsAllOnes() {
+        long base = MemoryMap.UART.base(), end = MemoryMap.UART.end();
+        Bus bus = uartOnTheBus(null); // the machine's layout: nothing between the UART and the RTC
+        assertEquals(OptionalLong.of(-1L), bus.read(base + 0xFFC, 8));
+        assertEquals(OptionalLong.of(0xFFFF_FFFFL), bus.read(end - 2, 4));
+        assertTrue(bus.write(base - 4, 8, (long) 'A' << 32), "from unclaimed space into UARTDR: dropped");
+        assertEquals(0, uart.txBytes());
+        assertEquals(OptionalLong.empty(), bus.read(end, 4), "wholly unclaimed: the vCPU loop's answer, as before");
+        assertEquals(2, bus.straddlingReads());
+        assertEquals(1, bus.straddlingWrites());
+        assertEquals(1, bus.unhandledReads());
     }
 }

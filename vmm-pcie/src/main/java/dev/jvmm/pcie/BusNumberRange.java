@@ -4,14 +4,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The bus numbers a port currently owns: the (secondary, subordinate) pair the guest wrote into its Type 1
- * header (PCIe Base 6.0 §7.5.1.3.3-4). It is snooped from configuration writes and read, without locks, by
- * configuration routing and by MSI code that builds requester ids on device threads; both fields live in one
- * atomic int so a reader never sees half an update.
+ * header's Secondary and Subordinate Bus Number registers (PCIe Base 6.0 §7.5.1.3.3-4), named after them (OpenVMM
+ * calls it {@code AssignedBusRange}); not an address range. It is snooped from configuration writes and read,
+ * without locks, by configuration routing and by MSI code that builds requester ids on device threads; both fields
+ * live in one atomic int so a reader never sees half an update.
  *
  * <p>A range with secondary bus 0 is unassigned: bus 0 can only be a root bus, never the far side of a
  * bridge, and 0 is the reset value, so such a port routes nothing.
  */
-public final class BusRange {
+public final class BusNumberRange {
     private final AtomicInteger packed = new AtomicInteger();
 
     /** Stores a new pair; returns whether it differs from the old one. */

@@ -1,24 +1,26 @@
 package dev.jvmm.core.bus;
 
 /**
- * A range of bus addresses [base, base + size), compared as unsigned 64-bit numbers.
+ * A range of guest physical addresses [base, base + size), compared as unsigned 64-bit numbers: where a region
+ * sits on the {@link Bus}, a block of the memory map (RAM, GIC frames, PCIe windows), a BAR's CPU address range.
+ * Not to be confused with a PCI bus-number range ({@code dev.jvmm.pcie.BusNumberRange}).
  *
  * <p>Validated on construction: size must be positive and the range must not wrap past 2^64 (so the very last
  * byte of the 64-bit space cannot be mapped, which costs nothing: the largest aarch64 IPA is 52 bits).
  */
-public record BusRange(long base, long size) {
-    public BusRange {
+public record AddressRange(long base, long size) {
+    public AddressRange {
         if (size <= 0) {
-            throw new IllegalArgumentException("bus range at 0x%x: size 0x%x must be positive".formatted(base, size));
+            throw new IllegalArgumentException("address range at 0x%x: size 0x%x must be positive".formatted(base, size));
         }
         if (Long.compareUnsigned(base + size, base) <= 0) {
-            throw new IllegalArgumentException("bus range 0x%x+0x%x wraps the address space".formatted(base, size));
+            throw new IllegalArgumentException("address range 0x%x+0x%x wraps the address space".formatted(base, size));
         }
     }
 
     /** The range [base, end) given by its exclusive end. */
-    public static BusRange ofEnd(long base, long end) {
-        return new BusRange(base, end - base);
+    public static AddressRange ofEnd(long base, long end) {
+        return new AddressRange(base, end - base);
     }
 
     /** One past the last address (exclusive end). Never wraps. */
@@ -37,11 +39,11 @@ public record BusRange(long base, long size) {
         return Long.compareUnsigned(length, end() - address) <= 0;
     }
 
-    public boolean contains(BusRange other) {
+    public boolean contains(AddressRange other) {
         return contains(other.base, other.size);
     }
 
-    public boolean overlaps(BusRange other) {
+    public boolean overlaps(AddressRange other) {
         return Long.compareUnsigned(base, other.end()) < 0 && Long.compareUnsigned(other.base, end()) < 0;
     }
 

@@ -6,7 +6,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class BusRangeTest {
+class AddressRangeTest {
     @ParameterizedTest(name = "base {0} size {1}")
     @CsvSource({
             "0x0, 0x0",                      // empty
@@ -17,12 +17,12 @@ class BusRangeTest {
     void rejectsEmptyNegativeAndWrappingRanges(String base, String size) {
         long b = Long.parseUnsignedLong(base.substring(2), 16);
         long s = size.startsWith("0x") ? Long.parseUnsignedLong(size.substring(2), 16) : Long.parseLong(size);
-        assertThrows(IllegalArgumentException.class, () -> new BusRange(b, s));
+        assertThrows(IllegalArgumentException.class, () -> new AddressRange(b, s));
     }
 
     @Test
     void containsIsUnsignedAndHalfOpen() {
-        BusRange high = new BusRange(0x8000_0000_0000_0000L, 0x1000);
+        AddressRange high = new AddressRange(0x8000_0000_0000_0000L, 0x1000);
         assertTrue(high.contains(0x8000_0000_0000_0000L));
         assertTrue(high.contains(0x8000_0000_0000_0fffL));
         assertFalse(high.contains(0x8000_0000_0000_1000L));
@@ -36,20 +36,20 @@ class BusRangeTest {
 
     @Test
     void overlapIsSymmetricAndExcludesTouchingRanges() {
-        BusRange a = new BusRange(0x1000, 0x1000);
-        BusRange touching = new BusRange(0x2000, 0x1000);
-        BusRange straddling = new BusRange(0x1fff, 2);
+        AddressRange a = new AddressRange(0x1000, 0x1000);
+        AddressRange touching = new AddressRange(0x2000, 0x1000);
+        AddressRange straddling = new AddressRange(0x1fff, 2);
         assertFalse(a.overlaps(touching));
         assertFalse(touching.overlaps(a));
         assertTrue(a.overlaps(straddling));
         assertTrue(touching.overlaps(straddling));
-        assertTrue(new BusRange(0, 0x10000).contains(a));
-        assertFalse(a.contains(new BusRange(0, 0x10000)));
+        assertTrue(new AddressRange(0, 0x10000).contains(a));
+        assertFalse(a.contains(new AddressRange(0, 0x10000)));
     }
 
     @Test
     void mayEndJustBelowTopOfAddressSpace() {
-        BusRange top = new BusRange(0xffff_ffff_ffff_f000L, 0xfff);
+        AddressRange top = new AddressRange(0xffff_ffff_ffff_f000L, 0xfff);
         assertEquals(0xffff_ffff_ffff_ffffL, top.end());
         assertTrue(top.contains(0xffff_ffff_ffff_fffeL));
     }
