@@ -48,7 +48,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * RAM land before the next operation on every replay. What the machine's own threads do stays theirs: requests that
  * one notification hands to the I/O pool complete in parallel, in any order, and the console's transmit thread
  * returns a chain (a used ring entry) when it has written it out. Both touch only used rings and the buffers of those
- * requests, which later operations meet only through a hostile descriptor pointing there.
+ * requests, which later operations meet only through a hostile descriptor pointing there; the interrupts they raise
+ * leave from those threads too, so two replays may count different MSIs (a mask or reset may come first).
  */
 class MmioBusFuzzTest {
     /** Operations in a CI run, over all threads. */
