@@ -4,6 +4,7 @@ import dev.jvmm.pcie.FuzzFixture.Shape;
 import dev.jvmm.pcie.FuzzFixture.Target;
 import dev.jvmm.pcie.PcieTestSupport.RecordingSink;
 import dev.jvmm.pcie.config.ConfigSpace;
+import dev.jvmm.pcie.config.ReadOnlyBits;
 import dev.jvmm.pcie.msi.RequesterId;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,31 +44,6 @@ class EcamFuzzTest {
         System.out.println("EcamFuzzTest: replay with -Djvmm.seed=" + SEED);
     }
 
-    /** Per-function snapshot of the bits that no guest write may change. */
-    private record ReadOnlyImage(ConfigSpace space, byte[] roMask, byte[] roBits) {
-        static ReadOnlyImage of(ConfigSpace cs) {
-            byte[] mask = new byte[ConfigSpace.SIZE];
-            for (int i = 0; i < mask.length; i++) {
-                mask[i] = (byte) ~(cs.writableMask(i, 1) | cs.rw1cMask(i, 1));
-            }
-            byte[] bits = cs.snapshot();
-            for (int i = 0; i < bits.length; i++) {
-                bits[i] &= mask[i];
-            }
-            return new ReadOnlyImage(cs, mask, bits);
-        }
-
-        void check(String context) {
-            byte[] now = space.snapshot();
-            for (int i = 0; i < now.length; i++) {
-                if ((now[i] & roMask[i]) != roBits[i]) {
-                    fail(String.format("%s: read-only bits at 0x%03x changed: 0x%02x -> 0x%02x (mask 0x%02x)", context, i,
-                            roBits[i] & 0xFF, now[i] & roMask[i] & 0xFF, roMask[i] & 0xFF));
-                }
-            }
-        }
-    }
-
     @ParameterizedTest
     @EnumSource(Shape.class)
     void randomEcamTrafficKeepsTheInvariants(Shape shape) {
@@ -77,7 +53,7 @@ class EcamFuzzTest {
         RootComplex rc = fx.rc;
         RecordingSink sink = new RecordingSink();
         rc.connectMsiSink(sink);
-        List<ReadOnlyImage> images = fx.spaces.stream().map(ReadOnlyImage::of).toList();
+        List<ReadOnlyBits> images = fx.spaces.stream().map(ReadOnlyBits::of).toList();
         PcieTestSupport.Enumerator enumerator = new PcieTestSupport.Enumerator(rc);
         enumerator.run();
         int routedReads = 0;
@@ -158,7 +134,7 @@ class EcamFuzzTest {
                     }
                 }
                 if (op % 256 == 255) {
-                    for (ReadOnlyImage image : images) {
+                    for (ReadOnlyBits image : images) {
                         image.check(context);
                     }
                 }
@@ -168,7 +144,7 @@ class EcamFuzzTest {
                 throw new AssertionError(context + ": exception escaped the model", t);
             }
         }
-        for (ReadOnlyImage image : images) {
+        for (ReadOnlyBits image : images) {
             image.check("seed " + SEED + ", " + shape + ", end");
         }
         System.out.printf("EcamFuzzTest %s: %d ops, %d routed reads, %d unroutable reads, %d messages%n",

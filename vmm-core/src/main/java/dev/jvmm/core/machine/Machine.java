@@ -8,15 +8,12 @@ import dev.jvmm.core.boot.BootLayout;
 import dev.jvmm.core.boot.Initrd;
 import dev.jvmm.core.boot.KernelLoader;
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.devices.rtc.Pl031;
 import dev.jvmm.core.devices.serial.ConsoleWriter;
 import dev.jvmm.core.devices.serial.Pl011;
 import dev.jvmm.core.event.EventLoop;
 import dev.jvmm.core.host.HostLimits;
 import dev.jvmm.core.irq.DeviceIdMapping;
 import dev.jvmm.core.irq.GicMsiMode;
-import dev.jvmm.core.irq.Gicv2mFrame;
-import dev.jvmm.core.irq.ItsMsiDelivery;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.irq.MsiBackend;
 import dev.jvmm.core.irq.MsiControllerChoice;
@@ -45,6 +42,7 @@ import dev.jvmm.kvm.VmFd;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -301,7 +299,7 @@ public final class Machine implements AutoCloseable {
             ram = new GuestMemory(MemoryMap.RAM_BASE, Mmap.anonymous(config.memoryBytes(), ramArena));
             vm.setUserMemoryRegion(new MemorySlot(0, 0, MemoryMap.RAM_BASE, ram.backing()));
             console = new PanicWatcher(consoleOut);
-            devices = new PcieDevices(ram, config.cpus(), console);
+            devices = new PcieDevices(ram, config.cpus(), console, SecureRandom::new);
             try {
                 pcie = PcieHost.create(config.pcie(), map, devices::create);
             } catch (PcieDevices.SetupException e) {
@@ -335,13 +333,12 @@ public final class Machine implements AutoCloseable {
             if (vm.checkExtension(Cap.ARM_NISV_TO_USER) > 0) vm.enableCap(Cap.ARM_NISV_TO_USER);
             injectAborts = vm.checkExtension(Cap.ARM_INJECT_EXT_DABT) > 0;
 
-            mmio = new Bus("mmio");
-            uart = new Pl011(console, spi(MemoryMap.SPI_UART));
-            mmio.register("pl011", MemoryMap.UART, Bus.PRIORITY_DEVICE, uart);
-            // Linux reads the wall clock from the PL031 at boot (rtc-pl031 is built into the cloud kernel).
-            mmio.register("pl031", MemoryMap.RTC, Bus.PRIORITY_DEVICE, new Pl031(spi(MemoryMap.SPI_RTC)));
-            pcie.attach(mmio);
-            msiBackend = connectMsi(its);
+            VmFd v = vm;
+            MachineBus bus = MachineBus.assemble(pcie, console, msi.msi(), its, this::spi,
+                    (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)));
+            mmio = bus.mmio();
+            uart = bus.uart();
+            msiBackend = bus.msi();
             events = EventLoop.start("jvmm-events");
             devices.wire(vm, pcie, msiBackend, new MsiRoutes(routingKernel(vm), vm.checkExtension(Cap.IRQ_ROUTING)),
                     events);
@@ -363,32 +360,6 @@ public final class Machine implements AutoCloseable {
             for (int i = 1; i < BOOT_ARGS; i++) bsp.setOneReg(Arm64Regs.x(i), 0);
             bsp.setOneReg(Arm64Regs.PSTATE, Arm64Regs.PSTATE_EL1H_DAIF_MASKED);
             phases.mark("load-boot-regs");
-        }
-
-        /**
-         * MSI delivery for the PCIe hierarchy. ITS: each segment's requester ids are the DeviceIDs of that segment's
-         * own ITS ({@link DeviceIdMapping}, the same mapping the device tree's msi-map describes), injected with
-         * KVM_SIGNAL_MSI. v2m: the emulated frame on the bus raises the SPI named by the message.
-         */
-        private MsiBackend connectMsi(DeviceIdMapping its) {
-            VmFd v = vm;
-            MsiBackend backend = switch (msi.msi()) {
-                case ITS -> new ItsMsiDelivery(its, (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)));
-                case V2M -> {
-                    var frame = new Gicv2mFrame(MemoryMap.GIC_V2M.base(), MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE),
-                            MemoryMap.V2M_SPI_COUNT, intid -> {
-                                // v2m SPIs are edge-triggered: raise and lower the line, one edge per message.
-                                IrqLine line = spi(intid - 32);
-                                line.set(true);
-                                line.set(false);
-                            });
-                    mmio.register("gicv2m", MemoryMap.GIC_V2M, Bus.PRIORITY_DEVICE, frame);
-                    yield frame;
-                }
-                case AUTO -> throw new AssertionError("AUTO is resolved by chooseMsi");
-            };
-            pcie.connectMsi(bridge -> backend.sink(bridge.segment()));
-            return backend;
         }
 
         /** The VM's GSI routing and irqfd ioctls, for {@link MsiRoutes}. */

@@ -25,11 +25,12 @@ import dev.jvmm.pcie.PciFunction;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 
 /**
@@ -48,6 +49,7 @@ final class PcieDevices implements AutoCloseable {
     private final GuestMemory ram;
     private final int queuesPerDisk;
     private final ConsoleOutput consoleOut;
+    private final Supplier<? extends RandomGenerator> entropy;
     private final List<Device> devices = new ArrayList<>();
     private VirtioConsole console;
     private final RateLimitedLogger ioeventfdErrors = new RateLimitedLogger(LOG);
@@ -115,11 +117,14 @@ final class PcieDevices implements AutoCloseable {
     /**
      * @param queuesPerDisk virtio-blk queues per disk (VIRTIO_BLK_F_MQ; one per vCPU)
      * @param consoleOut    where a virtio-console's output goes (the machine's console)
+     * @param entropy       makes each virtio-rng's source: the machine's is {@code SecureRandom::new}; the fuzz
+     *                      harness seeds its own so that a run replays
      */
-    PcieDevices(GuestMemory ram, int queuesPerDisk, ConsoleOutput consoleOut) {
+    PcieDevices(GuestMemory ram, int queuesPerDisk, ConsoleOutput consoleOut, Supplier<? extends RandomGenerator> entropy) {
         this.ram = Objects.requireNonNull(ram);
         this.queuesPerDisk = queuesPerDisk;
         this.consoleOut = Objects.requireNonNull(consoleOut);
+        this.entropy = Objects.requireNonNull(entropy);
     }
 
     /**
@@ -129,7 +134,7 @@ final class PcieDevices implements AutoCloseable {
      */
     PciFunction create(PcieConfig.DeviceSpec spec, boolean integrated) {
         VirtioDevice device = switch (spec.kind()) {
-            case VIRTIO_RNG -> new VirtioRng(new SecureRandom());
+            case VIRTIO_RNG -> new VirtioRng(entropy.get());
             case VIRTIO_BLK -> new VirtioBlk(openDisk(spec), queuesPerDisk);
             case VIRTIO_CONSOLE -> {
                 if (console != null) throw new SetupException("only one virtio-console is supported", null);
@@ -152,6 +157,11 @@ final class PcieDevices implements AutoCloseable {
     }
 
     boolean isEmpty() { return devices.isEmpty(); }
+
+    /** The transports of the devices made so far, in the order {@link #create} made them. */
+    List<VirtioPciTransport> transports() {
+        return devices.stream().map(d -> d.transport).toList();
+    }
 
     /** The virtio-console, when the machine has one: it then takes the console input instead of the UART. */
     Optional<VirtioConsole> virtioConsole() { return Optional.ofNullable(console); }

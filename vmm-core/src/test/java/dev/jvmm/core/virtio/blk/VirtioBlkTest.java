@@ -177,17 +177,6 @@ class VirtioBlkTest {
                 st, payload);
     }
 
-    /** Waits until the used ring holds {@code n} elements; returns the n-th. */
-    private static DriverRing.Used await(DriverRing ring, int n) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (ring.usedIdx() < n) {
-            if (System.nanoTime() > deadline) throw new AssertionError("used idx " + ring.usedIdx() + ", waited for " + n);
-            sleep(1);
-        }
-        VarHandle.acquireFence();
-        return ring.usedElem(n - 1);
-    }
-
     /** The used element of {@code head} among those published (completion order is not request order). */
     private static DriverRing.Used used(DriverRing ring, int head) {
         for (int i = 0; i < ring.usedIdx(); i++) {
@@ -270,7 +259,7 @@ class VirtioBlkTest {
         DriverRing ring = start(FileBackend.open(image(content), false), ALL);
         Req r = in(ring, 3, 2048);
         d.kick(0);
-        assertEquals(new DriverRing.Used(r.head(), 2049), await(ring, 1));
+        assertEquals(new DriverRing.Used(r.head(), 2049), ring.awaitUsed(1));
         assertEquals(S_OK, status(r.status()));
         assertArrayEquals(Arrays.copyOfRange(content, 3 * 512, 3 * 512 + 2048), mem.read(r.data(), 2048));
         assertEquals(List.of(1), raised);
@@ -283,11 +272,11 @@ class VirtioBlkTest {
         byte[] data = pattern(1536);
         Req w = out(ring, 10, data);
         d.kick(0);
-        assertEquals(new DriverRing.Used(w.head(), 1), await(ring, 1));
+        assertEquals(new DriverRing.Used(w.head(), 1), ring.awaitUsed(1));
         assertEquals(S_OK, status(w.status()));
         Req f = bare(ring, T_FLUSH, 0);
         d.kick(0);
-        assertEquals(new DriverRing.Used(f.head(), 1), await(ring, 2));
+        assertEquals(new DriverRing.Used(f.head(), 1), ring.awaitUsed(2));
         assertEquals(S_OK, status(f.status()));
         byte[] file = Files.readAllBytes(img);
         assertArrayEquals(data, Arrays.copyOfRange(file, 5120, 5120 + 1536));
@@ -295,7 +284,7 @@ class VirtioBlkTest {
         assertEquals(0, file[5120 + 1536]);
         Req r = in(ring, 10, 1536);
         d.kick(0);
-        await(ring, 3);
+        ring.awaitUsed(3);
         assertArrayEquals(data, mem.read(r.data(), 1536));
     }
 
@@ -308,7 +297,7 @@ class VirtioBlkTest {
         long buf = filled(1024 + 1, 0xCC);
         int head = ring.offer(Desc.readable(h, 6), Desc.readable(h + 6, 10), Desc.writable(buf, 1025));
         d.kick(0);
-        assertEquals(new DriverRing.Used(head, 1025), await(ring, 1));
+        assertEquals(new DriverRing.Used(head, 1025), ring.awaitUsed(1));
         assertArrayEquals(Arrays.copyOfRange(content, 512, 1536), mem.read(buf, 1024));
         assertEquals(S_OK, status(buf + 1024));
         // OUT with header and data in one readable buffer.
@@ -320,7 +309,7 @@ class VirtioBlkTest {
         long st = statusByte();
         ring.offer(Desc.readable(hd, 528), Desc.writable(st, 1));
         d.kick(0);
-        await(ring, 2);
+        ring.awaitUsed(2);
         assertEquals(S_OK, status(st));
         blk.flush();
         assertArrayEquals(data, Arrays.copyOfRange(Files.readAllBytes(dir.resolve("disk.img")), 2048, 2560));
@@ -341,11 +330,11 @@ class VirtioBlkTest {
         DriverRing ring = start(b, ALL);
         out(ring, 0, new byte[512]);
         d.kick(0);
-        await(ring, 1);
+        ring.awaitUsed(1);
         assertEquals(0, b.flushes.get(), "writeback: a write alone does not flush");
         Req f = bare(ring, T_FLUSH, 0);
         d.kick(0);
-        assertEquals(new DriverRing.Used(f.head(), 1), await(ring, 2));
+        assertEquals(new DriverRing.Used(f.head(), 1), ring.awaitUsed(2));
         assertEquals(S_OK, status(f.status()));
         assertEquals(1, b.flushes.get());
     }
@@ -357,7 +346,7 @@ class VirtioBlkTest {
         DriverRing ring = start(b, ALL & ~bit(F_FLUSH));
         out(ring, 0, new byte[512]);
         d.kick(0);
-        await(ring, 1);
+        ring.awaitUsed(1);
         assertEquals(1, b.flushes.get());
         assertEquals(List.of("write 0", "flush"), b.ops);
         assertEquals(0, d.deviceConfig(CFG_WRITEBACK, 1), "writethrough");
@@ -373,7 +362,7 @@ class VirtioBlkTest {
         long st = statusByte();
         int head = ring.offer(Desc.readable(h, 16), Desc.writable(id, 20), Desc.writable(st, 1));
         d.kick(0);
-        assertEquals(new DriverRing.Used(head, 21), await(ring, 1));
+        assertEquals(new DriverRing.Used(head, 21), ring.awaitUsed(1));
         assertEquals(S_OK, status(st));
         byte[] expected = new byte[20];
         System.arraycopy("disk-7".getBytes(StandardCharsets.US_ASCII), 0, expected, 0, 6);
@@ -388,7 +377,7 @@ class VirtioBlkTest {
         long id = filled(21, 0xCC);
         int head = ring.offer(Desc.readable(h, 16), Desc.writable(id, 21));
         d.kick(0);
-        assertEquals(new DriverRing.Used(head, 21), await(ring, 1));
+        assertEquals(new DriverRing.Used(head, 21), ring.awaitUsed(1));
         assertArrayEquals("0123456789abcdefghij".getBytes(StandardCharsets.US_ASCII), mem.read(id, 20));
         assertEquals(S_OK, status(id + 20));
     }
@@ -409,7 +398,7 @@ class VirtioBlkTest {
         Req f = bare(ring, T_FLUSH, 0);
         Req r = in(ring, 0, 512);
         d.kick(0);
-        await(ring, 5);
+        ring.awaitUsed(5);
         assertEquals(S_IOERR, status(w.status()));
         assertEquals(S_IOERR, status(disc.status()));
         assertEquals(S_IOERR, status(zero.status()));
@@ -430,7 +419,7 @@ class VirtioBlkTest {
         Req wrap2 = out(ring, Long.MIN_VALUE, new byte[512]);
         Req huge = in(ring, 0x7FFF_FFFF_FFFF_FFF0L, 1024);
         d.kick(0);
-        await(ring, 7);
+        ring.awaitUsed(7);
         assertEquals(S_OK, status(lastOk.status()));
         assertEquals(S_IOERR, status(pastEnd.status()));
         assertEquals(S_IOERR, status(atEnd.status()));
@@ -450,7 +439,7 @@ class VirtioBlkTest {
         Req r = in(ring, 0, 513);
         Req w = out(ring, 0, new byte[100]);
         d.kick(0);
-        await(ring, 2);
+        ring.awaitUsed(2);
         assertEquals(S_IOERR, status(r.status()));
         assertEquals(S_IOERR, status(w.status()));
         assertEquals(0, b.reads.get() + b.writes.get());
@@ -465,7 +454,7 @@ class VirtioBlkTest {
         long st = statusByte();
         int head = ring.offer(Desc.readable(h, 8), Desc.writable(data, 512), Desc.writable(st, 1));
         d.kick(0);
-        assertEquals(new DriverRing.Used(head, 1), await(ring, 1));
+        assertEquals(new DriverRing.Used(head, 1), ring.awaitUsed(1));
         assertEquals(S_IOERR, status(st));
         assertEquals(0, b.reads.get());
     }
@@ -480,14 +469,14 @@ class VirtioBlkTest {
         int head = ring.offer(Desc.readable(h, 16), Desc.readable(data, 512));
         int head2 = ring.offer(Desc.readable(header(T_FLUSH, 0), 16));
         d.kick(0);
-        await(ring, 2);
+        ring.awaitUsed(2);
         assertEquals(new DriverRing.Used(head, 0), used(ring, head));
         assertEquals(new DriverRing.Used(head2, 0), used(ring, head2));
         assertEquals(0, b.writes.get());
         assertEquals(0, b.flushes.get());
         Req ok = in(ring, 0, 512);
         d.kick(0);
-        await(ring, 3);
+        ring.awaitUsed(3);
         assertEquals(S_OK, status(ok.status()));
         assertEquals(0, d.status() & ModernPciDriver.NEEDS_RESET);
     }
@@ -501,7 +490,7 @@ class VirtioBlkTest {
         Req weird = bare(ring, 0x7777, 0);
         Req flushOut = bare(ring, 5, 0); // legacy VIRTIO_BLK_T_FLUSH_OUT
         d.kick(0);
-        await(ring, 4);
+        ring.awaitUsed(4);
         for (Req r : List.of(lifetime, secure, weird, flushOut)) assertEquals(S_UNSUPP, status(r.status()));
     }
 
@@ -514,14 +503,14 @@ class VirtioBlkTest {
         Req r = in(ring, 0, 512);
         Req w = out(ring, 0, new byte[512]);
         d.kick(0);
-        await(ring, 2);
+        ring.awaitUsed(2);
         assertEquals(new DriverRing.Used(r.head(), 1), used(ring, r.head()), "the status byte only");
         assertEquals(S_IOERR, status(r.status()));
         assertEquals(S_IOERR, status(w.status()));
         b.failWith = null;
         Req ok = in(ring, 0, 512);
         d.kick(0);
-        await(ring, 3);
+        ring.awaitUsed(3);
         assertEquals(S_OK, status(ok.status()));
     }
 
@@ -537,7 +526,7 @@ class VirtioBlkTest {
         Req zero = ranges(ring, T_WRITE_ZEROES, new long[] {64, 3, 0});
         Req zeroUnmap = ranges(ring, T_WRITE_ZEROES, new long[] {100, 4, WRITE_ZEROES_FLAG_UNMAP});
         d.kick(0);
-        await(ring, 3);
+        ring.awaitUsed(3);
         assertEquals(S_OK, status(disc.status()));
         assertEquals(S_OK, status(zero.status()));
         assertEquals(S_OK, status(zeroUnmap.status()));
@@ -569,7 +558,7 @@ class VirtioBlkTest {
         long st2 = statusByte();
         ring.offer(Desc.readable(h2, 16), Desc.writable(st2, 1)); // no segment at all
         d.kick(0);
-        await(ring, 7);
+        ring.awaitUsed(7);
         assertEquals(S_IOERR, status(past.status()));
         assertEquals(S_IOERR, status(wrap.status()));
         assertEquals(S_IOERR, status(many.status()));
@@ -587,7 +576,7 @@ class VirtioBlkTest {
         Req disc = ranges(ring, T_DISCARD, new long[] {0, 8, 0});
         Req zero = ranges(ring, T_WRITE_ZEROES, new long[] {0, 8, 0});
         d.kick(0);
-        await(ring, 2);
+        ring.awaitUsed(2);
         assertEquals(S_UNSUPP, status(disc.status()));
         assertEquals(S_UNSUPP, status(zero.status()));
         assertEquals(List.of(), b.ops);
@@ -599,7 +588,7 @@ class VirtioBlkTest {
         DriverRing ring = start(b, ALL);
         ranges(ring, T_WRITE_ZEROES, new long[] {1, 2, WRITE_ZEROES_FLAG_UNMAP}, new long[] {8, 1, 0});
         d.kick(0);
-        await(ring, 1);
+        ring.awaitUsed(1);
         assertEquals(List.of("zeroes 512+1024 unmap", "zeroes 4096+512"), b.ops);
     }
 
@@ -616,8 +605,8 @@ class VirtioBlkTest {
         Req r1 = in(rings[1], 8, 512);
         d.kick(0);
         d.kick(1);
-        assertEquals(r0.head(), await(rings[0], 1).id());
-        assertEquals(r1.head(), await(rings[1], 1).id());
+        assertEquals(r0.head(), rings[0].awaitUsed(1).id());
+        assertEquals(r1.head(), rings[1].awaitUsed(1).id());
         assertEquals(S_OK, status(r0.status()));
         assertEquals(S_OK, status(r1.status()));
         assertEquals(2, b.maxRunning.get());
@@ -636,7 +625,7 @@ class VirtioBlkTest {
         List<Req> reqs = new ArrayList<>();
         for (int i = 0; i < 4; i++) reqs.add(in(ring, i, 512));
         d.kick(0);
-        await(ring, 4);
+        ring.awaitUsed(4);
         for (Req r : reqs) assertEquals(S_OK, status(r.status()));
         assertEquals(4, b.maxRunning.get());
     }
@@ -649,7 +638,7 @@ class VirtioBlkTest {
         List<Req> reqs = new ArrayList<>();
         for (int i = 0; i < 85; i++) reqs.add(in(ring, i, 512));  // 85 chains of 3 = 255 descriptors
         d.kick(0);
-        await(ring, 85);
+        ring.awaitUsed(85);
         List<Integer> heads = new ArrayList<>();
         for (int i = 0; i < 85; i++) heads.add(ring.usedElem(i).id());
         Collections.sort(heads);
@@ -700,7 +689,7 @@ class VirtioBlkTest {
         d.addStatus(DRIVER_OK);
         Req r = in(again, 0, 512);
         d.kick(0);
-        await(again, 1);
+        again.awaitUsed(1);
         assertEquals(S_OK, status(r.status()));
     }
 
@@ -732,7 +721,7 @@ class VirtioBlkTest {
         assertTrue(b.closed);
         Req late = in(ring, 0, 512);
         d.kick(0);
-        await(ring, 2);
+        ring.awaitUsed(2);
         assertEquals(S_IOERR, status(late.status()));
         assertEquals(0, b.reads.get());
     }

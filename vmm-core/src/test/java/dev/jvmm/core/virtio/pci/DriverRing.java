@@ -2,6 +2,10 @@ package dev.jvmm.core.virtio.pci;
 
 import dev.jvmm.core.memory.GuestMemory;
 
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
 /**
  * The driver's side of a split virtqueue (virtio 1.2 §2.7), laid out by hand in guest memory the way Linux's
  * vring_create_virtqueue does: descriptor table, then the available ring (flags, idx, ring[size], used_event),
@@ -106,6 +110,20 @@ public final class DriverRing {
     public Used usedElem(int i) {
         long at = used + 4 + 8L * (i % size);
         return new Used(mem.readIntLE(at), mem.readIntLE(at + 4));
+    }
+
+    /**
+     * Waits (at most 10 s) until the device, on whatever thread it completes on, has used {@code n} chains; returns
+     * the n-th used element.
+     */
+    public Used awaitUsed(int n) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (usedIdx() < n) {
+            if (System.nanoTime() > deadline) throw new AssertionError("used idx " + usedIdx() + ", waited for " + n);
+            LockSupport.parkNanos(50_000);
+        }
+        VarHandle.acquireFence(); // the element and the buffers were written before the index
+        return usedElem(n - 1);
     }
 
     /** avail_event (EVENT_IDX), written by the device. */

@@ -102,11 +102,17 @@ public final class ModernPciDriver {
 
     /** Programs every vector (address 0xFEE0_0000 + 0x10*v, data 0x40 + v) and enables MSI-X; {@code masked} leaves them masked. */
     public void enableMsix(boolean masked) {
+        enableMsix(masked, v -> 0xFEE0_0000L + 0x10L * v, v -> 0x40 + v);
+    }
+
+    /** Programs vector v with {@code address(v)} and {@code data(v)}, then enables MSI-X (function mask clear). */
+    public void enableMsix(boolean masked, java.util.function.IntToLongFunction address,
+                           java.util.function.IntUnaryOperator data) {
         for (int v = 0; v < msixTableSize(); v++) {
             long e = msixTableOffset() + 16L * v;
-            f.barWrite(msixTableBar(), e, 4, 0xFEE0_0000L + 0x10L * v);
-            f.barWrite(msixTableBar(), e + 4, 4, 0);
-            f.barWrite(msixTableBar(), e + 8, 4, 0x40 + v);
+            f.barWrite(msixTableBar(), e, 4, address.applyAsLong(v) & 0xFFFF_FFFFL);
+            f.barWrite(msixTableBar(), e + 4, 4, address.applyAsLong(v) >>> 32);
+            f.barWrite(msixTableBar(), e + 8, 4, data.applyAsInt(v));
             f.barWrite(msixTableBar(), e + 12, 4, masked ? 1 : 0);
         }
         f.configWrite(msixCap + 2, 2, 0x8000);

@@ -12,9 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Random rings, descriptors and indirect tables: pop() returns a chain whose every buffer lies inside RAM, or
- * throws VirtqueueException, and nothing else. Fixed seed, bounded iterations; descriptors are a mix of pure noise
- * and near-misses (addresses around the edges of RAM, lengths around the limits, flags and next fields mostly
- * small) so that both outcomes are common. The guest also scribbles over the rings between pops.
+ * throws VirtqueueException, and nothing else. Fixed seed, bounded iterations; the rings come from {@link HostileRings}
+ * (pure noise and near-misses, so that both outcomes are common), and the guest also scribbles over them between
+ * pops.
  */
 class SplitQueueFuzzTest {
     private static final int ITERATIONS = 20_000;
@@ -26,8 +26,7 @@ class SplitQueueFuzzTest {
     private final TestDriver.Ram ram = new TestDriver.Ram(RAM_BYTES);
     private final GuestMemory mem = ram.memory;
     private final SplittableRandom rnd = new SplittableRandom(0x5EED_F00DL);
-    /** One in {@code noise} fields is hostile: 3 for hostile iterations, 40 for mostly well-formed ones. */
-    private int noise;
+    private final HostileRings rings = new HostileRings(mem, rnd, mem.base(), RAM_BYTES, INDIRECT_AREA);
 
     @AfterEach
     void closeRam() { ram.close(); }
@@ -41,10 +40,10 @@ class SplitQueueFuzzTest {
         for (int it = 0; it < ITERATIONS; it++) {
             int size = 1 << rnd.nextInt(6);
             TestDriver layout = new TestDriver(mem, RINGS, size);
-            noise = rnd.nextBoolean() ? 3 : 40;
-            scribble(layout.desc, 16 * size, size);
-            scribble(INDIRECT_AREA, INDIRECT_AREA_BYTES, 64);
-            scribbleAvail(layout, size);
+            rings.noise(rnd.nextBoolean() ? 3 : 40);
+            rings.descriptors(layout.desc, 16 * size, size);
+            rings.descriptors(INDIRECT_AREA, INDIRECT_AREA_BYTES, 64);
+            rings.avail(layout.avail, size);
             q.reset();
             layout.configure(q);
             try {
@@ -67,8 +66,8 @@ class SplitQueueFuzzTest {
                         case 0 -> q.needsInterrupt();
                         case 1 -> q.enableNotifications();
                         case 2 -> q.disableNotifications();
-                        case 3 -> scribble(layout.desc, 16 * size, size);      // the guest rewrites under us
-                        case 4 -> scribbleAvail(layout, size);
+                        case 3 -> rings.descriptors(layout.desc, 16 * size, size);      // the guest rewrites under us
+                        case 4 -> rings.avail(layout.avail, size);
                         default -> { }
                     }
                 } catch (VirtqueueException e) {
@@ -101,70 +100,5 @@ class SplitQueueFuzzTest {
         assertEquals(w, c.writableLength());
         assertTrue(r + w <= SplitQueue.MAX_CHAIN_BYTES);
         assertTrue(c.readable().size() + c.writable().size() <= 4 * (size + SplitQueue.MAX_INDIRECT_DESCRIPTORS));
-    }
-
-    private boolean hostile() { return rnd.nextInt(noise) == 0; }
-
-    /** Fills the descriptors in {@code bytes} at {@code table} with noise or near-misses; next mostly below {@code nextRange}. */
-    private void scribble(long table, int bytes, int nextRange) {
-        for (long off = 0; off < bytes; off += 16) {
-            long d = table + off;
-            if (hostile() && rnd.nextBoolean()) {
-                mem.writeLongLE(d, rnd.nextLong());
-                mem.writeLongLE(d + 8, rnd.nextLong());
-                continue;
-            }
-            mem.writeLongLE(d, address());
-            mem.writeIntLE(d + 8, (int) length());
-            int flags = hostile() ? rnd.nextInt(0x10000)
-                    : (rnd.nextInt(3) == 0 ? SplitQueue.VIRTQ_DESC_F_NEXT : 0)
-                    | (rnd.nextInt(3) == 0 ? SplitQueue.VIRTQ_DESC_F_WRITE : 0)
-                    | (rnd.nextInt(6) == 0 ? SplitQueue.VIRTQ_DESC_F_INDIRECT : 0);
-            boolean indirect = (flags & SplitQueue.VIRTQ_DESC_F_INDIRECT) != 0;
-            if (indirect && !hostile()) {
-                // mostly a plausible table inside the indirect area
-                int entries = 1 + rnd.nextInt(hostile() ? 1100 : 40);
-                long len = hostile() ? rnd.nextInt(2000) : 16L * entries;
-                mem.writeLongLE(d, INDIRECT_AREA + 16L * rnd.nextInt(8));
-                mem.writeIntLE(d + 8, (int) len);
-                if (!hostile()) flags &= ~SplitQueue.VIRTQ_DESC_F_NEXT;
-            }
-            mem.writeShortLE(d + 12, (short) flags);
-            int next = hostile() ? rnd.nextInt(0x10000) : rnd.nextInt(hostile() ? nextRange + 1 : nextRange);
-            mem.writeShortLE(d + 14, (short) next);
-        }
-    }
-
-    private void scribbleAvail(TestDriver layout, int size) {
-        mem.writeShortLE(layout.avail, (short) rnd.nextInt(4));
-        int idx = hostile() ? rnd.nextInt(0x10000) : rnd.nextInt(size + (hostile() ? 2 : 1));
-        mem.writeShortLE(layout.avail + 2, (short) idx);
-        for (int i = 0; i <= size; i++) {   // the ring and used_event
-            int v = hostile() ? rnd.nextInt(0x10000) : rnd.nextInt(hostile() ? size + 1 : size);
-            mem.writeShortLE(layout.avail + 4 + 2L * i, (short) v);
-        }
-    }
-
-    private long address() {
-        long base = mem.base();
-        long end = mem.end();
-        if (!hostile()) return base + rnd.nextLong(RAM_BYTES - 8192);
-        return switch (rnd.nextInt(5)) {
-            case 0 -> rnd.nextLong();
-            case 1 -> end - rnd.nextInt(64);                      // at the end
-            case 2 -> base - rnd.nextInt(64);                     // at the start
-            case 3 -> -1L - rnd.nextInt(4096);                    // near 2^64
-            default -> base + rnd.nextLong(RAM_BYTES);
-        };
-    }
-
-    private long length() {
-        if (!hostile()) return rnd.nextInt(rnd.nextBoolean() ? 64 : 8192);
-        return switch (rnd.nextInt(4)) {
-            case 0 -> 0;
-            case 1 -> rnd.nextLong(1L << 32);
-            case 2 -> 0xFFFF_FFFFL - rnd.nextInt(16);
-            default -> rnd.nextInt(8192);
-        };
     }
 }
