@@ -3,7 +3,7 @@ package dev.jvmm.core.machine;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.irq.DeviceIdMapping;
 import dev.jvmm.core.irq.GicMsiMode;
@@ -86,7 +86,7 @@ final class FuzzMachine implements AutoCloseable {
     /** What a static part of the address space is, for the access invariants. */
     enum Kind { UART, RTC, V2M, ECAM, ECAM_UNASSIGNED, WINDOW, UNCLAIMED, STRADDLING }
 
-    private record Part(Kind kind, BusRange range, PcieHostBridge bridge) { }
+    private record Part(Kind kind, AddressRange range, PcieHostBridge bridge) { }
 
     private final Arena arena;
     private final GuestMemory ram;
@@ -111,7 +111,7 @@ final class FuzzMachine implements AutoCloseable {
     /** Per host bridge: the root bus's functions (device << 3 | function) and their vendor/device id. */
     private final Map<PcieHostBridge, Map<Integer, Integer>> rootBus = new IdentityHashMap<>();
     private final List<Part> parts = new ArrayList<>();
-    private final List<BusRange> gaps = new ArrayList<>();
+    private final List<AddressRange> gaps = new ArrayList<>();
     private final LongAdder[] checked = new LongAdder[Kind.values().length];
 
     private FuzzMachine(Path disk, SplittableRandom entropy) throws ErrnoException {
@@ -216,7 +216,7 @@ final class FuzzMachine implements AutoCloseable {
     }
 
     private Part part(Bus.Region r) {
-        BusRange range = r.range();
+        AddressRange range = r.range();
         if (range.equals(MemoryMap.UART)) return new Part(Kind.UART, range, null);
         if (range.equals(MemoryMap.RTC)) return new Part(Kind.RTC, range, null);
         if (range.equals(MemoryMap.GIC_V2M)) return new Part(Kind.V2M, range, null);
@@ -230,14 +230,14 @@ final class FuzzMachine implements AutoCloseable {
 
     /** The address space up to 1 GiB past the last region, minus every region: where nothing may answer. */
     private void computeGaps(List<Bus.Region> regions) {
-        List<BusRange> sorted = new ArrayList<>(regions.stream().map(Bus.Region::range).toList());
+        List<AddressRange> sorted = new ArrayList<>(regions.stream().map(Bus.Region::range).toList());
         sorted.sort((a, b) -> Long.compareUnsigned(a.base(), b.base()));
         long at = 0;
-        for (BusRange r : sorted) {
-            if (Long.compareUnsigned(r.base(), at) > 0) gaps.add(BusRange.ofEnd(at, r.base()));
+        for (AddressRange r : sorted) {
+            if (Long.compareUnsigned(r.base(), at) > 0) gaps.add(AddressRange.ofEnd(at, r.base()));
             if (Long.compareUnsigned(r.end(), at) > 0) at = r.end();
         }
-        gaps.add(new BusRange(at, MemoryMap.GiB));
+        gaps.add(new AddressRange(at, MemoryMap.GiB));
     }
 
     private static List<String> strings(List<GuestPci.Found> list) {
@@ -262,9 +262,9 @@ final class FuzzMachine implements AutoCloseable {
 
     List<VirtioTarget> targets() { return targets; }
 
-    List<BusRange> gaps() { return gaps; }
+    List<AddressRange> gaps() { return gaps; }
 
-    List<BusRange> staticRanges() { return parts.stream().map(Part::range).toList(); }
+    List<AddressRange> staticRanges() { return parts.stream().map(Part::range).toList(); }
 
     List<PcieHostBridge> bridges() { return pcie.bridges(); }
 
@@ -284,7 +284,7 @@ final class FuzzMachine implements AutoCloseable {
     /** Whether BAR {@code bar} of the function behind {@code view} is on the bus where the guest put it. */
     boolean barAt(GuestPci.Assigned view, int bar) {
         PciFunction f = functionOf.get(view);
-        Optional<BusRange> at = pcie.barMapper(f).orElseThrow().mapped(bar);
+        Optional<AddressRange> at = pcie.barMapper(f).orElseThrow().mapped(bar);
         return at.isPresent() && at.get().base() == view.bar(bar);
     }
 
@@ -314,7 +314,7 @@ final class FuzzMachine implements AutoCloseable {
         Part inside = null;
         boolean touched = false;
         for (Part p : parts) {
-            BusRange r = p.range();
+            AddressRange r = p.range();
             boolean overlaps = Long.compareUnsigned(address, r.end()) < 0
                     && (wraps || Long.compareUnsigned(r.base(), end) < 0);
             if (!overlaps) continue;
@@ -325,7 +325,7 @@ final class FuzzMachine implements AutoCloseable {
         if (inside == null) return Kind.STRADDLING;
         if (inside.kind() == Kind.ECAM_UNASSIGNED) {
             for (Part p : parts) {
-                if (p.kind() == Kind.ECAM && p.range().overlaps(new BusRange(address, size))) return Kind.STRADDLING;
+                if (p.kind() == Kind.ECAM && p.range().overlaps(new AddressRange(address, size))) return Kind.STRADDLING;
             }
         }
         return inside.kind();

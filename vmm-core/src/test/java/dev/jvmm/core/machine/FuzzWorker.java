@@ -1,7 +1,7 @@
 package dev.jvmm.core.machine;
 
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.pci.GuestPci;
 import dev.jvmm.core.pci.PcieHostBridge;
 import dev.jvmm.core.virtio.pci.VirtioPciTransport;
@@ -161,7 +161,7 @@ final class FuzzWorker implements Runnable {
         switch (rnd.nextInt(20)) {
             case 0, 1, 2, 3, 4, 5 -> {
                 if (regions.isEmpty()) return rnd.nextLong();
-                BusRange r = regions.get(rnd.nextInt(regions.size())).range();
+                AddressRange r = regions.get(rnd.nextInt(regions.size())).range();
                 return r.base() + offset(r.size());
             }
             case 6, 7, 8, 9 -> {
@@ -175,12 +175,12 @@ final class FuzzWorker implements Runnable {
                 return v.bar(bar) + (bar == VirtioPciTransport.REGS_BAR ? virtioRegister() : rnd.nextInt(0x1000));
             }
             case 13, 14 -> {
-                List<BusRange> parts = m.staticRanges();
-                BusRange r = parts.get(rnd.nextInt(parts.size()));
+                List<AddressRange> parts = m.staticRanges();
+                AddressRange r = parts.get(rnd.nextInt(parts.size()));
                 return (rnd.nextBoolean() ? r.base() : r.end()) + rnd.nextInt(33) - 16;
             }
             case 15, 16 -> {
-                BusRange g = m.gaps().get(rnd.nextInt(m.gaps().size()));
+                AddressRange g = m.gaps().get(rnd.nextInt(m.gaps().size()));
                 return g.base() + offset(g.size());
             }
             case 17 -> {
@@ -188,7 +188,7 @@ final class FuzzWorker implements Runnable {
                 return b.ecam().base() + ((long) rnd.nextInt(32) << 15 | (long) rnd.nextInt(8) << 12 | register());
             }
             case 18 -> {
-                BusRange ecam = m.map().ecamHigh();
+                AddressRange ecam = m.map().ecamHigh();
                 return ecam.base() + rnd.nextLong(ecam.size());
             }
             default -> {
