@@ -14,7 +14,7 @@ for d in *; do
     p=$(readlink -f "$d")
     p=${p%/*}
     hdr=$(hexdump -s 14 -n 1 -e '1/1 "%02x"' "$d/config")
-    read -r s e f < "$d/resource"
+    read -r s e _ < "$d/resource"
     extra=""
     case $hdr in
         01|81) b=$(hexdump -s 24 -n 3 -e '3/1 "%02x,"' "$d/config"); extra=" buses=${b%,}" ;;
@@ -26,7 +26,7 @@ dmesg | grep -E 'pci-host-generic|PCI host bridge|root bus resource' | sed 's/^\
 for d in *; do
     hdr=$(hexdump -s 14 -n 1 -e '1/1 "%02x"' "$d/config")
     case $hdr in 00|80) ;; *) continue ;; esac
-    read -r s e f < "$d/resource"
+    read -r s e _ < "$d/resource"
     before=$(devmem "$s" 32)
     echo 1 > "$d/enable"
     enabled=$(devmem "$s" 32)

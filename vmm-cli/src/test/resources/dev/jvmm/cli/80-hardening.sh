@@ -32,7 +32,7 @@ probe() { # name file offset insn
     echo "JVMM-HARD probe=$1 insn=$4 rc=$?"
 }
 for d in /sys/bus/pci/devices/*; do
-    [ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1044 ] || continue
+    if [ "$(cat "$d/vendor")" != 0x1af4 ] || [ "$(cat "$d/device")" != 0x1044 ]; then continue; fi
     [ -e "$d/driver" ] && echo "${d##*/}" > "$d/driver/unbind"
     echo "JVMM-HARD bar pci=${d##*/} driver=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)"
     probe bar "$d/resource4" 0 ldp
