@@ -63,6 +63,10 @@ class HardeningIT {
                         + " sleep 20; t0=$(date +%s); kill -TERM $pid; wait $pid; rc=$?; t1=$(date +%s); kill $holder;"
                         + " cat /tmp/stall.err; echo \"JVMM-HOST sigterm-to-exit-s=$((t1 - t0))\"; (exit $rc)"),
                 EmulatedArm64Host.marked("fake-panic", JVMM + " --cmdline '" + quiet + " jvmm.fake-panic'"),
+                // Set-up held deterministically: opening a read-only disk that is a FIFO blocks until a writer comes.
+                EmulatedArm64Host.marked("sigterm-setup", "rm -f /tmp/setup-fifo; mkfifo /tmp/setup-fifo; " + JVMM
+                        + " --disk path=/tmp/setup-fifo,readonly --cmdline '" + quiet + "' > /tmp/setup.log 2>&1 & pid=$!;"
+                        + " sleep 15; kill -TERM $pid; wait $pid; rc=$?; cat /tmp/setup.log; (exit $rc)"),
                 EmulatedArm64Host.marked("too-much-memory", JVMM.replace("--memory 256M", "--memory 512G")),
                 "true");
         result = EmulatedArm64Host.runShared(share, host, List.of(), 1800);
@@ -114,6 +118,13 @@ class HardeningIT {
         EmulatedArm64Host.Section s = result.section("fake-panic");
         assertTrue(s.console().contains("Kernel panic - not syncing: printed by a guest user"), s.console());
         assertEquals(ExitStatus.GUEST_RESET.code(), s.status(), s.console());
+    }
+
+    @Test
+    void aSignalDuringSetUpExits5() {
+        EmulatedArm64Host.Section s = result.section("sigterm-setup");
+        assertEquals(ExitStatus.STOPPED.code(), s.status(), "not 143 (the JVM's default for SIGTERM):\n" + s.console());
+        assertTrue(s.console().contains("jvmm: stopped by a signal during set-up"), s.console());
     }
 
     @Test
