@@ -143,7 +143,7 @@ public final class ArmVgic implements AutoCloseable {
 
     /**
      * Takes ownership of an ITS device that is already configured at {@code base}. Package-private so that tests
-     * can check the list's bookkeeping (overlap refusal, reset and close of every ITS) without arm64 KVM.
+     * can check the list's bookkeeping (overlap refusal, close of every ITS) without arm64 KVM.
      */
     void adoptIts(DeviceFd d, long base) {
         if (!v3) throw new IllegalStateException("a vGICv2 cannot have an ITS (GICv3 only)");
@@ -157,23 +157,6 @@ public final class ArmVgic implements AutoCloseable {
 
     /** The base addresses of the ITSes, in the order they were added. */
     public List<Long> itsBases() { return itses.stream().map(Its::base).toList(); }
-
-    /**
-     * ITS reset (KVM_DEV_ARM_ITS_CTRL_RESET, arm-vgic-its.rst) of every ITS: on VM reset the guest must find each
-     * ITS with empty tables. All are reset even when one fails; the first failure is thrown, later ones suppressed.
-     */
-    public void resetIts() throws ErrnoException {
-        ErrnoException failure = null;
-        for (Its its : itses) {
-            try {
-                its.device().setAttr(kvm_h.KVM_DEV_ARM_VGIC_GRP_CTRL(), kvm_h.KVM_DEV_ARM_ITS_CTRL_RESET());
-            } catch (ErrnoException e) {
-                if (failure == null) failure = e;
-                else failure.addSuppressed(e);
-            }
-        }
-        if (failure != null) throw failure;
-    }
 
     /** Closes every ITS, then the vGIC, all of them even when a close fails (the first failure is thrown). */
     @Override

@@ -18,10 +18,6 @@ public final class RateLimitedLogger {
         this.logger = logger;
     }
 
-    public RateLimitedLogger(Class<?> owner) {
-        this(System.getLogger(owner.getName()));
-    }
-
     /** Number of events reported so far, logged or not. */
     public long count() { return count.get(); }
 

@@ -110,12 +110,6 @@ public final class FdtBuilder {
         return this;
     }
 
-    /** Path of the innermost open node ("/" for the root), for callers that build references. */
-    public String currentPath() {
-        if (open.isEmpty()) throw new IllegalStateException("no open node");
-        return open.peek().path;
-    }
-
     /** A property of 32-bit cells, {@code <u32 ...>} (§2.2.4.2 &lt;u32&gt; / &lt;prop-encoded-array&gt;). */
     public FdtBuilder property(String name, int... cells) {
         byte[] value = new byte[cells.length * 4];

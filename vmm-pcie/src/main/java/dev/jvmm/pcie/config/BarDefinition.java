@@ -70,9 +70,4 @@ public record BarDefinition(Kind kind, long size, boolean prefetchable) {
     public static BarDefinition io(long size) {
         return new BarDefinition(Kind.IO, size, false);
     }
-
-    /** Number of BAR registers it occupies: 2 for a 64-bit BAR. */
-    public int registerCount() {
-        return kind == Kind.MEMORY_64 ? 2 : 1;
-    }
 }

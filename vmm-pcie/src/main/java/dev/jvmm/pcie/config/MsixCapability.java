@@ -148,10 +148,6 @@ public final class MsixCapability implements Capability {
         return enabled;
     }
 
-    public synchronized boolean isFunctionMasked() {
-        return functionMasked;
-    }
-
     /**
      * Sends vector {@code vector}, or sets its PBA bit while it is masked. Returns false when the message is
      * dropped: MSI-X disabled, bus mastering off, vector out of range, or no requester id.

@@ -362,11 +362,6 @@ public final class VirtioPciTransport {
         this.sink = Objects.requireNonNull(raiseVector);
     }
 
-    /** The device status as the driver reads it (diagnostics). */
-    public int deviceStatus() {
-        return status.get();
-    }
-
     // --- interrupts -------------------------------------------------------------------------------
 
     private void beginProcessing() {
