@@ -92,7 +92,7 @@ public final class VmFd extends Fd {
 
     /**
      * KVM_IRQ_LINE: drive a wired interrupt (api.rst §4.25). On arm64 {@code irq} encodes type, vCPU and number
-     * (see {@code ArmIrq}); on x86 it is the GSI.
+     * ({@link Aarch64Vgic#spiLine}); on x86 it is the GSI.
      */
     public void irqLine(int irq, boolean level) throws ErrnoException {
         MemorySegment l = IRQ_LEVEL_ARG.get(); // both members are set: nothing to clear

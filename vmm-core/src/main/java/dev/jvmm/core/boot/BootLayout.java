@@ -41,7 +41,7 @@ public record BootLayout(long kernelBase, long kernelLoad, long kernelEnd, Initr
      * @param initrd the initrd or null
      * @throws BootException naming the kernel or initrd file when it does not fit
      */
-    public static BootLayout plan(long ramBase, long ramSize, Arm64Image kernel, Initrd initrd) throws BootException {
+    public static BootLayout plan(long ramBase, long ramSize, Aarch64Image kernel, Initrd initrd) throws BootException {
         long ramEnd = ramBase + ramSize;
         long base = alignUp(ramBase, KERNEL_BASE_ALIGN);
         long load = base + kernel.textOffset();

@@ -45,7 +45,7 @@ public final class KernelLoader {
      * @param cmdline the kernel command line (checked with {@link #checkCmdline})
      * @param dtb     builds the DTB from the command line and the initrd's final place
      */
-    public static BootLayout load(GuestMemory ram, Arm64Image kernel, Initrd initrd, String cmdline, DtbFactory dtb)
+    public static BootLayout load(GuestMemory ram, Aarch64Image kernel, Initrd initrd, String cmdline, DtbFactory dtb)
             throws BootException {
         checkCmdline(cmdline);
         BootLayout layout = BootLayout.plan(ram.base(), ram.size(), kernel, initrd);
