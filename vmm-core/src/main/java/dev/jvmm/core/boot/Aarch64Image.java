@@ -1,5 +1,7 @@
 package dev.jvmm.core.boot;
 
+import dev.jvmm.pcie.util.Sizes;
+
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -98,7 +100,7 @@ public final class Aarch64Image {
         long flags = le64(data, 0x18);
         if (imageSize == 0) {
             // booting.rst: "Where image_size is zero, text_offset can be assumed to be 0x80000."
-            long footprint = alignUp(data.length, 2L << 20) + LEGACY_BSS_ALLOWANCE;
+            long footprint = Sizes.alignUp(data.length, 2L << 20) + LEGACY_BSS_ALLOWANCE;
             return new Aarch64Image(name, data, LEGACY_TEXT_OFFSET, 0, footprint, PageSize.UNSPECIFIED, false, true, gzipped);
         }
         if ((flags & 1) != 0) {
@@ -161,9 +163,5 @@ public final class Aarch64Image {
 
     static long le64(byte[] b, int off) {
         return Integer.toUnsignedLong(le32(b, off)) | (long) le32(b, off + 4) << 32;
-    }
-
-    static long alignUp(long value, long alignment) {
-        return (value + alignment - 1) & -alignment;
     }
 }

@@ -1,5 +1,7 @@
 package dev.jvmm.core.bus;
 
+import dev.jvmm.pcie.util.Sizes;
+
 import java.lang.System.Logger.Level;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,6 +32,6 @@ public final class RateLimitedLogger {
     }
 
     static boolean shouldLog(long n) {
-        return n <= ALWAYS || (n & (n - 1)) == 0;
+        return n <= ALWAYS || Sizes.isPowerOfTwo(n);
     }
 }

@@ -1,5 +1,7 @@
 package dev.jvmm.core.fdt;
 
+import dev.jvmm.pcie.util.Sizes;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -197,7 +199,7 @@ public final class FdtBuilder {
         token(FDT_END);
         finished = true;
 
-        int offMemRsvmap = align(HEADER_SIZE, 8);
+        int offMemRsvmap = (int) Sizes.alignUp(HEADER_SIZE, 8);
         int rsvSize = (reservations.size() + 1) * 16;
         int offStruct = offMemRsvmap + rsvSize; // a multiple of 8, hence of 4 (§5.4)
         int structSize = struct.size();
@@ -281,10 +283,6 @@ public final class FdtBuilder {
             if (allowed.indexOf(s.charAt(i)) < 0) return false;
         }
         return true;
-    }
-
-    private static int align(int value, int alignment) {
-        return (value + alignment - 1) & -alignment;
     }
 
     private static void pad(ByteArrayOutputStream out, int alignment) {

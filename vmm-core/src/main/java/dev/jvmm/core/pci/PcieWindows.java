@@ -2,6 +2,7 @@ package dev.jvmm.core.pci;
 
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -45,7 +46,7 @@ public record PcieWindows(BusRange io, long ioPciBase, BusRange mmio32, BusRange
         long mmio64Share = Long.highestOneBit(share("64-bit MMIO", map.pcieMmio64(), count, MEMORY_GRANULE));
         // The 64-bit window starts at the end of the ECAM area, which MemoryMap keeps 1 GiB aligned; the align-up is
         // a guard, and the containment check below proves the shares still fit.
-        long mmio64Base = alignUp(map.pcieMmio64().base(), Math.min(mmio64Share, MemoryMap.GiB));
+        long mmio64Base = Sizes.alignUp(map.pcieMmio64().base(), Math.min(mmio64Share, MemoryMap.GiB));
         for (int i = 0; i < count; i++) {
             BusRange io = new BusRange(MemoryMap.PCIE_PIO.base() + i * ioShare, ioShare);
             BusRange mmio32 = new BusRange(MemoryMap.PCIE_MMIO32.base() + i * mmio32Share, mmio32Share);
@@ -78,9 +79,5 @@ public record PcieWindows(BusRange io, long ioPciBase, BusRange mmio32, BusRange
                             what, window));
         }
         return share;
-    }
-
-    private static long alignUp(long value, long alignment) {
-        return (value + alignment - 1) & -alignment;
     }
 }

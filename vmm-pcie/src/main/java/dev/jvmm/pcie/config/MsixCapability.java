@@ -3,6 +3,7 @@ package dev.jvmm.pcie.config;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.MsiSpec;
 import dev.jvmm.pcie.spec.PciSpec;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.Objects;
 import java.util.Optional;
@@ -204,7 +205,7 @@ public final class MsixCapability implements Capability {
     /** A read of {@code size} bytes at {@code offset} into the table. */
     public long tableRead(long offset, int size) {
         if (!validAccess(offset, size, tableLength())) {
-            return ConfigSpace.allOnes(size);
+            return Sizes.sizeMask(size);
         }
         int dword = Math.toIntExact(offset >>> 2);
         synchronized (this) {
@@ -232,7 +233,7 @@ public final class MsixCapability implements Capability {
     /** A read of {@code size} bytes at {@code offset} into the PBA. */
     public long pbaRead(long offset, int size) {
         if (!validAccess(offset, size, pbaLength())) {
-            return ConfigSpace.allOnes(size);
+            return Sizes.sizeMask(size);
         }
         synchronized (this) {
             long qword = pba[Math.toIntExact(offset >>> 3)];

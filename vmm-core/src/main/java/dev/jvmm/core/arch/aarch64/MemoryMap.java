@@ -1,6 +1,7 @@
 package dev.jvmm.core.arch.aarch64;
 
 import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -34,7 +35,7 @@ import java.util.List;
  * 48-111 (64 SPIs, as QEMU's v2m at SPI 48). The vGIC is sized for {@link #GIC_NR_IRQS} INTIDs.
  */
 public final class MemoryMap {
-    public static final long KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+    public static final long KiB = Sizes.KiB, MiB = Sizes.MiB, GiB = Sizes.GiB;
 
     public static final BusRange GIC_DIST = new BusRange(0x0800_0000L, 64 * KiB);
     /** QEMU's GICv2 CPU interface: used by a GICv2 machine, left free by a GICv3 one. */
@@ -117,7 +118,7 @@ public final class MemoryMap {
             throw new IllegalArgumentException("IPA size %d bits is out of range %d..%d".formatted(ipaBits, MIN_IPA_BITS, MAX_IPA_BITS));
         }
         if (ramSize < MIN_RAM) {
-            throw new IllegalArgumentException("RAM size %s is below the minimum of %s".formatted(size(ramSize), size(MIN_RAM)));
+            throw new IllegalArgumentException("RAM size %s is below the minimum of %s".formatted(Sizes.format(ramSize), Sizes.format(MIN_RAM)));
         }
         if (ramSize % RAM_ALIGN != 0) {
             throw new IllegalArgumentException("RAM size %d bytes is not a multiple of 2 MiB".formatted(ramSize));
@@ -126,15 +127,15 @@ public final class MemoryMap {
         long ramEnd = RAM_BASE + ramSize; // no overflow: ramSize <= ipaLimit is checked next, and ipaLimit <= 2^52
         if (ramSize > ipaLimit || ramEnd > ipaLimit) {
             throw new IllegalArgumentException("RAM of %s from 0x%x ends at 0x%x, beyond the %d-bit IPA limit 0x%x"
-                    .formatted(size(ramSize), RAM_BASE, ramEnd, ipaBits, ipaLimit));
+                    .formatted(Sizes.format(ramSize), RAM_BASE, ramEnd, ipaBits, ipaLimit));
         }
-        long highBase = Math.max(4 * GiB, alignUp(ramEnd, GiB));
+        long highBase = Math.max(4 * GiB, Sizes.alignUp(ramEnd, GiB));
         long ecamEnd = highBase + MAX_PCIE_SEGMENTS * ECAM_SEGMENT_SIZE;
         long mmio64End = Math.min(ipaLimit, ecamEnd + MAX_PCIE_MMIO64);
         if (mmio64End - ecamEnd < MIN_PCIE_MMIO64) {
             throw new IllegalArgumentException(("RAM of %s leaves no room below the %d-bit IPA limit 0x%x for the PCIe ECAM "
                     + "(0x%x, %s) and a 64-bit MMIO window of at least %s: use less RAM or a larger IPA")
-                    .formatted(size(ramSize), ipaBits, ipaLimit, highBase, size(ecamEnd - highBase), size(MIN_PCIE_MMIO64)));
+                    .formatted(Sizes.format(ramSize), ipaBits, ipaLimit, highBase, Sizes.format(ecamEnd - highBase), Sizes.format(MIN_PCIE_MMIO64)));
         }
         return new MemoryMap(vcpus, ramSize, ipaBits,
                 BusRange.ofEnd(highBase, ecamEnd), BusRange.ofEnd(ecamEnd, mmio64End));
@@ -195,9 +196,9 @@ public final class MemoryMap {
     /** The map as a table, one region per line. */
     public String describe() {
         StringBuilder sb = new StringBuilder("aarch64 memory map: %d vCPUs, %s RAM, %d-bit IPA%n"
-                .formatted(vcpus, size(ramSize), ipaBits));
+                .formatted(vcpus, Sizes.format(ramSize), ipaBits));
         for (Named n : regions()) {
-            sb.append("  0x%012x-0x%012x %10s  %s%n".formatted(n.range().base(), n.range().last(), size(n.range().size()), n.name()));
+            sb.append("  0x%012x-0x%012x %10s  %s%n".formatted(n.range().base(), n.range().last(), Sizes.format(n.range().size()), n.name()));
         }
         return sb.toString();
     }
@@ -205,16 +206,5 @@ public final class MemoryMap {
     @Override
     public String toString() {
         return "MemoryMap[vcpus=%d, ram=%s, ipaBits=%d]".formatted(vcpus, ram(), ipaBits);
-    }
-
-    static long alignUp(long value, long alignment) {
-        return (value + alignment - 1) & -alignment;
-    }
-
-    static String size(long bytes) {
-        if (bytes % GiB == 0) return bytes / GiB + " GiB";
-        if (bytes % MiB == 0) return bytes / MiB + " MiB";
-        if (bytes % KiB == 0) return bytes / KiB + " KiB";
-        return bytes + " B";
     }
 }
