@@ -2,6 +2,7 @@ package dev.jvmm.core.machine;
 
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.arch.aarch64.PcieDeviceTree;
 import dev.jvmm.core.boot.Aarch64Image;
 import dev.jvmm.core.boot.BootException;
 import dev.jvmm.core.boot.BootLayout;
@@ -324,7 +325,7 @@ public final class Machine implements AutoCloseable {
             phases.mark("ram-devices");
             boot = KernelLoader.load(ram, kernel, initrd, config.cmdline(),
                     (cmdline, initrdRange) -> Aarch64DeviceTree.build(
-                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, pcie.deviceTree(dtMsi),
+                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, PcieDeviceTree.of(pcie, dtMsi),
                                     msi.gicV3() ? Aarch64DeviceTree.Gic.V3 : Aarch64DeviceTree.Gic.V2, its)));
 
             VcpuFd bsp = vcpus.get(0);

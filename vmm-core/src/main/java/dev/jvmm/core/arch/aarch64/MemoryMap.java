@@ -1,6 +1,7 @@
 package dev.jvmm.core.arch.aarch64;
 
 import dev.jvmm.core.bus.BusRange;
+import dev.jvmm.core.pci.PcieLayout;
 import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ import java.util.List;
  * <p>Interrupts (SPI numbers, INTID = 32 + SPI): UART 1, RTC 2, PCIe INTx 3-6 (as QEMU), GICv2m frame
  * 48-111 (64 SPIs, as QEMU's v2m at SPI 48). The vGIC is sized for {@link #GIC_NR_IRQS} INTIDs.
  */
-public final class MemoryMap {
+public final class MemoryMap implements PcieLayout {
     public static final long KiB = Sizes.KiB, MiB = Sizes.MiB, GiB = Sizes.GiB;
 
     public static final BusRange GIC_DIST = new BusRange(0x0800_0000L, 64 * KiB);
@@ -68,7 +69,7 @@ public final class MemoryMap {
 
     /** PCIe Base 6.0 §7.2.2: ECAM of one segment = 256 buses x 1 MiB. */
     public static final long ECAM_SEGMENT_SIZE = 256 * MiB;
-    public static final int MAX_PCIE_SEGMENTS = 16;
+    public static final int MAX_PCIE_SEGMENTS = PcieLayout.MAX_SEGMENTS;
     public static final long MAX_PCIE_MMIO64 = 512 * GiB;
     public static final long MIN_PCIE_MMIO64 = 1 * GiB;
 
@@ -86,14 +87,14 @@ public final class MemoryMap {
     private final int vcpus;
     private final long ramSize;
     private final int ipaBits;
-    private final BusRange ecamHigh;
+    private final BusRange ecamArea;
     private final BusRange pcieMmio64;
 
-    private MemoryMap(int vcpus, long ramSize, int ipaBits, BusRange ecamHigh, BusRange pcieMmio64) {
+    private MemoryMap(int vcpus, long ramSize, int ipaBits, BusRange ecamArea, BusRange pcieMmio64) {
         this.vcpus = vcpus;
         this.ramSize = ramSize;
         this.ipaBits = ipaBits;
-        this.ecamHigh = ecamHigh;
+        this.ecamArea = ecamArea;
         this.pcieMmio64 = pcieMmio64;
     }
 
@@ -156,17 +157,28 @@ public final class MemoryMap {
     public BusRange redistributors() { return new BusRange(GIC_REDIST_BASE, vcpus * GIC_REDIST_SIZE_PER_CPU); }
 
     /** Room for the ECAM of {@value #MAX_PCIE_SEGMENTS} segments, above RAM and above 4 GiB. */
-    public BusRange ecamHigh() { return ecamHigh; }
+    @Override
+    public BusRange ecamArea() { return ecamArea; }
 
     /** ECAM of one PCIe segment (256 buses). */
+    @Override
     public BusRange ecam(int segment) {
         if (segment < 0 || segment >= MAX_PCIE_SEGMENTS) {
             throw new IllegalArgumentException("PCIe segment %d is out of range 0..%d".formatted(segment, MAX_PCIE_SEGMENTS - 1));
         }
-        return new BusRange(ecamHigh.base() + segment * ECAM_SEGMENT_SIZE, ECAM_SEGMENT_SIZE);
+        return new BusRange(ecamArea.base() + segment * ECAM_SEGMENT_SIZE, ECAM_SEGMENT_SIZE);
     }
 
+    /** {@link #PCIE_PIO}: arm64 has no port instructions, so PCI I/O space is memory mapped. */
+    @Override
+    public BusRange pcieIo() { return PCIE_PIO; }
+
+    /** {@link #PCIE_MMIO32}. */
+    @Override
+    public BusRange pcieMmio32() { return PCIE_MMIO32; }
+
     /** The 64-bit PCIe MMIO window: from the end of the ECAM area, up to 512 GiB, below the IPA limit. */
+    @Override
     public BusRange pcieMmio64() { return pcieMmio64; }
 
     /** GIC INTID of an SPI (GICv3 §2.2.1: SPIs are INTIDs 32-1019). */
@@ -184,7 +196,7 @@ public final class MemoryMap {
                 new Named("gic-v2m", GIC_V2M), new Named("gic-its", GIC_ITS),
                 new Named("gic-redist", redistributors()), new Named("uart-pl011", UART), new Named("rtc-pl031", RTC),
                 new Named("gic-its (segments 1-15)", SEGMENT_ITS_AREA), new Named("pcie-mmio32", PCIE_MMIO32),
-                new Named("pcie-pio", PCIE_PIO), new Named("ram", ram()), new Named("pcie-ecam", ecamHigh),
+                new Named("pcie-pio", PCIE_PIO), new Named("ram", ram()), new Named("pcie-ecam", ecamArea),
                 new Named("pcie-mmio64", pcieMmio64)));
         all.sort((a, b) -> Long.compareUnsigned(a.range().base(), b.range().base()));
         return all;

@@ -1,4 +1,4 @@
-package dev.jvmm.core.pci;
+package dev.jvmm.core.arch.aarch64;
 
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.Phandles;
