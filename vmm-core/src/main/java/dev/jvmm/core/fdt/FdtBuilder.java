@@ -191,6 +191,12 @@ public final class FdtBuilder {
         return property("phandle", phandle);
     }
 
+    /** Whether {@code blob} starts like a flattened devicetree: a whole header, beginning with the magic (§5.2). */
+    public static boolean hasHeader(byte[] blob) {
+        return blob.length >= HEADER_SIZE
+                && ((blob[0] & 0xff) << 24 | (blob[1] & 0xff) << 16 | (blob[2] & 0xff) << 8 | (blob[3] & 0xff)) == FDT_MAGIC;
+    }
+
     /** Ends the structure block (FDT_END) and returns the blob. The builder cannot be used afterwards. */
     public byte[] finish() {
         checkNotFinished();
