@@ -75,7 +75,8 @@ class GeneratedStructsWorkTest {
             assertEquals(0x1234_5678_9abc_def0L, kvm_run.mmio.phys_addr(mmio));
             assertEquals(1, kvm_run.mmio.is_write(mmio));
 
-            // An indexed setter on an array that is not at offset 0 of its class (JEXTRACT-SHAPE §4.5 base fix)
+            // An indexed setter on an array that is not at offset 0 of its class (openjdk/jextract 91fc954,
+            // 2025-11: the indexed handle's base is the field's offset, not 0)
             MemorySegment event = kvm_run.system_event(run);
             kvm_run.system_event.data(event, 3, 0xdead_beefL);
             assertEquals(0xdead_beefL, raw(run).getLong((int) (c.offsetof("kvm_run", "system_event.data") + 3 * 8)));

@@ -37,22 +37,21 @@ final class HostInfoCommand implements Callable<Integer> {
             throw new UserError(e.getMessage(), ExitStatus.FAILURE.code(), e);
         }
         PrintWriter out = spec.commandLine().getOut();
-        var r = info.report();
-        out.printf("jvmm %s on %s, Java %s%n", Version.jvmmVersion(), r.arch().uname(), Runtime.version());
-        out.printf("KVM: %s, API version %d, kvm_run mapping %d bytes%n", kvmDevice, r.apiVersion(), r.vcpuMmapSize());
+        out.printf("jvmm %s on %s, Java %s%n", Version.jvmmVersion(), info.arch(), Runtime.version());
+        out.printf("KVM: %s, API version %d, kvm_run mapping %d bytes%n", kvmDevice, info.apiVersion(), info.vcpuMmapSize());
         out.println("capabilities (KVM_CHECK_EXTENSION)          /dev/kvm   VM fd");
         for (Map.Entry<String, String[]> e : info.capabilityTable().entrySet()) {
             out.printf("  %-40s %8s %7s%n", e.getKey(), e.getValue()[0], e.getValue()[1]);
         }
         out.println("devices (KVM_CREATE_DEVICE_TEST)");
-        for (var e : r.deviceTypes().entrySet()) {
+        for (var e : info.deviceTypes().entrySet()) {
             out.printf("  %-40s %s%n", e.getKey(), e.getValue() ? "yes" : "no");
         }
         out.printf("KVM_CAP_MSI_DEVID on a VM with a GICv3 ITS: %s%n",
-                r.msiDevidWithIts().map(String::valueOf).orElse("not probed (no ITS on this host)"));
+                info.msiDevidWithIts().map(String::valueOf).orElse("not probed (no ITS on this host)"));
         out.printf("ITS available: %s%n", info.gic().its() && info.gic().vgicV3() ? "yes" : "no");
         out.printf("--gic-msi=auto would choose: %s%n", info.describeChoice(GicMsiMode.AUTO));
-        for (String note : r.notes()) out.println("note: " + note);
+        for (String note : info.notes()) out.println("note: " + note);
         out.flush();
         return ExitStatus.OK.code();
     }

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class ExitStatusTest {
     @Test
     void theReadmeTableIsTheEnum() throws Exception {
-        String readme = Files.readString(EmulatedArm64Host.repo().resolve("README.md"));
+        String readme = Files.readString(EmulatedAarch64Host.repo().resolve("README.md"));
         List<String> rows = readme.lines().filter(l -> l.matches("\\| \\d \\| .*")).toList();
         assertEquals(ExitStatus.values().length, rows.size(), "README exit status rows: " + rows);
         for (ExitStatus s : ExitStatus.values()) {

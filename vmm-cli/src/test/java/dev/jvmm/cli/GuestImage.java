@@ -18,7 +18,7 @@ final class GuestImage {
     private GuestImage() { }
 
     static Path cacheDir() throws IOException, InterruptedException {
-        Path script = EmulatedArm64Host.repo().resolve("tools/guest/build-guest");
+        Path script = EmulatedAarch64Host.repo().resolve("tools/guest/build-guest");
         Process p = new ProcessBuilder(script.toString()).inheritIO()
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         assertTrue(p.waitFor(900, TimeUnit.SECONDS), "build-guest did not finish");
@@ -38,7 +38,7 @@ final class GuestImage {
     static Path share(Path tmp) throws IOException, InterruptedException {
         Path guest = cacheDir();
         Path share = Files.createDirectories(tmp.resolve("share"));
-        copyTree(EmulatedArm64Host.dist(), share.resolve("jvmm"));
+        copyTree(EmulatedAarch64Host.dist(), share.resolve("jvmm"));
         Files.createDirectories(share.resolve("guest"));
         for (String f : new String[] {"Image", "initramfs.cpio.gz"}) {
             link(guest.resolve(f), share.resolve("guest").resolve(f));
@@ -47,7 +47,7 @@ final class GuestImage {
              var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(share.resolve("guest/Image.gz")), 1 << 16)) {
             in.transferTo(out);
         }
-        Files.write(share.resolve("guest/nisv.img"), Arm64Payloads.loadPairFromDevice());
+        Files.write(share.resolve("guest/nisv.img"), Aarch64Payloads.loadPairFromDevice());
         return share;
     }
 

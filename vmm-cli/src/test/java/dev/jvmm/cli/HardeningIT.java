@@ -28,15 +28,15 @@ class HardeningIT {
             + " --initrd /work/guest/initramfs-hard.cpio --cpus 2 --memory 256M --stats";
     private static final int FLOOD_LINES = 1500; // 150 kB: more than a pipe holds, so the writer blocks for good
 
-    static EmulatedArm64Host.Result result;
+    static EmulatedAarch64Host.Result result;
 
     @BeforeAll
     static void bootGuests(@TempDir Path tmp) throws Exception {
-        EmulatedArm64Host.skipIfAsked();
+        EmulatedAarch64Host.skipIfAsked();
         Path share = GuestImage.share(tmp);
         Path probe = tmp.resolve("ldpprobe");
         Process cc = new ProcessBuilder("aarch64-linux-gnu-gcc", "-static", "-O2", "-Wall", "-Wextra", "-o",
-                probe.toString(), EmulatedArm64Host.repo().resolve("tools/guest/ldpprobe.c").toString())
+                probe.toString(), EmulatedAarch64Host.repo().resolve("tools/guest/ldpprobe.c").toString())
                 .inheritIO().start();
         assertTrue(cc.waitFor(120, TimeUnit.SECONDS) && cc.exitValue() == 0,
                 "aarch64-linux-gnu-gcc builds ldpprobe (scripts/install-deps installs it)");
@@ -53,34 +53,34 @@ class HardeningIT {
         // stdout into a FIFO whose reader never reads: the pipe fills, then the console writer's ring.
         String stalled = "rm -f /tmp/stall; mkfifo /tmp/stall; sleep 900 < /tmp/stall & holder=$!; ";
         String host = String.join("\n",
-                EmulatedArm64Host.marked("ldp", JVMM + " --rng --cmdline '" + quiet + "'"),
-                EmulatedArm64Host.marked("stall-poweroff", stalled + "timeout 600 " + JVMM + " --cmdline '" + quiet
+                EmulatedAarch64Host.marked("ldp", JVMM + " --rng --cmdline '" + quiet + "'"),
+                EmulatedAarch64Host.marked("stall-poweroff", stalled + "timeout 600 " + JVMM + " --cmdline '" + quiet
                         + " jvmm.flood=" + FLOOD_LINES + "' > /tmp/stall 2> /tmp/stall.err; rc=$?; kill $holder;"
                         + " cat /tmp/stall.err; (exit $rc)"),
-                EmulatedArm64Host.marked("stall-sigterm", stalled + JVMM + " --cmdline '" + quiet
+                EmulatedAarch64Host.marked("stall-sigterm", stalled + JVMM + " --cmdline '" + quiet
                         + " jvmm.flood-forever' > /tmp/stall 2> /tmp/stall.err & pid=$!;"
                         + " i=0; while ! grep -q msi-controller /tmp/stall.err && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done;"
                         + " sleep 20; t0=$(date +%s); kill -TERM $pid; wait $pid; rc=$?; t1=$(date +%s); kill $holder;"
                         + " cat /tmp/stall.err; echo \"JVMM-HOST sigterm-to-exit-s=$((t1 - t0))\"; (exit $rc)"),
-                EmulatedArm64Host.marked("fake-panic", JVMM + " --cmdline '" + quiet + " jvmm.fake-panic'"),
+                EmulatedAarch64Host.marked("fake-panic", JVMM + " --cmdline '" + quiet + " jvmm.fake-panic'"),
                 // Set-up held deterministically: opening a read-only disk that is a FIFO blocks until a writer comes.
-                EmulatedArm64Host.marked("sigterm-setup", "rm -f /tmp/setup-fifo; mkfifo /tmp/setup-fifo; " + JVMM
+                EmulatedAarch64Host.marked("sigterm-setup", "rm -f /tmp/setup-fifo; mkfifo /tmp/setup-fifo; " + JVMM
                         + " --disk path=/tmp/setup-fifo,readonly --cmdline '" + quiet + "' > /tmp/setup.log 2>&1 & pid=$!;"
                         + " sleep 15; kill -TERM $pid; wait $pid; rc=$?; cat /tmp/setup.log; (exit $rc)"),
-                EmulatedArm64Host.marked("too-much-memory", JVMM.replace("--memory 256M", "--memory 512G")),
+                EmulatedAarch64Host.marked("too-much-memory", JVMM.replace("--memory 256M", "--memory 512G")),
                 "true");
-        result = EmulatedArm64Host.runShared(share, host, List.of(), 1800);
+        result = EmulatedAarch64Host.runShared(share, host, List.of(), 1800);
         assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
-    private static Map<String, String> probe(EmulatedArm64Host.Section s, String name, String insn) {
-        return s.lines("JVMM-HARD probe=" + name + " insn=" + insn).stream().map(EmulatedArm64Host::fields)
+    private static Map<String, String> probe(EmulatedAarch64Host.Section s, String name, String insn) {
+        return s.lines("JVMM-HARD probe=" + name + " insn=" + insn).stream().map(EmulatedAarch64Host::fields)
                 .findFirst().orElseThrow(() -> new AssertionError("no probe " + name + "/" + insn + ":\n" + s.console()));
     }
 
     @Test
     void anUndecodableAccessIsASigbusForTheGuestProcessAndTheVmRunsOn() {
-        EmulatedArm64Host.Section s = result.section("ldp");
+        EmulatedAarch64Host.Section s = result.section("ldp");
         assertEquals(0, s.status(), "the guest powered off:\n" + s.console());
         assertTrue(s.console().contains("JVMM-HARD bar pci=0000:01:00.0"), s.console());
         assertEquals("135", probe(s, "bar", "ldp").get("rc"), "ldp from a BAR: SIGBUS (128 + 7)\n" + s.console());
@@ -89,14 +89,14 @@ class HardeningIT {
         assertEquals("0", probe(s, "unclaimed", "ldr").get("rc"), s.console());
         assertTrue(s.console().contains("JVMM-HARD probes-done"), s.console());
         assertTrue(s.console().contains("JVMM-GUEST done"), s.console());
-        Map<String, String> stats = EmulatedArm64Host.fields(s.lines("jvmm-stats").stream()
+        Map<String, String> stats = EmulatedAarch64Host.fields(s.lines("jvmm-stats").stream()
                 .filter(l -> l.startsWith("setup-ms=")).findFirst().orElseThrow());
         assertEquals("2", stats.get("external-aborts"), "one abort per ldp: " + stats);
     }
 
     @Test
     void aConsoleNobodyReadsDoesNotStopTheGuestFromPoweringOff() {
-        EmulatedArm64Host.Section s = result.section("stall-poweroff");
+        EmulatedAarch64Host.Section s = result.section("stall-poweroff");
         assertEquals(0, s.status(), "powered off although stdout never drained (124 = hung until timeout):\n"
                 + s.console());
         assertTrue(s.console().lines().anyMatch(l -> l.matches("jvmm: \\d+ bytes of guest console output were dropped:"
@@ -105,9 +105,9 @@ class HardeningIT {
 
     @Test
     void aConsoleNobodyReadsDoesNotDelaySigterm() {
-        EmulatedArm64Host.Section s = result.section("stall-sigterm");
+        EmulatedAarch64Host.Section s = result.section("stall-sigterm");
         assertEquals(ExitStatus.STOPPED.code(), s.status(), s.console());
-        int seconds = Integer.parseInt(EmulatedArm64Host.fields(s.lines("JVMM-HOST").getFirst())
+        int seconds = Integer.parseInt(EmulatedAarch64Host.fields(s.lines("JVMM-HOST").getFirst())
                 .get("sigterm-to-exit-s"));
         // The signal hook gives up on a stuck teardown after 10 s; the run must end well before that on its own.
         assertTrue(seconds < 8, "SIGTERM to exit took " + seconds + " s:\n" + s.console());
@@ -115,21 +115,21 @@ class HardeningIT {
 
     @Test
     void printingThePanicLineAndRebootingIsAResetNotACrash() {
-        EmulatedArm64Host.Section s = result.section("fake-panic");
+        EmulatedAarch64Host.Section s = result.section("fake-panic");
         assertTrue(s.console().contains("Kernel panic - not syncing: printed by a guest user"), s.console());
         assertEquals(ExitStatus.GUEST_RESET.code(), s.status(), s.console());
     }
 
     @Test
     void aSignalDuringSetUpExits5() {
-        EmulatedArm64Host.Section s = result.section("sigterm-setup");
+        EmulatedAarch64Host.Section s = result.section("sigterm-setup");
         assertEquals(ExitStatus.STOPPED.code(), s.status(), "not 143 (the JVM's default for SIGTERM):\n" + s.console());
         assertTrue(s.console().contains("jvmm: stopped by a signal during set-up"), s.console());
     }
 
     @Test
     void guestMemoryBeyondWhatTheHostCanGiveIsOneLineAndStatus2() {
-        EmulatedArm64Host.Section s = result.section("too-much-memory");
+        EmulatedAarch64Host.Section s = result.section("too-much-memory");
         assertEquals(ExitStatus.USAGE.code(), s.status(), s.console());
         assertTrue(s.console().lines().anyMatch(l -> l.startsWith("jvmm: guest memory of 512.0 GiB is more than this"
                 + " host can give: it has ")), s.console());

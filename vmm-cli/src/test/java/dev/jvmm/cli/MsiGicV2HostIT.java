@@ -15,23 +15,23 @@ import org.junit.jupiter.api.io.TempDir;
  * the guest must get its virtio-rng interrupts there; {@code --gic-msi=its} must refuse to start, naming the ITS.
  */
 class MsiGicV2HostIT {
-    static EmulatedArm64Host.Result result;
+    static EmulatedAarch64Host.Result result;
 
     @BeforeAll
     static void bootGuests(@TempDir Path tmp) throws Exception {
-        EmulatedArm64Host.skipIfAsked();
+        EmulatedAarch64Host.skipIfAsked();
         Path share = MsiIT.guestShare(tmp);
         String host = String.join("\n",
-                EmulatedArm64Host.marked("auto", MsiIT.JVMM + " --gic-msi=auto " + MsiIT.DEVICES),
-                EmulatedArm64Host.marked("its", MsiIT.JVMM + " --gic-msi=its " + MsiIT.DEVICES),
+                EmulatedAarch64Host.marked("auto", MsiIT.JVMM + " --gic-msi=auto " + MsiIT.DEVICES),
+                EmulatedAarch64Host.marked("its", MsiIT.JVMM + " --gic-msi=its " + MsiIT.DEVICES),
                 "true");
-        result = EmulatedArm64Host.runShared(share, host, List.of("--machine-opts", "gic-version=2"), 900);
+        result = EmulatedAarch64Host.runShared(share, host, List.of("--machine-opts", "gic-version=2"), 900);
         assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
     @Test
     void autoFallsBackToV2mBesideAGicV2AndEveryRngDeliversData() {
-        EmulatedArm64Host.Section auto = result.section("auto");
+        EmulatedAarch64Host.Section auto = result.section("auto");
         assertTrue(auto.console().contains("jvmm-stats msi-controller=v2m gic=v2 reason: no GICv3 ITS on this host"),
                 auto.console());
         MsiIT.checkGuest(auto, "GICv2m");
@@ -39,7 +39,7 @@ class MsiGicV2HostIT {
 
     @Test
     void askingForTheItsFailsAtStartWithOneLineNamingIt() {
-        EmulatedArm64Host.Section its = result.section("its");
+        EmulatedAarch64Host.Section its = result.section("its");
         assertEquals(1, its.status(), its.console());
         assertTrue(its.console().contains("jvmm: --gic-msi=its: the host's KVM cannot create a GICv3 ITS (no GICv3 either);"
                 + " use --gic-msi=v2m or auto"), its.console());

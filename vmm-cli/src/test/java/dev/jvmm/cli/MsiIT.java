@@ -49,19 +49,19 @@ class MsiIT {
      */
     static final Set<String> PCI_ADDRESSES = Set.of("0000:01:00.0", "0000:05:00.0", "0000:00:02.0", "0001:01:00.0");
 
-    static EmulatedArm64Host.Result result;
+    static EmulatedAarch64Host.Result result;
 
     @BeforeAll
     static void bootGuests(@TempDir Path tmp) throws Exception {
-        EmulatedArm64Host.skipIfAsked();
+        EmulatedAarch64Host.skipIfAsked();
         Path share = guestShare(tmp);
         String host = String.join("\n",
-                EmulatedArm64Host.marked("its", JVMM + " --gic-msi=its " + DEVICES),
-                EmulatedArm64Host.marked("v2m", JVMM + " --gic-msi=v2m " + DEVICES),
-                EmulatedArm64Host.marked("auto", JVMM + " --gic-msi=auto " + DEVICES),
-                EmulatedArm64Host.marked("bad-port", JVMM + " --rng port=nowhere"),
+                EmulatedAarch64Host.marked("its", JVMM + " --gic-msi=its " + DEVICES),
+                EmulatedAarch64Host.marked("v2m", JVMM + " --gic-msi=v2m " + DEVICES),
+                EmulatedAarch64Host.marked("auto", JVMM + " --gic-msi=auto " + DEVICES),
+                EmulatedAarch64Host.marked("bad-port", JVMM + " --rng port=nowhere"),
                 "true");
-        result = EmulatedArm64Host.runShared(share, host, List.of(), 1200);
+        result = EmulatedAarch64Host.runShared(share, host, List.of(), 1200);
         assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
@@ -86,14 +86,14 @@ class MsiIT {
 
     @Test
     void autoChoosesTheItsOnAGicV3HostAndSaysWhy() {
-        EmulatedArm64Host.Section auto = result.section("auto");
+        EmulatedAarch64Host.Section auto = result.section("auto");
         assertTrue(auto.console().contains("jvmm-stats msi-controller=its gic=v3 reason: the host's KVM can create a GICv3 ITS"),
                 auto.console());
     }
 
     @Test
     void aDeviceOnAPortThatDoesNotExistIsRefusedBeforeBooting() {
-        EmulatedArm64Host.Section bad = result.section("bad-port");
+        EmulatedAarch64Host.Section bad = result.section("bad-port");
         assertEquals(2, bad.status(), bad.console());
         assertTrue(bad.console().contains("jvmm: invalid PCIe topology: endpoint 'rng0': port 'nowhere' does not exist"),
                 bad.console());
@@ -105,12 +105,12 @@ class MsiIT {
      * grew during the read through it; no two reads returned the same bytes; the guest powered off; and jvmm
      * delivered through irqfds.
      */
-    static void checkGuest(EmulatedArm64Host.Section run, String domain) {
+    static void checkGuest(EmulatedAarch64Host.Section run, String domain) {
         String console = run.console();
         assertEquals(0, run.status(), "the guest powered off cleanly:\n" + console);
         assertTrue(console.contains("JVMM-GUEST script=60-msi.sh rc=0"), console);
 
-        List<Map<String, String>> devs = run.lines("JVMM-MSI-DEV").stream().map(EmulatedArm64Host::fields).toList();
+        List<Map<String, String>> devs = run.lines("JVMM-MSI-DEV").stream().map(EmulatedAarch64Host::fields).toList();
         assertEquals(PCI_ADDRESSES, new HashSet<>(devs.stream().map(d -> d.get("pci")).toList()), console);
         for (Map<String, String> d : devs) {
             assertEquals("0x1044", d.get("device"), "virtio 1.0 entropy device id (0x1040 + 4): " + d);
@@ -125,7 +125,7 @@ class MsiIT {
                     pci + " has no MSI line on " + domain + ":\n" + String.join("\n", irqLines));
         }
 
-        List<Map<String, String>> reads = run.lines("JVMM-MSI-READ").stream().map(EmulatedArm64Host::fields).toList();
+        List<Map<String, String>> reads = run.lines("JVMM-MSI-READ").stream().map(EmulatedAarch64Host::fields).toList();
         assertEquals(PCI_ADDRESSES.size(), reads.size(), console);
         Set<String> grew = new HashSet<>();
         Set<String> data = new HashSet<>();

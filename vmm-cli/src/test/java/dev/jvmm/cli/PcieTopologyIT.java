@@ -42,11 +42,11 @@ class PcieTopologyIT {
             "--pcie-endpoint sw0.dp1:ep0,functions=2",
             "--pcie-endpoint rp3:ep1,vendor=0x1234,device=0x5678,class=0x058000,bar64");
 
-    static EmulatedArm64Host.Result result;
+    static EmulatedAarch64Host.Result result;
 
     @BeforeAll
     static void bootGuest(@TempDir Path tmp) throws Exception {
-        EmulatedArm64Host.skipIfAsked();
+        EmulatedAarch64Host.skipIfAsked();
         Path share = GuestImage.share(tmp);
         String script;
         try (InputStream in = PcieTopologyIT.class.getResourceAsStream("50-pcie.sh")) {
@@ -59,25 +59,25 @@ class PcieTopologyIT {
                 guest("pcie", TOPOLOGY + " --cmdline 'console=ttyAMA0 quiet panic=-1'"),
                 guest("bad-topology", "--pcie-root-complex rc0 --pcie-root-port rc9:rp0"),
                 "true");
-        result = EmulatedArm64Host.runShared(share, host, List.of(), 900);
+        result = EmulatedAarch64Host.runShared(share, host, List.of(), 900);
         assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
     private static String guest(String name, String args) {
-        return EmulatedArm64Host.marked(name, JVMM + " " + args);
+        return EmulatedAarch64Host.marked(name, JVMM + " " + args);
     }
 
-    static EmulatedArm64Host.Section run(String name) {
+    static EmulatedAarch64Host.Section run(String name) {
         return result.section(name);
     }
 
     static Map<String, String> fields(String line) {
-        return EmulatedArm64Host.fields(line);
+        return EmulatedAarch64Host.fields(line);
     }
 
     @Test
     void theGuestEnumeratesExactlyTheHierarchy() {
-        EmulatedArm64Host.Section r = run("pcie");
+        EmulatedAarch64Host.Section r = run("pcie");
         List<String> seen = r.lines("JVMM-PCI").stream().map(PcieTopologyIT::fields)
                 .map(f -> String.join(" ", f.get("dev"), f.get("vendor") + ":" + f.get("device"), f.get("class"),
                         "parent=" + f.get("parent"), "buses=" + f.getOrDefault("buses", "-")))
@@ -117,7 +117,7 @@ class PcieTopologyIT {
         boolean contains(long a, long b) { return Long.compareUnsigned(start, a) <= 0 && Long.compareUnsigned(b, end) <= 0; }
     }
 
-    static List<IomemEntry> iomem(EmulatedArm64Host.Section r) {
+    static List<IomemEntry> iomem(EmulatedAarch64Host.Section r) {
         Pattern p = Pattern.compile("^( *)([0-9a-f]+)-([0-9a-f]+) : (.+)$");
         List<IomemEntry> out = new ArrayList<>();
         for (String l : r.lines("JVMM-PCI-IOMEM")) {
@@ -132,7 +132,7 @@ class PcieTopologyIT {
 
     @Test
     void everyBarLiesInsideItsOwnHostBridgesWindow() {
-        EmulatedArm64Host.Section r = run("pcie");
+        EmulatedAarch64Host.Section r = run("pcie");
         List<IomemEntry> iomem = iomem(r);
         Map<String, String> windowOf = new LinkedHashMap<>();
         for (String line : r.lines("JVMM-PCI")) {
@@ -158,7 +158,7 @@ class PcieTopologyIT {
 
     @Test
     void barsAreMappedWhereTheGuestPutsThem() {
-        EmulatedArm64Host.Section r = run("pcie");
+        EmulatedAarch64Host.Section r = run("pcie");
         List<Map<String, String>> bars = r.lines("JVMM-PCI-BAR").stream().map(PcieTopologyIT::fields).toList();
         assertEquals(List.of("0000:05:00.0", "0000:05:00.1", "0001:02:00.0"), bars.stream().map(b -> b.get("dev")).toList(), r.console());
         for (Map<String, String> b : bars) {
@@ -172,7 +172,7 @@ class PcieTopologyIT {
 
     @Test
     void anInvalidTopologyIsRefusedBeforeBooting() {
-        EmulatedArm64Host.Section r = run("bad-topology");
+        EmulatedAarch64Host.Section r = run("bad-topology");
         assertEquals(2, r.status(), r.console());
         assertTrue(r.console().contains("jvmm: invalid PCIe topology: root port 'rp0': root complex 'rc9' does not exist"), r.console());
     }

@@ -105,10 +105,10 @@ class RunCommandTest {
     }
 
     @Test
-    void aValidKernelOnAHostThatIsNotArm64IsOneLine() throws Exception {
+    void aValidKernelOnAHostThatIsNotAarch64IsOneLine() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "x86_64 hosts only");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "SKIPPED: no /dev/kvm");
-        Path kernel = Files.write(dir.resolve("Image"), Arm64Payloads.loadPairFromDevice());
+        Path kernel = Files.write(dir.resolve("Image"), Aarch64Payloads.loadPairFromDevice());
         CliRunner r = CliRunner.run("run", "--kernel", kernel.toString());
         assertEquals(ExitStatus.FAILURE.code(), r.status(), r.err());
         assertEquals("jvmm: this host is not aarch64: jvmm runs aarch64 guests on aarch64 KVM hosts only", r.err().strip());

@@ -41,12 +41,12 @@ class VirtioBlkIT {
             "--disk path=/work/disk-write.img,port=sw0.dp0,id=disk-write",
             "--disk path=/work/disk-ro.img,port=rp2,id=disk-ro,readonly");
 
-    static EmulatedArm64Host.Result result;
+    static EmulatedAarch64Host.Result result;
     static String readSha, roSha;
 
     @BeforeAll
     static void bootGuests(@TempDir Path tmp) throws Exception {
-        EmulatedArm64Host.skipIfAsked();
+        EmulatedAarch64Host.skipIfAsked();
         Path share = GuestImage.share(tmp);
         String script;
         try (InputStream in = VirtioBlkIT.class.getResourceAsStream("70-blk.sh")) {
@@ -76,18 +76,18 @@ class VirtioBlkIT {
                 + " i=0; while ! grep -q JVMM-BLK-SYNCED /tmp/sigterm.log && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done;"
                 + " kill -TERM $pid; wait $pid; rc=$?; cat /tmp/sigterm.log; " + after + "; (exit $rc)";
         String host = String.join("\n",
-                fresh, EmulatedArm64Host.marked("its", JVMM + " --gic-msi=its " + DEVICES + quiet + "; rc=$?; " + after + "; (exit $rc)"),
-                fresh, EmulatedArm64Host.marked("v2m-hvc", JVMM + " --gic-msi=v2m " + DEVICES + hvc + "; rc=$?; " + after + "; (exit $rc)"),
-                fresh, EmulatedArm64Host.marked("sigterm", sigterm),
+                fresh, EmulatedAarch64Host.marked("its", JVMM + " --gic-msi=its " + DEVICES + quiet + "; rc=$?; " + after + "; (exit $rc)"),
+                fresh, EmulatedAarch64Host.marked("v2m-hvc", JVMM + " --gic-msi=v2m " + DEVICES + hvc + "; rc=$?; " + after + "; (exit $rc)"),
+                fresh, EmulatedAarch64Host.marked("sigterm", sigterm),
                 // A second jvmm on an image the first one holds (busybox in the emulated host has no flock).
-                EmulatedArm64Host.marked("locked", JVMM + " --disk path=/work/disk-read.img,id=holder"
+                EmulatedAarch64Host.marked("locked", JVMM + " --disk path=/work/disk-read.img,id=holder"
                         + " --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.blk-wait' > /tmp/holder.log 2>&1 & holder=$!;"
                         + " i=0; while ! grep -q msi-controller /tmp/holder.log && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done; "
                         + JVMM + " --disk path=/work/disk-read.img" + quiet + "; rc=$?; kill -TERM $holder; wait $holder; (exit $rc)"),
-                EmulatedArm64Host.marked("missing", JVMM + " --disk path=/work/nope.img" + quiet),
-                EmulatedArm64Host.marked("directory", JVMM + " --disk path=/work" + quiet),
+                EmulatedAarch64Host.marked("missing", JVMM + " --disk path=/work/nope.img" + quiet),
+                EmulatedAarch64Host.marked("directory", JVMM + " --disk path=/work" + quiet),
                 "true");
-        result = EmulatedArm64Host.runShared(share, host, List.of(), 1500);
+        result = EmulatedAarch64Host.runShared(share, host, List.of(), 1500);
         assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
@@ -102,18 +102,18 @@ class VirtioBlkIT {
         return sha256(p);
     }
 
-    static Map<String, String> line(EmulatedArm64Host.Section s, String prefix) {
+    static Map<String, String> line(EmulatedAarch64Host.Section s, String prefix) {
         List<String> lines = s.lines(prefix);
         assertEquals(1, lines.size(), prefix + " in:\n" + s.console());
-        return EmulatedArm64Host.fields(lines.getFirst());
+        return EmulatedAarch64Host.fields(lines.getFirst());
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"its", "v2m-hvc"})
     void theGuestReadsWritesAndIsRefusedWhereItShouldBe(String run) throws Exception {
-        EmulatedArm64Host.Section s = result.section(run);
+        EmulatedAarch64Host.Section s = result.section(run);
         assertEquals(0, s.status(), "the guest powered off:\n" + s.console());
-        Map<String, Map<String, String>> disks = s.lines("JVMM-BLK-DEV").stream().map(EmulatedArm64Host::fields)
+        Map<String, Map<String, String>> disks = s.lines("JVMM-BLK-DEV").stream().map(EmulatedAarch64Host::fields)
                 .collect(Collectors.toMap(f -> f.get("serial"), f -> f));
         assertEquals(Map.of("disk-read", "0000:01:00.0", "disk-write", "0000:04:00.0", "disk-ro", "0001:01:00.0"),
                 disks.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().get("pci"))),
@@ -139,14 +139,14 @@ class VirtioBlkIT {
 
     @Test
     void theVirtioConsoleCarriesTheGuestsOutput() {
-        EmulatedArm64Host.Section s = result.section("v2m-hvc");
+        EmulatedAarch64Host.Section s = result.section("v2m-hvc");
         assertTrue(s.console().contains("JVMM-GUEST ready"), s.console());
         assertTrue(s.console().contains("JVMM-GUEST done"), s.console());
     }
 
     @Test
     void sigtermRightAfterTheGuestsSyncLosesNothing() throws Exception {
-        EmulatedArm64Host.Section s = result.section("sigterm");
+        EmulatedAarch64Host.Section s = result.section("sigterm");
         assertEquals(5, s.status(), "stopped from outside:\n" + s.console());
         assertTrue(s.console().contains("JVMM-BLK-SYNCED"), s.console());
         Map<String, String> files = line(s, "JVMM-HOST-FILES");
@@ -156,14 +156,14 @@ class VirtioBlkIT {
 
     @Test
     void aLockedMissingOrDirectoryImageIsRefusedAtStartWithOneLine() {
-        EmulatedArm64Host.Section locked = result.section("locked");
+        EmulatedAarch64Host.Section locked = result.section("locked");
         assertEquals(2, locked.status(), locked.console());
         assertTrue(locked.console().lines().anyMatch(l -> l.startsWith("jvmm: disk 'disk0' (/work/disk-read.img): ")
                 && l.contains("in use")), locked.console());
-        EmulatedArm64Host.Section missing = result.section("missing");
+        EmulatedAarch64Host.Section missing = result.section("missing");
         assertEquals(2, missing.status(), missing.console());
         assertTrue(missing.console().contains("jvmm: disk 'disk0' (/work/nope.img): "), missing.console());
-        EmulatedArm64Host.Section dir = result.section("directory");
+        EmulatedAarch64Host.Section dir = result.section("directory");
         assertEquals(2, dir.status(), dir.console());
         assertTrue(dir.console().contains("jvmm: disk 'disk0' (/work): "), dir.console());
     }

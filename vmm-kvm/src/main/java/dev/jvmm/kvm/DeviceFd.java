@@ -7,10 +7,11 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * An in-kernel device made with KVM_CREATE_DEVICE (a vGIC, an ITS), configured through attributes
- * (Documentation/virt/kvm/devices/, api.rst §4.81 KVM_SET_DEVICE_ATTR/KVM_GET_DEVICE_ATTR/KVM_HAS_DEVICE_ATTR).
+ * (Documentation/virt/kvm/devices/, api.rst §4.81 KVM_SET_DEVICE_ATTR).
  *
- * <p>The attribute's value travels through {@code kvm_device_attr.addr}, a pointer the kernel reads or writes;
- * these methods own that buffer, so callers never hand the kernel a raw address.
+ * <p>The attribute's value travels through {@code kvm_device_attr.addr}, a pointer the kernel reads;
+ * these methods own that buffer, so callers never hand the kernel a raw address. (Nothing reads attributes back
+ * yet: KVM_GET_DEVICE_ATTR / KVM_HAS_DEVICE_ATTR wrappers come with their first caller, e.g. ITS table save.)
  */
 public final class DeviceFd extends Fd {
     private final int type;
@@ -54,43 +55,5 @@ public final class DeviceFd extends Fd {
         kvm_device_attr.attr(a, attr);
         kvm_device_attr.addr(a, value.address());
         Libc.ioctl(fd(), Abi.KVM_SET_DEVICE_ATTR, a, "KVM_SET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
-    }
-
-    public long getAttrU64(int group, long attr) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            return getAttr(group, attr, arena.allocate(ValueLayout.JAVA_LONG), arena).get(ValueLayout.JAVA_LONG, 0);
-        }
-    }
-
-    public int getAttrU32(int group, long attr) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            return getAttr(group, attr, arena.allocate(ValueLayout.JAVA_INT), arena).get(ValueLayout.JAVA_INT, 0);
-        }
-    }
-
-    /** KVM_GET_DEVICE_ATTR into {@code value}, which is returned. */
-    private MemorySegment getAttr(int group, long attr, MemorySegment value, Arena arena) throws ErrnoException {
-        MemorySegment a = kvm_device_attr.allocate(arena);
-        kvm_device_attr.group(a, group);
-        kvm_device_attr.attr(a, attr);
-        kvm_device_attr.addr(a, value.address());
-        Libc.ioctl(fd(), Abi.KVM_GET_DEVICE_ATTR, a, "KVM_GET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
-        return value;
-    }
-
-    /** KVM_HAS_DEVICE_ATTR: false when the kernel answers ENXIO (attribute unknown to this device). */
-    public boolean hasAttr(int group, long attr) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = kvm_device_attr.allocate(arena);
-            kvm_device_attr.group(a, group);
-            kvm_device_attr.attr(a, attr);
-            try {
-                Libc.ioctl(fd(), Abi.KVM_HAS_DEVICE_ATTR, a, "KVM_HAS_DEVICE_ATTR");
-                return true;
-            } catch (ErrnoException e) {
-                if (e.is(Errno.ENXIO)) return false;
-                throw e;
-            }
-        }
     }
 }

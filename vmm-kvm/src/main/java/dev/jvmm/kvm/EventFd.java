@@ -16,11 +16,8 @@ public final class EventFd extends Fd {
     private static final ThreadLocal<MemorySegment> COUNTER =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_LONG));
 
-    private final boolean nonBlocking;
-
-    private EventFd(int fd, boolean nonBlocking) {
+    private EventFd(int fd) {
         super(fd, "eventfd");
-        this.nonBlocking = nonBlocking;
     }
 
     /** A blocking eventfd (reads wait for a signal). */
@@ -28,7 +25,7 @@ public final class EventFd extends Fd {
 
     public static EventFd create(boolean nonBlocking) throws ErrnoException {
         int flags = Libc.EFD_CLOEXEC | (nonBlocking ? Libc.EFD_NONBLOCK : 0);
-        return new EventFd(Libc.eventfd(0, flags), nonBlocking);
+        return new EventFd(Libc.eventfd(0, flags));
     }
 
     /** Adds {@code value} (> 0) to the counter, waking readers and, for an irqfd, raising its interrupt. */
@@ -51,6 +48,4 @@ public final class EventFd extends Fd {
         if (r < 0) return 0; // -EAGAIN: nothing signalled
         return v.get(ValueLayout.JAVA_LONG, 0);
     }
-
-    public boolean isNonBlocking() { return nonBlocking; }
 }

@@ -24,7 +24,7 @@ public final class Kvm extends Fd {
     public static void preload() {
         try {
             for (Class<?> c : new Class<?>[] {Libc.class, Abi.class, VcpuKicker.class, VcpuRunner.class,
-                    ArmVgic.class, Arm64Regs.class, ArmVcpuFeature.class, Cap.class, KvmHostProbe.class}) {
+                    Aarch64Vgic.class, Aarch64Regs.class, Aarch64VcpuFeature.class, Cap.class, KvmHostProbe.class}) {
                 Class.forName(c.getName(), true, c.getClassLoader());
             }
         } catch (ClassNotFoundException e) {

@@ -26,8 +26,4 @@ public record KvmHostReport(
     public boolean canCreate(String deviceType) {
         return deviceTypes.getOrDefault(deviceType, false);
     }
-
-    public int vmCap(Cap cap) {
-        return vmCaps.getOrDefault(cap, Optional.empty()).orElse(0);
-    }
 }

@@ -2,7 +2,6 @@ package dev.jvmm.kvm;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * Why KVM_RUN returned (api.rst §5, "The kvm_run structure"). Records that carry a {@code data} segment are views
@@ -11,8 +10,6 @@ import java.nio.ByteOrder;
  * the next run, which is how KVM completes the guest's access.
  */
 public sealed interface VcpuExit {
-    ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     /** Guest port read (x86): fill {@code data} with {@code size * count} bytes. */
     record IoIn(int port, int size, int count, MemorySegment data) implements VcpuExit { }
 

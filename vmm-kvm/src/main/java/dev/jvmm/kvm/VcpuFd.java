@@ -111,12 +111,12 @@ public final class VcpuFd extends Fd {
      * KVM_ARM_VCPU_INIT (api.rst §4.82) with the given target and feature bits (KVM_ARM_VCPU_PSCI_0_2,
      * KVM_ARM_VCPU_POWER_OFF for secondaries, ...).
      */
-    public void armVcpuInit(int target, ArmVcpuFeature... features) throws ErrnoException {
+    public void armVcpuInit(int target, Aarch64VcpuFeature... features) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment init = dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.allocate(arena);
             dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.target(init, target);
             long words = dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.features$dimensions()[0];
-            for (ArmVcpuFeature f : features) {
+            for (Aarch64VcpuFeature f : features) {
                 int bit = f.bit();
                 if (bit < 0 || bit >= words * 32) throw new IllegalArgumentException("no vCPU feature bit " + bit);
                 int w = dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.features(init, bit / 32);

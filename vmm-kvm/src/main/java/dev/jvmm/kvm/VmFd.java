@@ -56,15 +56,6 @@ public final class VmFd extends Fd {
         }
     }
 
-    /** Deletes a slot (a region of size 0, api.rst §4.35). */
-    public void deleteUserMemoryRegion(int slot) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment r = kvm_userspace_memory_region.allocate(arena);
-            kvm_userspace_memory_region.slot(r, slot);
-            Libc.ioctl(fd(), Abi.KVM_SET_USER_MEMORY_REGION, r, "KVM_SET_USER_MEMORY_REGION delete slot " + slot);
-        }
-    }
-
     public VcpuFd createVcpu(int id) throws ErrnoException {
         int vcpu = Libc.ioctl(fd(), Abi.KVM_CREATE_VCPU, id, "KVM_CREATE_VCPU " + id);
         return new VcpuFd(vcpu, id, vcpuMmapSize);
@@ -101,7 +92,7 @@ public final class VmFd extends Fd {
 
     /**
      * KVM_IRQ_LINE: drive a wired interrupt (api.rst §4.25). On arm64 {@code irq} encodes type, vCPU and number
-     * (see {@code ArmIrq}); on x86 it is the GSI.
+     * ({@link Aarch64Vgic#spiLine}); on x86 it is the GSI.
      */
     public void irqLine(int irq, boolean level) throws ErrnoException {
         MemorySegment l = IRQ_LEVEL_ARG.get(); // both members are set: nothing to clear

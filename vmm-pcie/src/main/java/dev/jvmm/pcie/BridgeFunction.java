@@ -10,6 +10,7 @@ import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.config.Type1Header;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.PciSpec;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -128,7 +129,7 @@ final class BridgeFunction implements PciFunction {
 
     @Override
     public long barRead(int bar, long offset, int size) {
-        return ConfigSpace.allOnes(size);
+        return Sizes.sizeMask(size);
     }
 
     @Override

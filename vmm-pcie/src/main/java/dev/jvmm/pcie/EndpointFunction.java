@@ -14,6 +14,7 @@ import dev.jvmm.pcie.config.Type0Header;
 import dev.jvmm.pcie.config.VendorSpecificCapability;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.PciSpec;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -143,7 +144,7 @@ public final class EndpointFunction implements PciFunction {
     public long barRead(int bar, long offset, int size) {
         BarDefinition d = bars.definition(bar).orElse(null);
         if (d == null || size < 1 || size > 8 || offset < 0 || offset > d.size() - size) {
-            return ConfigSpace.allOnes(size);
+            return Sizes.sizeMask(size);
         }
         if (msix != null) {
             if (bar == msix.tableBar() && inside(offset, msix.tableOffset(), msix.tableLength())) {

@@ -10,7 +10,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * What every function below one root complex shares: the segment's MSI sink, connected late by the machine,
  * and the listeners that must hear about bus renumbering (irqfd routes hold a devid computed from the bus
- * numbers; ARCHITECTURE.md §2, §7).
+ * numbers, so renumbering makes them stale).
  */
 final class InterruptDomain implements MsiSink {
     private volatile MsiSink sink = MsiSink.DISCONNECTED;

@@ -1,8 +1,8 @@
 package dev.jvmm.pcie;
 
-import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.spec.PciSpec;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -137,15 +137,15 @@ public final class RootComplex {
     /** An ECAM read of {@code size} bytes at {@code offset} into the window. */
     public long read(long offset, int size) {
         if (!isValidEcamAccess(offset, size)) {
-            return ConfigSpace.allOnes(size);
+            return Sizes.sizeMask(size);
         }
         int reg = (int) (offset & PciSpec.ECAM_REGISTER_MASK);
         synchronized (this) {
             PciFunction target = resolve(offset);
             if (target == null) {
-                return ConfigSpace.allOnes(size);
+                return Sizes.sizeMask(size);
             }
-            return Integer.toUnsignedLong(target.configRead(reg, size)) & ConfigSpace.allOnes(size);
+            return Integer.toUnsignedLong(target.configRead(reg, size)) & Sizes.sizeMask(size);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.jvmm.pcie.PcieTestSupport.RecordingSink;
 import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.config.ReadOnlyBits;
 import dev.jvmm.pcie.msi.RequesterId;
+import dev.jvmm.pcie.util.Sizes;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -108,7 +109,7 @@ class EcamFuzzTest {
 
                 if (!write) {
                     long got = rc.read(offset, size);
-                    long allOnes = size >= 8 ? -1L : (1L << (8 * size)) - 1;
+                    long allOnes = Sizes.sizeMask(size);
                     if (target.isEmpty()) {
                         unroutableReads++;
                         assertEquals(allOnes, got, context + ": unroutable read");

@@ -158,7 +158,7 @@ class RoutingTest {
 
     /**
      * Bus numbers belong to the guest: after renumbering, the next message carries the new bus and the old
-     * bus no longer routes (ARCHITECTURE.md §2; a stale devid is pitfall §7).
+     * bus no longer routes (a requester id captured earlier, such as an irqfd route's devid, would be stale).
      */
     @Test
     void renumberingChangesTheRequesterIdTheSinkSees() {

@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * Everything one package gets: constants in jextract's order and the struct classes in manifest order.
  *
- * <p>Order (JEXTRACT-SHAPE.md §2): jextract visits declarations in parse order; a macro whose body is one
+ * <p>Order (jextract's Parser.collectDeclarations and MacroParserImpl): jextract visits declarations in parse order; a macro whose body is one
  * number token is parsed on the spot, every other macro is evaluated by clang afterwards and appended after
  * all declarations, in source order. Enum constants are declarations, so they stay in place.
  *

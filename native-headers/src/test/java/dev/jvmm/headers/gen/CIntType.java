@@ -2,7 +2,7 @@ package dev.jvmm.headers.gen;
 
 /**
  * The C type of an integer constant expression, as gcc's {@code _Generic} reports it, and the Java carrier
- * jextract picks for it (JEXTRACT-SHAPE.md §3): {@code int}/{@code unsigned int} give {@code int};
+ * jextract picks for it (its Utils.carrierFor): {@code int}/{@code unsigned int} give {@code int};
  * {@code long}, {@code unsigned long} and the {@code long long}s give {@code long} (LP64).
  */
 public enum CIntType {

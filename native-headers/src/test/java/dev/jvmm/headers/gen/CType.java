@@ -1,6 +1,7 @@
 package dev.jvmm.headers.gen;
 
 import java.util.List;
+import java.util.Set;
 
 /**
  * A C type as written in a UAPI header, after preprocessing. Typedef names are kept ({@link Typedef}) because
@@ -53,6 +54,20 @@ public sealed interface CType {
 
         public String keyword() {
             return union ? "union" : "struct";
+        }
+
+        /**
+         * Whether any of {@code names} is a member of this aggregate, looking through anonymous members (whose
+         * members C flattens into the enclosing one): an anonymous member holding none of a {@code #@ fields}
+         * selection is left out whole.
+         */
+        public boolean namesAny(Set<String> names) {
+            for (CMember m : members) {
+                if (m.anonymous() ? ((Inline) m.type()).aggregate().namesAny(names) : names.contains(m.name())) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * Writes the header class {@code kvm_h} (constants) and {@code kvm_h$shared} ({@code C_*} layouts and
  * jextract's runtime helpers), in the shape of jextract's ToplevelBuilder/HeaderFileBuilder
- * (JEXTRACT-SHAPE.md §2-3). Past {@link #DECLS_PER_CLASS} constants the header splits like jextract's:
+ * in openjdk/jextract. Past {@link #DECLS_PER_CLASS} constants the header splits like jextract's:
  * {@code kvm_h extends kvm_h_1 extends ... extends kvm_h$shared}, only {@code kvm_h} public.
  */
 final class HeaderWriter {

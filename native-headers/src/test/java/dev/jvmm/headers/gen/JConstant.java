@@ -1,7 +1,8 @@
 package dev.jvmm.headers.gen;
 
 /**
- * One constant of the header class (JEXTRACT-SHAPE.md §3).
+ * One constant of the header class, written as jextract's HeaderFileBuilder.emitConstant does: a private field and
+ * a public static getter of the same name.
  *
  * @param cType    C type of the expression as the compiler saw it; picks the Java type
  * @param value    the value as C {@code long long} (so an {@code unsigned int} is non-negative here)

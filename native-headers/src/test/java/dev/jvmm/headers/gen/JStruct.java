@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * A struct or union class as it will be written (JEXTRACT-SHAPE.md §4-5), resolved against one architecture's
+ * A struct or union class as it will be written (jextract's StructBuilder), resolved against one architecture's
  * compiler: every offset gap is an explicit {@link Padding}, anonymous members are {@link Group}s merged into the
  * class, and fields whose type is an unnamed struct carry their {@link Field#nested() nested class}.
  * Records all the way down, so two architectures' versions compare with {@code equals}.

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.SequencedSet;
 
 /**
- * What to generate, read from jextract {@code --dump-includes} files (JEXTRACT-SHAPE.md §7):
+ * What to generate, read from jextract {@code --dump-includes} files (jextract's doc/GUIDE.md):
  * {@code --include-constant NAME} (macros and enum constants) and {@code --include-struct NAME}, with
  * {@code # ...} comments. One jvmm extension, hidden from jextract in a comment:
  * <pre>{@code #@ fields <struct> <member>...}</pre>

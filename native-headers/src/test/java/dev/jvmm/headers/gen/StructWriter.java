@@ -17,7 +17,7 @@ import java.util.stream.IntStream;
 
 /**
  * Writes one struct/union class in the shape of jextract's StructBuilder at openjdk/jextract@f9866df
- * (JEXTRACT-SHAPE.md §4): {@code $LAYOUT} with explicit padding, per field {@code f$LAYOUT}/{@code f$layout()},
+: {@code $LAYOUT} with explicit padding, per field {@code f$LAYOUT}/{@code f$layout()},
  * {@code f$OFFSET} taken from the layout with {@code byteOffset} paths, getter/setter, arrays with
  * {@code f$DIMS} and indexed accessors whose base is {@code f$OFFSET} (the 2025-11 fix), nested classes for
  * fields of unnamed struct type, then {@code asSlice}, {@code sizeof}, {@code allocate},

@@ -1,5 +1,7 @@
 package dev.jvmm.core.boot;
 
+import dev.jvmm.pcie.util.Sizes;
+
 /**
  * Where the kernel, the initrd and the devicetree go in guest RAM, and how the boot CPU starts
  * (Documentation/arch/arm64/booting.rst):
@@ -41,9 +43,9 @@ public record BootLayout(long kernelBase, long kernelLoad, long kernelEnd, Initr
      * @param initrd the initrd or null
      * @throws BootException naming the kernel or initrd file when it does not fit
      */
-    public static BootLayout plan(long ramBase, long ramSize, Arm64Image kernel, Initrd initrd) throws BootException {
+    public static BootLayout plan(long ramBase, long ramSize, Aarch64Image kernel, Initrd initrd) throws BootException {
         long ramEnd = ramBase + ramSize;
-        long base = alignUp(ramBase, KERNEL_BASE_ALIGN);
+        long base = Sizes.alignUp(ramBase, KERNEL_BASE_ALIGN);
         long load = base + kernel.textOffset();
         long end = load + kernel.footprint();
         if (Long.compareUnsigned(kernel.textOffset(), ramSize) >= 0 || Long.compareUnsigned(kernel.footprint(), ramSize) > 0
@@ -54,13 +56,13 @@ public record BootLayout(long kernelBase, long kernelLoad, long kernelEnd, Initr
         InitrdRange initrdRange = null;
         long next = end;
         if (initrd != null) {
-            long start = alignUp(end, INITRD_ALIGN);
+            long start = Sizes.alignUp(end, INITRD_ALIGN);
             long initrdEnd = start + initrd.size();
             if (Long.compareUnsigned(initrd.size(), ramSize) > 0 || Long.compareUnsigned(initrdEnd, ramEnd) > 0) {
                 throw new BootException(initrd.name(), "initrd of %d bytes does not fit in RAM after the kernel (0x%x to 0x%x; RAM ends at 0x%x)"
                         .formatted(initrd.size(), start, initrdEnd, ramEnd));
             }
-            long window = base & -INITRD_WINDOW_ALIGN;
+            long window = Sizes.alignDown(base, INITRD_WINDOW_ALIGN);
             if (initrdEnd - window > INITRD_WINDOW_SIZE) {
                 throw new BootException(initrd.name(), "initrd of %d bytes ends 0x%x bytes above the kernel's 1 GiB-aligned window; booting.rst allows 32 GiB"
                         .formatted(initrd.size(), initrdEnd - window));
@@ -68,16 +70,12 @@ public record BootLayout(long kernelBase, long kernelLoad, long kernelEnd, Initr
             initrdRange = new InitrdRange(start, initrdEnd);
             next = initrdEnd;
         }
-        long dtb = alignUp(next, KERNEL_BASE_ALIGN);
+        long dtb = Sizes.alignUp(next, KERNEL_BASE_ALIGN);
         if (Long.compareUnsigned(dtb, ramEnd) >= 0 || Long.compareUnsigned(DTB_MAX_SIZE, ramEnd - dtb) > 0) {
             String who = initrd != null ? initrd.name() : kernel.name();
             throw new BootException(who, "no room left for the 2 MiB devicetree block: kernel%s end at 0x%x, RAM ends at 0x%x"
                     .formatted(initrd != null ? " and initrd" : "", next, ramEnd));
         }
         return new BootLayout(base, load, end, initrdRange, dtb);
-    }
-
-    private static long alignUp(long value, long alignment) {
-        return (value + alignment - 1) & -alignment;
     }
 }

@@ -1,5 +1,6 @@
 package dev.jvmm.core.boot;
 
+import dev.jvmm.core.fdt.FdtBuilder;
 import dev.jvmm.core.memory.GuestMemory;
 
 import java.nio.charset.StandardCharsets;
@@ -12,8 +13,6 @@ import java.nio.charset.StandardCharsets;
 public final class KernelLoader {
     /** arch/arm64/include/uapi/asm/setup.h: COMMAND_LINE_SIZE, including the terminating NUL. */
     public static final int COMMAND_LINE_SIZE = 2048;
-    /** Devicetree Specification v0.4 §5.2: the header magic. */
-    static final int FDT_MAGIC = 0xd00dfeed;
 
     /** Builds the DTB once the initrd's place is known (null when there is no initrd). */
     @FunctionalInterface
@@ -45,12 +44,12 @@ public final class KernelLoader {
      * @param cmdline the kernel command line (checked with {@link #checkCmdline})
      * @param dtb     builds the DTB from the command line and the initrd's final place
      */
-    public static BootLayout load(GuestMemory ram, Arm64Image kernel, Initrd initrd, String cmdline, DtbFactory dtb)
+    public static BootLayout load(GuestMemory ram, Aarch64Image kernel, Initrd initrd, String cmdline, DtbFactory dtb)
             throws BootException {
         checkCmdline(cmdline);
         BootLayout layout = BootLayout.plan(ram.base(), ram.size(), kernel, initrd);
         byte[] blob = dtb.build(cmdline, layout.initrd());
-        if (blob.length < 40 || readBe32(blob) != FDT_MAGIC) {
+        if (!FdtBuilder.hasHeader(blob)) {
             throw new BootException("devicetree", "the DTB factory returned %d bytes without the FDT magic 0xd00dfeed".formatted(blob.length));
         }
         if (blob.length > BootLayout.DTB_MAX_SIZE) {
@@ -60,9 +59,5 @@ public final class KernelLoader {
         if (initrd != null) initrd.copyTo(ram.slice(layout.initrd().start(), initrd.size()));
         ram.write(layout.dtbAddress(), blob);
         return layout;
-    }
-
-    private static int readBe32(byte[] b) {
-        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
     }
 }

@@ -1,5 +1,7 @@
 package dev.jvmm.core.bus;
 
+import dev.jvmm.pcie.util.Sizes;
+
 /**
  * A region that answers every read with a constant and ignores every write: what a guest sees where nothing
  * decodes an address. PCIe Base 6.0 §2.3.2 has an Unsupported Request to a read complete as all ones on the
@@ -40,7 +42,7 @@ public final class BackgroundRegion implements MmioDevice {
 
     @Override
     public long read(long offset, int size) {
-        return value & Bus.sizeMask(size);
+        return value & Sizes.sizeMask(size);
     }
 
     @Override

@@ -10,6 +10,8 @@ import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
+import static dev.jvmm.pcie.util.Sizes.sizeMask;
+
 /**
  * An address-range map of {@link MmioDevice}s with priority layers, for guest MMIO (or port I/O) exits.
  *
@@ -292,11 +294,6 @@ public final class Bus {
             sb.append("    0x%016x-0x%016x  %s%n".formatted(s.start(i), s.ends[i] - 1, s.owners[i].name));
         }
         return sb.toString();
-    }
-
-    /** Mask of the low {@code size} bytes (size 1, 2, 4 or 8). */
-    public static long sizeMask(int size) {
-        return size >= 8 ? -1L : (1L << (size * 8)) - 1;
     }
 
     /** For a log line: which region the first byte of an access falls in, or that it falls in a gap. */

@@ -1,5 +1,7 @@
 package dev.jvmm.core.bus;
 
+import dev.jvmm.pcie.util.Sizes;
+
 import java.lang.System.Logger.Level;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -18,10 +20,6 @@ public final class RateLimitedLogger {
         this.logger = logger;
     }
 
-    public RateLimitedLogger(Class<?> owner) {
-        this(System.getLogger(owner.getName()));
-    }
-
     /** Number of events reported so far, logged or not. */
     public long count() { return count.get(); }
 
@@ -34,6 +32,6 @@ public final class RateLimitedLogger {
     }
 
     static boolean shouldLog(long n) {
-        return n <= ALWAYS || (n & (n - 1)) == 0;
+        return n <= ALWAYS || Sizes.isPowerOfTwo(n);
     }
 }

@@ -1,5 +1,7 @@
 package dev.jvmm.core.fdt;
 
+import dev.jvmm.pcie.util.Sizes;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -110,12 +112,6 @@ public final class FdtBuilder {
         return this;
     }
 
-    /** Path of the innermost open node ("/" for the root), for callers that build references. */
-    public String currentPath() {
-        if (open.isEmpty()) throw new IllegalStateException("no open node");
-        return open.peek().path;
-    }
-
     /** A property of 32-bit cells, {@code <u32 ...>} (§2.2.4.2 &lt;u32&gt; / &lt;prop-encoded-array&gt;). */
     public FdtBuilder property(String name, int... cells) {
         byte[] value = new byte[cells.length * 4];
@@ -195,6 +191,12 @@ public final class FdtBuilder {
         return property("phandle", phandle);
     }
 
+    /** Whether {@code blob} starts like a flattened devicetree: a whole header, beginning with the magic (§5.2). */
+    public static boolean hasHeader(byte[] blob) {
+        return blob.length >= HEADER_SIZE
+                && ((blob[0] & 0xff) << 24 | (blob[1] & 0xff) << 16 | (blob[2] & 0xff) << 8 | (blob[3] & 0xff)) == FDT_MAGIC;
+    }
+
     /** Ends the structure block (FDT_END) and returns the blob. The builder cannot be used afterwards. */
     public byte[] finish() {
         checkNotFinished();
@@ -203,7 +205,7 @@ public final class FdtBuilder {
         token(FDT_END);
         finished = true;
 
-        int offMemRsvmap = align(HEADER_SIZE, 8);
+        int offMemRsvmap = (int) Sizes.alignUp(HEADER_SIZE, 8);
         int rsvSize = (reservations.size() + 1) * 16;
         int offStruct = offMemRsvmap + rsvSize; // a multiple of 8, hence of 4 (§5.4)
         int structSize = struct.size();
@@ -287,10 +289,6 @@ public final class FdtBuilder {
             if (allowed.indexOf(s.charAt(i)) < 0) return false;
         }
         return true;
-    }
-
-    private static int align(int value, int alignment) {
-        return (value + alignment - 1) & -alignment;
     }
 
     private static void pad(ByteArrayOutputStream out, int alignment) {

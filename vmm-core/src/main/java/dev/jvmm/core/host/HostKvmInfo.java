@@ -10,14 +10,21 @@ import dev.jvmm.kvm.KvmHostProbe;
 import dev.jvmm.kvm.KvmHostReport;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * The host's KVM facts in domain terms, for {@code jvmm host-info} and for machine construction: errno-level
- * failures stop here and become {@link KvmUnavailableException}.
+ * failures stop here and become {@link KvmUnavailableException}, and the answers leave as plain values (vmm-kvm's
+ * types are not visible above core).
  */
-public record HostKvmInfo(KvmHostReport report) {
+public final class HostKvmInfo {
+    private final KvmHostReport report;
+
+    private HostKvmInfo(KvmHostReport report) {
+        this.report = report;
+    }
 
     public static HostKvmInfo probe(Path kvmDevice) throws KvmUnavailableException {
         try (Kvm kvm = Kvm.open(kvmDevice)) {
@@ -37,6 +44,24 @@ public record HostKvmInfo(KvmHostReport report) {
             default -> m;
         };
     }
+
+    /** The host's architecture as uname(2) names it ("aarch64", "x86_64"). */
+    public String arch() { return report.arch().uname(); }
+
+    /** KVM_GET_API_VERSION. */
+    public int apiVersion() { return report.apiVersion(); }
+
+    /** KVM_GET_VCPU_MMAP_SIZE: bytes of each vCPU's kvm_run mapping. */
+    public long vcpuMmapSize() { return report.vcpuMmapSize(); }
+
+    /** KVM_CREATE_DEVICE_TEST per device type name (KVM_DEV_TYPE_ARM_VGIC_V3, ...). */
+    public Map<String, Boolean> deviceTypes() { return report.deviceTypes(); }
+
+    /** KVM_CAP_MSI_DEVID asked of a VM with a GICv3 ITS; empty when no ITS could be made. */
+    public Optional<Integer> msiDevidWithIts() { return report.msiDevidWithIts(); }
+
+    /** What went wrong while probing, one line each. */
+    public List<String> notes() { return report.notes(); }
 
     public MsiControllerChoice.HostGic gic() {
         return new MsiControllerChoice.HostGic(report.arch() == HostArch.AARCH64,

@@ -11,7 +11,7 @@ import java.util.TreeSet;
 
 /**
  * How a PCIe requester becomes a GICv3 ITS DeviceID, for every segment: <b>one vITS per PCIe segment</b>, each with
- * its own doorbell, and DeviceID = the 16-bit requester id within it (ARCHITECTURE.md §3, way (c)).
+ * its own doorbell, and DeviceID = the 16-bit requester id within it.
  *
  * <p>Why: KVM's vITS takes 16-bit DeviceIDs only ({@code VITS_TYPER_DEVBITS 16}, arch/arm64/kvm/vgic/vgic-its.c),
  * so {@code segment << 16 | RID} reaches segment 0 alone. KVM picks the ITS of a message by its doorbell address

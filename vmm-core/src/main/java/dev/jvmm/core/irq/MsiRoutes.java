@@ -13,7 +13,8 @@ import java.util.TreeMap;
 /**
  * The VM's GSI routing table for MSIs: allocates GSIs, holds one route per GSI and replaces the kernel's whole table
  * (KVM_SET_GSI_ROUTING, api.rst §4.52) when routes change; irqfds are assigned (KVM_IRQFD, §4.75) only after the
- * route of their GSI has been set (ARCHITECTURE.md §7: assigning first would bind the irqfd to a missing route).
+ * route of their GSI has been set (other VMMs' trackers record irqfds assigned before their route as a source of
+ * lost or misrouted interrupts; this order costs nothing).
  *
  * <p>jvmm owns the whole table: on arm64 nothing else uses GSIs (wired SPIs go through KVM_IRQ_LINE, which does not
  * consult routing), so GSIs are numbered from 0.

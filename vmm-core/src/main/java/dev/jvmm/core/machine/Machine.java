@@ -2,7 +2,8 @@ package dev.jvmm.core.machine;
 
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
-import dev.jvmm.core.boot.Arm64Image;
+import dev.jvmm.core.arch.aarch64.PcieDeviceTree;
+import dev.jvmm.core.boot.Aarch64Image;
 import dev.jvmm.core.boot.BootException;
 import dev.jvmm.core.boot.BootLayout;
 import dev.jvmm.core.boot.Initrd;
@@ -25,9 +26,9 @@ import dev.jvmm.core.vcpu.ExternalAborts;
 import dev.jvmm.core.vcpu.GuestExit;
 import dev.jvmm.core.vcpu.RunState;
 import dev.jvmm.core.vcpu.VcpuThread;
-import dev.jvmm.kvm.Arm64Regs;
-import dev.jvmm.kvm.ArmVcpuFeature;
-import dev.jvmm.kvm.ArmVgic;
+import dev.jvmm.kvm.Aarch64Regs;
+import dev.jvmm.kvm.Aarch64VcpuFeature;
+import dev.jvmm.kvm.Aarch64Vgic;
 import dev.jvmm.kvm.Cap;
 import dev.jvmm.kvm.ErrnoException;
 import dev.jvmm.kvm.EventFd;
@@ -66,7 +67,7 @@ public final class Machine implements AutoCloseable {
     private final MachineConfig config;
     private final Kvm kvm;
     private final VmFd vm;
-    private final ArmVgic vgic;
+    private final Aarch64Vgic vgic;
     private final List<VcpuFd> vcpus;
     private final Arena ramArena;
     private final GuestMemory ram;
@@ -251,7 +252,7 @@ public final class Machine implements AutoCloseable {
         final MachineConfig config;
         Kvm kvm;
         VmFd vm;
-        ArmVgic vgic;
+        Aarch64Vgic vgic;
         final List<VcpuFd> vcpus = new ArrayList<>();
         Arena ramArena;
         GuestMemory ram;
@@ -275,7 +276,7 @@ public final class Machine implements AutoCloseable {
             // Before any allocation: RAM the host cannot give would end in an OOM kill once the guest touches it.
             var noRam = HostLimits.current().flatMap(h -> h.memoryProblem(config.memoryBytes()));
             if (noRam.isPresent()) throw new MachineException(noRam.get(), null, true);
-            Arm64Image kernel = Arm64Image.load(config.kernel());
+            Aarch64Image kernel = Aarch64Image.load(config.kernel());
             phases.mark("kernel-read");
             ramArena = Arena.ofShared();
             Initrd initrd = config.initrd().isPresent() ? Initrd.open(config.initrd().get()) : null;
@@ -308,16 +309,16 @@ public final class Machine implements AutoCloseable {
             DeviceIdMapping its = DeviceIdMapping.forSegments(pcie.segments());
 
             vgic = msi.gicV3()
-                    ? ArmVgic.createV3(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_REDIST_BASE, MemoryMap.GIC_NR_IRQS)
-                    : ArmVgic.createV2(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_CPU.base(), MemoryMap.GIC_NR_IRQS);
+                    ? Aarch64Vgic.createV3(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_REDIST_BASE, MemoryMap.GIC_NR_IRQS)
+                    : Aarch64Vgic.createV2(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_CPU.base(), MemoryMap.GIC_NR_IRQS);
             int target = vm.armPreferredTarget();
             for (int i = 0; i < config.cpus(); i++) {
                 VcpuFd v = vm.createVcpu(i);
                 vcpus.add(v);
                 // Secondary vCPUs start powered off; the guest starts them with PSCI CPU_ON, which KVM handles.
-                if (i == 0) v.armVcpuInit(target, ArmVcpuFeature.PSCI_0_2);
-                else v.armVcpuInit(target, ArmVcpuFeature.PSCI_0_2, ArmVcpuFeature.POWER_OFF);
-                long mpidr = v.getOneReg(Arm64Regs.MPIDR_EL1) & 0xff_00ff_ffffL;
+                if (i == 0) v.armVcpuInit(target, Aarch64VcpuFeature.PSCI_0_2);
+                else v.armVcpuInit(target, Aarch64VcpuFeature.PSCI_0_2, Aarch64VcpuFeature.POWER_OFF);
+                long mpidr = v.getOneReg(Aarch64Regs.MPIDR_EL1) & 0xff_00ff_ffffL;
                 if (mpidr != MemoryMap.mpidr(i)) {
                     throw new MachineException("vCPU %d has MPIDR 0x%x but the device tree would name 0x%x"
                             .formatted(i, mpidr, MemoryMap.mpidr(i)));
@@ -351,14 +352,14 @@ public final class Machine implements AutoCloseable {
             phases.mark("ram-devices");
             boot = KernelLoader.load(ram, kernel, initrd, config.cmdline(),
                     (cmdline, initrdRange) -> Aarch64DeviceTree.build(
-                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, pcie.deviceTree(dtMsi),
+                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, PcieDeviceTree.of(pcie, dtMsi),
                                     msi.gicV3() ? Aarch64DeviceTree.Gic.V3 : Aarch64DeviceTree.Gic.V2, its)));
 
             VcpuFd bsp = vcpus.get(0);
-            bsp.setOneReg(Arm64Regs.PC, boot.entryPoint());
-            bsp.setOneReg(Arm64Regs.x(0), boot.x0());
-            for (int i = 1; i < BOOT_ARGS; i++) bsp.setOneReg(Arm64Regs.x(i), 0);
-            bsp.setOneReg(Arm64Regs.PSTATE, Arm64Regs.PSTATE_EL1H_DAIF_MASKED);
+            bsp.setOneReg(Aarch64Regs.PC, boot.entryPoint());
+            bsp.setOneReg(Aarch64Regs.x(0), boot.x0());
+            for (int i = 1; i < BOOT_ARGS; i++) bsp.setOneReg(Aarch64Regs.x(i), 0);
+            bsp.setOneReg(Aarch64Regs.PSTATE, Aarch64Regs.PSTATE_EL1H_DAIF_MASKED);
             phases.mark("load-boot-regs");
         }
 
@@ -378,7 +379,7 @@ public final class Machine implements AutoCloseable {
 
         /** A wired SPI from a device to the vGIC: KVM_IRQ_LINE, errors logged (a device must not stop the VM). */
         IrqLine spi(int spi) {
-            int line = ArmVgic.spiLine(MemoryMap.spiIntid(spi));
+            int line = Aarch64Vgic.spiLine(MemoryMap.spiIntid(spi));
             VmFd v = vm;
             return level -> {
                 try {
@@ -416,7 +417,7 @@ public final class Machine implements AutoCloseable {
         }
 
         /** In this order: no device thread may touch guest RAM or an fd once they are released. */
-        static void releaseAll(EventLoop events, PcieDevices devices, List<VcpuFd> vcpus, ArmVgic vgic, VmFd vm,
+        static void releaseAll(EventLoop events, PcieDevices devices, List<VcpuFd> vcpus, Aarch64Vgic vgic, VmFd vm,
                                Kvm kvm, Arena ramArena) {
             quietly(events);
             quietly(devices);

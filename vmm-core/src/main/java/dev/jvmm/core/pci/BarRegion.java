@@ -1,9 +1,9 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.bus.MmioDevice;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.pcie.PciFunction;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.lang.System.Logger.Level;
 
@@ -31,7 +31,7 @@ final class BarRegion implements MmioDevice {
             return function.barRead(bar, offset, size);
         } catch (RuntimeException e) {
             faults.log(Level.ERROR, "%s: read of %d bytes at offset 0x%x threw %s", name, size, offset, e);
-            return Bus.sizeMask(size);
+            return Sizes.sizeMask(size);
         }
     }
 

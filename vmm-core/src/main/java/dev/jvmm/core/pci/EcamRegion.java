@@ -1,9 +1,9 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.bus.MmioDevice;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.pcie.RootComplex;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.lang.System.Logger.Level;
 import java.util.Objects;
@@ -33,7 +33,7 @@ public final class EcamRegion implements MmioDevice {
         } catch (RuntimeException e) {
             faults.log(Level.ERROR, "ECAM of root complex '%s': read of %d bytes at offset 0x%x threw %s",
                     rootComplex.name(), size, offset, e);
-            return Bus.sizeMask(size);
+            return Sizes.sizeMask(size);
         }
     }
 

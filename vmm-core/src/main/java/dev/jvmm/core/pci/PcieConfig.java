@@ -1,6 +1,5 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.Topology;
 import dev.jvmm.pcie.TopologyException;
@@ -19,7 +18,7 @@ import java.util.Set;
  *
  * <p>Validated on construction, so a machine never starts from a hierarchy that cannot be built: besides what
  * {@link Topology.Builder#build()} checks (names, parents, bus room), segments must have ECAM room in the memory map
- * (0..{@value MemoryMap#MAX_PCIE_SEGMENTS}-1) and test endpoints need sane ids. The exception message is one line
+ * (0..{@value PcieLayout#MAX_SEGMENTS}-1) and test endpoints need sane ids. The exception message is one line
  * listing every problem, each naming the part at fault.
  *
  * <p>Order matters the way the {@link Topology} says: root ports take device numbers 0, 1, 2... on their root bus in
@@ -181,9 +180,9 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
         List<String> problems = new ArrayList<>();
         for (RootComplexSpec rc : rootComplexes) {
             Objects.requireNonNull(rc, "root complex");
-            if (rc.segment() < 0 || rc.segment() >= MemoryMap.MAX_PCIE_SEGMENTS) {
+            if (rc.segment() < 0 || rc.segment() >= PcieLayout.MAX_SEGMENTS) {
                 problems.add("root complex '%s': segment=%d out of range 0-%d (the memory map has ECAM for %d segments)"
-                        .formatted(rc.name(), rc.segment(), MemoryMap.MAX_PCIE_SEGMENTS - 1, MemoryMap.MAX_PCIE_SEGMENTS));
+                        .formatted(rc.name(), rc.segment(), PcieLayout.MAX_SEGMENTS - 1, PcieLayout.MAX_SEGMENTS));
             }
         }
         for (EndpointSpec ep : endpoints) {

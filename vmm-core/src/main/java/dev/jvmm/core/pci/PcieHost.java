@@ -1,9 +1,6 @@
 package dev.jvmm.core.pci;
 
 import dev.jvmm.core.acpi.Mcfg;
-import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
-import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
-import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.bus.AddressRange;
@@ -34,48 +31,48 @@ import java.util.function.Function;
  *       an Unsupported Request returns, PCIe Base 6.0 §2.3.2), and a {@link BarMapper} on every endpoint function
  *       maps its BARs above that background wherever the guest puts them, sharing its host bridge's
  *       {@link BarSpace} with the other functions below it;</li>
- *   <li>{@link #deviceTree}: the host bridge nodes ({@link PcieDeviceTree});</li>
  *   <li>{@link #mcfg()}: the same ECAM windows for ACPI;</li>
  *   <li>{@link #connectMsi}: the seam where MSI delivery plugs in. Until it is called every root complex keeps
  *       {@link MsiSink#DISCONNECTED}: messages are dropped.</li>
  * </ul>
  *
- * With an empty config there are no host bridges and attach adds nothing to the bus.
+ * What the guest's firmware tables say about the host bridges is arch code's (on aarch64 the device tree's
+ * {@code PcieDeviceTree}), built from {@link #bridges()}. With an empty config there are no host bridges and attach
+ * adds nothing to the bus.
  */
 public final class PcieHost {
     private final Topology topology;
     private final List<PcieHostBridge> bridges;
-    private final MemoryMap map;
+    private final PcieLayout layout;
     private final List<BarMapper> barMappers = new ArrayList<>();
     private final Map<PciFunction, BarMapper> mapperOf = new IdentityHashMap<>();
     private final Map<PciFunction, PcieHostBridge> bridgeOf = new IdentityHashMap<>();
 
-    private PcieHost(Topology topology, List<PcieHostBridge> bridges, MemoryMap map) {
+    private PcieHost(Topology topology, List<PcieHostBridge> bridges, PcieLayout layout) {
         this.topology = topology;
         this.bridges = List.copyOf(bridges);
-        this.map = map;
+        this.layout = layout;
     }
 
     /** Builds the hierarchy and places every root complex: ECAM of its segment, an even share of each window. */
-    public static PcieHost create(PcieConfig config, MemoryMap map) {
-        return create(config, map, PcieConfig.TEST_FUNCTIONS);
+    public static PcieHost create(PcieConfig config, PcieLayout layout) {
+        return create(config, layout, PcieConfig.TEST_FUNCTIONS);
     }
 
-    /** As {@link #create(PcieConfig, MemoryMap)}, with {@code devices} making the functions of the config's devices. */
-    public static PcieHost create(PcieConfig config, MemoryMap map, PcieConfig.DeviceFactory devices) {
-        Objects.requireNonNull(map, "map");
+    /** As {@link #create(PcieConfig, PcieLayout)}, with {@code devices} making the functions of the config's devices. */
+    public static PcieHost create(PcieConfig config, PcieLayout layout, PcieConfig.DeviceFactory devices) {
+        Objects.requireNonNull(layout, "layout");
         Topology topology = config.buildTopology(devices);
         List<RootComplex> rcs = topology.rootComplexes();
-        List<PcieWindows> windows = PcieWindows.allocate(map, rcs.size());
+        List<PcieWindows> windows = PcieWindows.allocate(layout, rcs.size());
         List<PcieHostBridge> bridges = new ArrayList<>();
         for (int i = 0; i < rcs.size(); i++) {
             RootComplex rc = rcs.get(i);
-            AddressRange segment = map.ecam(rc.segment());
-            AddressRange ecam = new AddressRange(segment.base() + rc.firstBus() * PciSpec.ECAM_BYTES_PER_BUS,
-                    rc.ecamSize());
+            AddressRange segment = layout.ecam(rc.segment());
+            AddressRange ecam = new AddressRange(segment.base() + rc.firstBus() * PciSpec.ECAM_BYTES_PER_BUS, rc.ecamSize());
             bridges.add(new PcieHostBridge(rc, ecam, windows.get(i)));
         }
-        return new PcieHost(topology, bridges, map);
+        return new PcieHost(topology, bridges, layout);
     }
 
     public Topology topology() { return topology; }
@@ -90,10 +87,10 @@ public final class PcieHost {
      */
     public void attach(Bus mmio) {
         if (bridges.isEmpty()) return;
-        BackgroundRegion.map(mmio, "pcie-ecam (unassigned)", map.ecamHigh());
-        BackgroundRegion.map(mmio, "pcie-pio (unassigned)", MemoryMap.PCIE_PIO);
-        BackgroundRegion.map(mmio, "pcie-mmio32 (unassigned)", MemoryMap.PCIE_MMIO32);
-        BackgroundRegion.map(mmio, "pcie-mmio64 (unassigned)", map.pcieMmio64());
+        BackgroundRegion.map(mmio, "pcie-ecam (unassigned)", layout.ecamArea());
+        BackgroundRegion.map(mmio, "pcie-pio (unassigned)", layout.pcieIo());
+        BackgroundRegion.map(mmio, "pcie-mmio32 (unassigned)", layout.pcieMmio32());
+        BackgroundRegion.map(mmio, "pcie-mmio64 (unassigned)", layout.pcieMmio64());
         for (PcieHostBridge b : bridges) {
             mmio.register("pcie-ecam " + b.name(), b.ecam(), Bus.PRIORITY_DEVICE, new EcamRegion(b.rootComplex()));
         }
@@ -122,12 +119,6 @@ public final class PcieHost {
 
     /** The host bridge {@code function} sits below (known after {@link #attach}). */
     public Optional<PcieHostBridge> bridgeOf(PciFunction function) { return Optional.ofNullable(bridgeOf.get(function)); }
-
-    /** The host bridge nodes for the device tree, with MSI described per {@link MsiMapping}. */
-    public List<Aarch64DeviceTree.NodeWriter> deviceTree(MsiController msi) {
-        if (bridges.isEmpty()) return List.of();
-        return List.of(new PcieDeviceTree(bridges, msi));
-    }
 
     /** The PCI segments of the root complexes. */
     public List<Integer> segments() {

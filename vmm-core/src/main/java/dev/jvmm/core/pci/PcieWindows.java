@@ -1,7 +1,7 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.AddressRange;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,11 +12,11 @@ import java.util.Optional;
  * windows below it (a device tree {@code ranges} entry each).
  *
  * <ul>
- *   <li>{@code io}: CPU addresses of the PCI I/O window, inside {@link MemoryMap#PCIE_PIO}; PCI I/O address
- *       {@code ioPciBase} appears at {@code io.base()} (arm64 has no port instructions, so I/O space is memory
- *       mapped);</li>
- *   <li>{@code mmio32}: 32-bit non-prefetchable memory, inside {@link MemoryMap#PCIE_MMIO32}, CPU = PCI address;</li>
- *   <li>{@code mmio64}: 64-bit memory, inside {@link MemoryMap#pcieMmio64()}, CPU = PCI address.</li>
+ *   <li>{@code io}: CPU addresses of the PCI I/O window, inside {@link PcieLayout#pcieIo()}; PCI I/O address
+ *       {@code ioPciBase} appears at {@code io.base()} (I/O space is memory mapped);</li>
+ *   <li>{@code mmio32}: 32-bit non-prefetchable memory, inside {@link PcieLayout#pcieMmio32()}, CPU = PCI
+ *       address;</li>
+ *   <li>{@code mmio64}: 64-bit memory, inside {@link PcieLayout#pcieMmio64()}, CPU = PCI address.</li>
  * </ul>
  *
  * <p>The machine-wide windows are split evenly between the host bridges, in order, so no two bridges ever share an
@@ -28,32 +28,32 @@ import java.util.Optional;
  * I/O map and lets a BAR's CPU address be computed without knowing the bridge.
  */
 public record PcieWindows(AddressRange io, long ioPciBase, AddressRange mmio32, AddressRange mmio64) {
-    public static final long IO_GRANULE = 4 * MemoryMap.KiB;
-    public static final long MEMORY_GRANULE = MemoryMap.MiB;
+    public static final long IO_GRANULE = 4 * Sizes.KiB;
+    public static final long MEMORY_GRANULE = Sizes.MiB;
 
     /**
      * Splits the machine's windows between {@code count} host bridges.
      *
      * @throws IllegalArgumentException when a share would fall below its granule (more than 16 bridges)
      */
-    public static List<PcieWindows> allocate(MemoryMap map, int count) {
+    public static List<PcieWindows> allocate(PcieLayout layout, int count) {
         if (count < 0) throw new IllegalArgumentException("host bridge count " + count + " is negative");
         List<PcieWindows> out = new ArrayList<>(count);
         if (count == 0) return out;
-        long ioShare = share("I/O", MemoryMap.PCIE_PIO, count, IO_GRANULE);
-        long mmio32Share = share("32-bit MMIO", MemoryMap.PCIE_MMIO32, count, MEMORY_GRANULE);
-        long mmio64Share = Long.highestOneBit(share("64-bit MMIO", map.pcieMmio64(), count, MEMORY_GRANULE));
-        // The 64-bit window starts at the end of the ECAM area, which MemoryMap keeps 1 GiB aligned; the align-up is
+        long ioShare = share("I/O", layout.pcieIo(), count, IO_GRANULE);
+        long mmio32Share = share("32-bit MMIO", layout.pcieMmio32(), count, MEMORY_GRANULE);
+        long mmio64Share = Long.highestOneBit(share("64-bit MMIO", layout.pcieMmio64(), count, MEMORY_GRANULE));
+        // The 64-bit window starts at the end of the ECAM area, which the layout keeps 1 GiB aligned; the align-up is
         // a guard, and the containment check below proves the shares still fit.
-        long mmio64Base = alignUp(map.pcieMmio64().base(), Math.min(mmio64Share, MemoryMap.GiB));
+        long mmio64Base = Sizes.alignUp(layout.pcieMmio64().base(), Math.min(mmio64Share, Sizes.GiB));
         for (int i = 0; i < count; i++) {
-            AddressRange io = new AddressRange(MemoryMap.PCIE_PIO.base() + i * ioShare, ioShare);
-            AddressRange mmio32 = new AddressRange(MemoryMap.PCIE_MMIO32.base() + i * mmio32Share, mmio32Share);
+            AddressRange io = new AddressRange(layout.pcieIo().base() + i * ioShare, ioShare);
+            AddressRange mmio32 = new AddressRange(layout.pcieMmio32().base() + i * mmio32Share, mmio32Share);
             AddressRange mmio64 = new AddressRange(mmio64Base + i * mmio64Share, mmio64Share);
-            if (!map.pcieMmio64().contains(mmio64)) {
-                throw new IllegalStateException("64-bit window share %s does not fit in %s".formatted(mmio64, map.pcieMmio64()));
+            if (!layout.pcieMmio64().contains(mmio64)) {
+                throw new IllegalStateException("64-bit window share %s does not fit in %s".formatted(mmio64, layout.pcieMmio64()));
             }
-            out.add(new PcieWindows(io, io.base() - MemoryMap.PCIE_PIO.base(), mmio32, mmio64));
+            out.add(new PcieWindows(io, io.base() - layout.pcieIo().base(), mmio32, mmio64));
         }
         return out;
     }
@@ -74,13 +74,8 @@ public record PcieWindows(AddressRange io, long ioPciBase, AddressRange mmio32, 
         long share = window.size() / count / granule * granule;
         if (share == 0) {
             throw new IllegalArgumentException("%d host bridges leave less than %s each of the %s PCIe window %s"
-                    .formatted(count, granule >= MemoryMap.MiB ? granule / MemoryMap.MiB + " MiB" : granule / MemoryMap.KiB + " KiB",
-                            what, window));
+                    .formatted(count, Sizes.format(granule), what, window));
         }
         return share;
-    }
-
-    private static long alignUp(long value, long alignment) {
-        return (value + alignment - 1) & -alignment;
     }
 }

@@ -14,7 +14,7 @@ import java.lang.System.Logger.Level;
  */
 public final class ExternalAborts {
     private final boolean canInject;
-    private final RateLimitedLogger log = new RateLimitedLogger(ExternalAborts.class);
+    private final RateLimitedLogger log = new RateLimitedLogger(System.getLogger(ExternalAborts.class.getName()));
 
     /** @param canInject whether the host's KVM has KVM_CAP_ARM_INJECT_EXT_DABT */
     public ExternalAborts(boolean canInject) { this.canInject = canInject; }

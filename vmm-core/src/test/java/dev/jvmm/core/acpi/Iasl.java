@@ -1,8 +1,7 @@
 package dev.jvmm.core.acpi;
 
-import org.junit.jupiter.api.Assumptions;
+import dev.jvmm.core.testing.HostTool;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,14 +44,7 @@ final class Iasl {
     private Iasl() { }
 
     static Path binary() {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
-            Path p = Path.of(dir, "iasl");
-            if (Files.isExecutable(p)) return p;
-        }
-        String msg = "iasl not found on PATH: install the Debian package acpica-tools (apt-get install acpica-tools)";
-        if (Boolean.getBoolean("jvmm.test.allowMissingTools")) Assumptions.abort(msg);
-        fail(msg);
-        return null;
+        return HostTool.find("iasl", "acpica-tools");
     }
 
     static Disassembly disassemble(byte[] table) throws IOException, InterruptedException {

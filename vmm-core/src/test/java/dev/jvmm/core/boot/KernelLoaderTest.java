@@ -29,7 +29,7 @@ class KernelLoaderTest {
 
     @Test
     void layoutOfAModernKernelWithInitrd() throws BootException {
-        Arm64Image k = Arm64Image.parse("Image", modern(0, 0x2A0_0000L, 4096)); // 42 MiB footprint
+        Aarch64Image k = Aarch64Image.parse("Image", modern(0, 0x2A0_0000L, 4096)); // 42 MiB footprint
         Initrd initrd = Initrd.of("initrd", new byte[3 * 4096 + 5]);
         BootLayout l = BootLayout.plan(RAM, 256 * MiB, k, initrd);
         assertEquals(RAM, l.kernelBase());
@@ -46,7 +46,7 @@ class KernelLoaderTest {
 
     @Test
     void textOffsetIsAddedToThe2MiBBase() throws BootException {
-        Arm64Image k = Arm64Image.parse("Image", modern(0x80000, 0x100_0000L, 4096));
+        Aarch64Image k = Aarch64Image.parse("Image", modern(0x80000, 0x100_0000L, 4096));
         BootLayout l = BootLayout.plan(RAM, 64 * MiB, k, null);
         assertEquals(RAM, l.kernelBase());
         assertEquals(RAM + 0x80000, l.entryPoint());
@@ -58,7 +58,7 @@ class KernelLoaderTest {
     void nothingOverlapsAndEverythingIsInRam() throws BootException {
         for (long footprint : new long[]{0x1000, 0x1F_F000, 0x20_0000, 0x123_4567}) {
             for (int initrdSize : new int[]{1, 4096, 2 * (int) MiB + 1}) {
-                Arm64Image k = Arm64Image.parse("Image", modern(0x80000, footprint, 4096));
+                Aarch64Image k = Aarch64Image.parse("Image", modern(0x80000, footprint, 4096));
                 BootLayout l = BootLayout.plan(RAM, 64 * MiB, k, Initrd.of("i", new byte[initrdSize]));
                 assertTrue(l.kernelEnd() <= l.initrd().start());
                 assertTrue(l.initrd().end() <= l.dtbAddress());
@@ -70,16 +70,16 @@ class KernelLoaderTest {
 
     @Test
     void kernelThatDoesNotFitNamesTheKernel() throws BootException {
-        Arm64Image k = Arm64Image.parse("big/Image", modern(0, 100 * MiB, 4096));
+        Aarch64Image k = Aarch64Image.parse("big/Image", modern(0, 100 * MiB, 4096));
         BootException e = assertThrows(BootException.class, () -> BootLayout.plan(RAM, 64 * MiB, k, null));
         assertTrue(e.getMessage().startsWith("big/Image: kernel needs"), e.getMessage());
-        Arm64Image hugeOffset = Arm64Image.parse("odd/Image", modern(0xffff_ffff_ffff_0000L, 0x1000, 4096));
+        Aarch64Image hugeOffset = Aarch64Image.parse("odd/Image", modern(0xffff_ffff_ffff_0000L, 0x1000, 4096));
         assertThrows(BootException.class, () -> BootLayout.plan(RAM, 64 * MiB, hugeOffset, null));
     }
 
     @Test
     void initrdThatDoesNotFitNamesTheInitrd() throws BootException {
-        Arm64Image k = Arm64Image.parse("Image", modern(0, 30 * MiB, 4096));
+        Aarch64Image k = Aarch64Image.parse("Image", modern(0, 30 * MiB, 4096));
         BootException e = assertThrows(BootException.class,
                 () -> BootLayout.plan(RAM, 64 * MiB, k, Initrd.of("root.cpio", new byte[(int) (40 * MiB)])));
         assertTrue(e.getMessage().startsWith("root.cpio: initrd of"), e.getMessage());
@@ -97,7 +97,7 @@ class KernelLoaderTest {
             f.setLength(33L << 30); // sparse: no disk space used
         }
         Initrd huge = Initrd.open(sparse);
-        Arm64Image k = Arm64Image.parse("Image", modern(0, 16 * MiB, 4096));
+        Aarch64Image k = Aarch64Image.parse("Image", modern(0, 16 * MiB, 4096));
         BootException e = assertThrows(BootException.class, () -> BootLayout.plan(RAM, 64L << 30, k, huge));
         assertTrue(e.getMessage().contains("32 GiB"), e.getMessage());
     }
@@ -144,7 +144,7 @@ class KernelLoaderTest {
         try (Arena arena = Arena.ofConfined()) {
             GuestMemory ram = new GuestMemory(RAM, arena.allocate(64 * MiB, 4096));
             byte[][] dtb = new byte[1][];
-            BootLayout l = KernelLoader.load(ram, Arm64Image.parse("Image", kernelBytes), Initrd.of("initrd", initrdBytes),
+            BootLayout l = KernelLoader.load(ram, Aarch64Image.parse("Image", kernelBytes), Initrd.of("initrd", initrdBytes),
                     "console=ttyAMA0", (cmdline, initrd) -> {
                         seen.set(initrd);
                         return dtb[0] = tinyDtb(cmdline, initrd);
@@ -159,7 +159,7 @@ class KernelLoaderTest {
 
     @Test
     void badDtbsFromTheFactoryAreRejected() throws BootException {
-        Arm64Image k = Arm64Image.parse("Image", modern(0, MiB, 4096));
+        Aarch64Image k = Aarch64Image.parse("Image", modern(0, MiB, 4096));
         try (Arena arena = Arena.ofConfined()) {
             GuestMemory ram = new GuestMemory(RAM, arena.allocate(64 * MiB, 4096));
             BootException big = assertThrows(BootException.class, () -> KernelLoader.load(ram, k, null, "",
@@ -176,7 +176,7 @@ class KernelLoaderTest {
         MemoryMap map = MemoryMap.create(2, 128 * MiB, 40);
         try (Arena arena = Arena.ofConfined()) {
             GuestMemory ram = new GuestMemory(map.ram().base(), arena.allocate(map.ram().size(), 4096));
-            BootLayout l = KernelLoader.load(ram, Arm64Image.parse("Image", modern(0, 20 * MiB, 8192)),
+            BootLayout l = KernelLoader.load(ram, Aarch64Image.parse("Image", modern(0, 20 * MiB, 8192)),
                     Initrd.of("initrd", new byte[12345]), "console=ttyAMA0 panic=-1",
                     (cmdline, initrd) -> Aarch64DeviceTree.build(new Aarch64DeviceTree.Config(map, cmdline, initrd,
                             Aarch64DeviceTree.MsiController.ITS, true)));

@@ -1,5 +1,6 @@
 package dev.jvmm.core.bus;
 
+import dev.jvmm.pcie.util.Sizes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -298,7 +299,7 @@ class BusTest {
                 } else {
                     boolean touched = false;
                     for (int b = 0; b < size; b++) touched |= visible(live, addr + b) != null;
-                    assertEquals(touched ? OptionalLong.of(Bus.sizeMask(size)) : OptionalLong.empty(),
+                    assertEquals(touched ? OptionalLong.of(Sizes.sizeMask(size)) : OptionalLong.empty(),
                             bus.read(addr, size), where);
                 }
             }

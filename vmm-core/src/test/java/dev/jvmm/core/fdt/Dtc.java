@@ -1,8 +1,7 @@
 package dev.jvmm.core.fdt;
 
-import org.junit.jupiter.api.Assumptions;
+import dev.jvmm.core.testing.HostTool;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,14 +33,7 @@ public final class Dtc {
     private Dtc() { }
 
     public static Path binary() {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
-            Path p = Path.of(dir, "dtc");
-            if (Files.isExecutable(p)) return p;
-        }
-        String msg = "dtc not found on PATH: install the Debian package device-tree-compiler (apt-get install device-tree-compiler)";
-        if (Boolean.getBoolean("jvmm.test.allowMissingTools")) Assumptions.abort(msg);
-        fail(msg);
-        return null;
+        return HostTool.find("dtc", "device-tree-compiler");
     }
 
     /** dtc -I dtb -O dts with all warnings on. */

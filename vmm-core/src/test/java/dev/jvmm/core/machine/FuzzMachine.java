@@ -1,5 +1,6 @@
 package dev.jvmm.core.machine;
 
+import dev.jvmm.pcie.util.Sizes;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
@@ -220,7 +221,7 @@ final class FuzzMachine implements AutoCloseable {
         if (range.equals(MemoryMap.UART)) return new Part(Kind.UART, range, null);
         if (range.equals(MemoryMap.RTC)) return new Part(Kind.RTC, range, null);
         if (range.equals(MemoryMap.GIC_V2M)) return new Part(Kind.V2M, range, null);
-        if (range.equals(map.ecamHigh())) return new Part(Kind.ECAM_UNASSIGNED, range, null);
+        if (range.equals(map.ecamArea())) return new Part(Kind.ECAM_UNASSIGNED, range, null);
         for (PcieHostBridge b : pcie.bridges()) {
             if (range.equals(b.ecam())) return new Part(Kind.ECAM, range, b);
         }
@@ -362,7 +363,7 @@ final class FuzzMachine implements AutoCloseable {
             return;
         }
         long v = result.getAsLong();
-        long mask = Bus.sizeMask(size);
+        long mask = Sizes.sizeMask(size);
         assertEquals(0, v & ~mask, () -> "read of %d bytes at 0x%x returned 0x%x".formatted(size, address, v));
         checked[kind.ordinal()].increment();
         switch (kind) {
@@ -411,7 +412,7 @@ final class FuzzMachine implements AutoCloseable {
     private void ecamRead(PcieHostBridge bridge, long address, int size, long v) {
         long offset = address - bridge.ecam().base();
         int reg = (int) (offset & 0xFFF);
-        long allOnes = Bus.sizeMask(size);
+        long allOnes = Sizes.sizeMask(size);
         if (size == 8 || (reg & (size - 1)) != 0) {
             assertEquals(allOnes, v, "ECAM takes 1, 2 and 4-byte aligned accesses only (PCIe Base 6.0 §7.2.2)");
             return;

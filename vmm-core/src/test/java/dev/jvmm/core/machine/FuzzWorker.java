@@ -188,7 +188,7 @@ final class FuzzWorker implements Runnable {
                 return b.ecam().base() + ((long) rnd.nextInt(32) << 15 | (long) rnd.nextInt(8) << 12 | register());
             }
             case 18 -> {
-                AddressRange ecam = m.map().ecamHigh();
+                AddressRange ecam = m.map().ecamArea();
                 return ecam.base() + rnd.nextLong(ecam.size());
             }
             default -> {

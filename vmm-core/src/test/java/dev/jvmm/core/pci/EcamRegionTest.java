@@ -8,6 +8,7 @@ import dev.jvmm.pcie.Topology;
 import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.config.BarListener;
 import dev.jvmm.pcie.msi.MsiTarget;
+import dev.jvmm.pcie.util.Sizes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -72,7 +73,7 @@ class EcamRegionTest {
         assertTrue(bus.write(0x4000_0000L + ecam(0, 0, 0, 0x18), 4, 0x00_01_01_00));
         // ECAM turns 1-, 2- and 4-byte accesses into requests; an 8-byte one is not a configuration request and
         // completes as all ones (PCIe Base 6.0 §7.2.2), like the faulting function below the port.
-        assertEquals(OptionalLong.of(Bus.sizeMask(size)), bus.read(0x4000_0000L + ecam(1, 0, 0, 0), size));
+        assertEquals(OptionalLong.of(Sizes.sizeMask(size)), bus.read(0x4000_0000L + ecam(1, 0, 0, 0), size));
         assertEquals(0, bus.deviceFaults(), "the adapter caught the exception, not the bus");
     }
 }

@@ -1,5 +1,6 @@
 package dev.jvmm.core.pci;
 
+import dev.jvmm.pcie.util.Sizes;
 import dev.jvmm.core.bus.Bus;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.config.BarDefinition;
@@ -162,7 +163,7 @@ public final class GuestPci {
 
         @Override
         public int configRead(int offset, int size) {
-            return (int) bus.read(config(offset), size).orElse(ConfigSpace.allOnes(size));
+            return (int) bus.read(config(offset), size).orElse(Sizes.sizeMask(size));
         }
 
         @Override

@@ -3,7 +3,7 @@ package dev.jvmm.kvm.bench;
 import dev.jvmm.headers.linux.x86_64.kvm_regs;
 import dev.jvmm.headers.linux.x86_64.kvm_segment;
 import dev.jvmm.headers.linux.x86_64.kvm_sregs;
-import dev.jvmm.kvm.ArmVgic;
+import dev.jvmm.kvm.Aarch64Vgic;
 import dev.jvmm.kvm.Errno;
 import dev.jvmm.kvm.ErrnoException;
 import dev.jvmm.kvm.EventFd;
@@ -159,16 +159,16 @@ public final class MsiDeliveryBench {
      * guest has enabled (KVM answers KVM_SIGNAL_MSI to it with EBUSY, which jvmm throws as an ErrnoException).
      */
     private static void arm64(VmFd vm, Loop eventfdWrite) throws ErrnoException {
-        try (ArmVgic gic = ArmVgic.createV3(vm, 0x0800_0000L, 0x080A_0000L, 128);
+        try (Aarch64Vgic gic = Aarch64Vgic.createV3(vm, 0x0800_0000L, 0x080A_0000L, 128);
              VcpuFd vcpu = vm.createVcpu(0); EventFd irqfd = EventFd.create(true)) {
             vcpu.armVcpuInit(vm.armPreferredTarget());
             gic.initialize();
             gic.addIts(vm, ARM_ITS_BASE);
-            int line = ArmVgic.spiLine(32 + ARM_SPI);
+            int line = Aarch64Vgic.spiLine(32 + ARM_SPI);
             // An irqchip route's pin is the SPI index: KVM adds the 32 private interrupts (vgic-irqfd.c).
             vm.setGsiRouting(List.of(new IrqRoute.Irqchip(ARM_SPI, 0, ARM_SPI)));
             vm.registerIrqfd(irqfd, ARM_SPI);
-            long doorbell = ARM_ITS_BASE + ArmVgic.ITS_TRANSLATER_OFFSET;
+            long doorbell = ARM_ITS_BASE + Aarch64Vgic.ITS_TRANSLATER_OFFSET;
             OptionalInt devid = OptionalInt.of(ARM_DEVID);
             String first;
             try {

@@ -1,5 +1,7 @@
 package dev.jvmm.pcie.config;
 
+import dev.jvmm.pcie.util.Sizes;
+
 /**
  * What a function asks for in one Base Address Register: the kind of space and its size (PCIe Base 6.0
  * §7.5.1.2.1). The guest learns the size by writing all ones and reading back; the bits below the size are
@@ -31,7 +33,7 @@ public record BarDefinition(Kind kind, long size, boolean prefetchable) {
         if (kind == null) {
             throw new IllegalArgumentException("BAR kind is null");
         }
-        if (size <= 0 || Long.bitCount(size) != 1) {
+        if (!Sizes.isPowerOfTwo(size)) {
             throw new IllegalArgumentException("BAR size " + size + " is not a power of two");
         }
         switch (kind) {
@@ -69,10 +71,5 @@ public record BarDefinition(Kind kind, long size, boolean prefetchable) {
 
     public static BarDefinition io(long size) {
         return new BarDefinition(Kind.IO, size, false);
-    }
-
-    /** Number of BAR registers it occupies: 2 for a 64-bit BAR. */
-    public int registerCount() {
-        return kind == Kind.MEMORY_64 ? 2 : 1;
     }
 }

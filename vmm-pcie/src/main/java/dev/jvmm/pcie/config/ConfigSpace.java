@@ -1,6 +1,7 @@
 package dev.jvmm.pcie.config;
 
 import dev.jvmm.pcie.spec.PciSpec;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -59,17 +60,12 @@ public final class ConfigSpace {
                 && (offset & (size - 1)) == 0;
     }
 
-    /** All ones in the low {@code size} bytes: the value of a read that reaches nothing. */
-    public static long allOnes(int size) {
-        return size <= 0 ? 0 : size >= 8 ? -1L : (1L << (8 * size)) - 1;
-    }
-
     // --- guest view -------------------------------------------------------------------------------
 
     /** A guest read: the register value, or all ones for an invalid access (see {@link #isValidAccess}). */
     public synchronized int read(int offset, int size) {
         if (!isValidAccess(offset, size)) {
-            return (int) allOnes(Math.min(size, 4));
+            return (int) Sizes.sizeMask(Math.min(size, 4));
         }
         for (Hook hook : List.copyOf(readHooks)) {
             if (hook.overlaps(offset, size)) {

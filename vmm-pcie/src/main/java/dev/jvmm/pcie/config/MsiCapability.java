@@ -3,6 +3,7 @@ package dev.jvmm.pcie.config;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.MsiSpec;
 import dev.jvmm.pcie.spec.PciSpec;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.Objects;
 
@@ -37,7 +38,7 @@ public final class MsiCapability implements Capability {
      * @param target           where messages go
      */
     public MsiCapability(int vectors, boolean perVectorMasking, MsiTarget target) {
-        if (vectors < 1 || vectors > MsiSpec.MSI_MAX_VECTORS || Integer.bitCount(vectors) != 1) {
+        if (vectors < 1 || vectors > MsiSpec.MSI_MAX_VECTORS || !Sizes.isPowerOfTwo(vectors)) {
             throw new IllegalArgumentException("MSI vectors " + vectors + " is not a power of two in 1-32");
         }
         this.vectors = vectors;

@@ -3,6 +3,7 @@ package dev.jvmm.pcie.config;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.MsiSpec;
 import dev.jvmm.pcie.spec.PciSpec;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.Objects;
 import java.util.Optional;
@@ -148,10 +149,6 @@ public final class MsixCapability implements Capability {
         return enabled;
     }
 
-    public synchronized boolean isFunctionMasked() {
-        return functionMasked;
-    }
-
     /**
      * Sends vector {@code vector}, or sets its PBA bit while it is masked. Returns false when the message is
      * dropped: MSI-X disabled, bus mastering off, vector out of range, or no requester id.
@@ -208,7 +205,7 @@ public final class MsixCapability implements Capability {
     /** A read of {@code size} bytes at {@code offset} into the table. */
     public long tableRead(long offset, int size) {
         if (!validAccess(offset, size, tableLength())) {
-            return ConfigSpace.allOnes(size);
+            return Sizes.sizeMask(size);
         }
         int dword = Math.toIntExact(offset >>> 2);
         synchronized (this) {
@@ -236,7 +233,7 @@ public final class MsixCapability implements Capability {
     /** A read of {@code size} bytes at {@code offset} into the PBA. */
     public long pbaRead(long offset, int size) {
         if (!validAccess(offset, size, pbaLength())) {
-            return ConfigSpace.allOnes(size);
+            return Sizes.sizeMask(size);
         }
         synchronized (this) {
             long qword = pba[Math.toIntExact(offset >>> 3)];

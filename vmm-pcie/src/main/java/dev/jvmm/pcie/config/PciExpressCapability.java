@@ -163,16 +163,6 @@ public final class PciExpressCapability implements Capability {
         return bits;
     }
 
-    public int slotControl() {
-        requireInstalled();
-        return slot == null ? 0 : config.getInt(offset + PcieCapSpec.SLOT_CONTROL, 2);
-    }
-
-    public int slotStatus() {
-        requireInstalled();
-        return config.getInt(offset + PcieCapSpec.SLOT_STATUS, 2);
-    }
-
     private void requireInstalled() {
         if (config == null) {
             throw new IllegalStateException("PCI Express capability not installed");

@@ -7,9 +7,9 @@ import dev.jvmm.pcie.spec.PcieCapSpec;
  * hot-plug elements the slot has (§6.7.1). The element set decides which Slot Control and Slot Status bits
  * are implemented (§6.7.2).
  *
- * <p>Two styles matter for VMMs (research/anchors.md §1 item 6): {@link #surpriseHotPlug} (presence detect
- * and link state only; removal takes effect at once) and {@link #attentionButtonHotPlug} (button, indicators
- * and power controller, so removal is a request the guest acknowledges by powering the slot off).
+ * <p>Two styles matter for VMMs: {@link #surpriseHotPlug} (presence detect and link state only; removal takes
+ * effect at once; OpenVMM's ports) and {@link #attentionButtonHotPlug} (button, indicators and power controller,
+ * so removal is a request the guest acknowledges by powering the slot off; QEMU's pcie-root-port).
  *
  * @param physicalSlotNumber 0..8191, unique in the chassis; Linux names the hot-plug slot after it
  */

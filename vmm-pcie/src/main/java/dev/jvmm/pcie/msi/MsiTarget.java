@@ -44,10 +44,6 @@ public final class MsiTarget {
         binding = null;
     }
 
-    public boolean isConnected() {
-        return binding != null;
-    }
-
     /** The requester id as of now, or empty while disconnected or while the parent bus is unassigned. */
     public Optional<RequesterId> requesterId() {
         Binding b = binding;

@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The requester id is resolved when the message is sent (PCIe Base 6.0 §2.2.6.2; ARCHITECTURE.md §2). */
+/** The requester id is resolved when the message is sent (PCIe Base 6.0 §2.2.6.2: the bus number is the one
+ * the guest last assigned). */
 class MsiTargetTest {
     private final List<RequesterId> seen = new ArrayList<>();
     private final MsiSink sink = (address, data, rid) -> seen.add(rid);

@@ -1,6 +1,8 @@
 package dev.jvmm.core.arch.aarch64;
 
 import dev.jvmm.core.bus.AddressRange;
+import dev.jvmm.core.pci.PcieLayout;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -33,8 +35,8 @@ import java.util.List;
  * <p>Interrupts (SPI numbers, INTID = 32 + SPI): UART 1, RTC 2, PCIe INTx 3-6 (as QEMU), GICv2m frame
  * 48-111 (64 SPIs, as QEMU's v2m at SPI 48). The vGIC is sized for {@link #GIC_NR_IRQS} INTIDs.
  */
-public final class MemoryMap {
-    public static final long KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+public final class MemoryMap implements PcieLayout {
+    public static final long KiB = Sizes.KiB, MiB = Sizes.MiB, GiB = Sizes.GiB;
 
     public static final AddressRange GIC_DIST = new AddressRange(0x0800_0000L, 64 * KiB);
     /** QEMU's GICv2 CPU interface: used by a GICv2 machine, left free by a GICv3 one. */
@@ -67,7 +69,7 @@ public final class MemoryMap {
 
     /** PCIe Base 6.0 §7.2.2: ECAM of one segment = 256 buses x 1 MiB. */
     public static final long ECAM_SEGMENT_SIZE = 256 * MiB;
-    public static final int MAX_PCIE_SEGMENTS = 16;
+    public static final int MAX_PCIE_SEGMENTS = PcieLayout.MAX_SEGMENTS;
     public static final long MAX_PCIE_MMIO64 = 512 * GiB;
     public static final long MIN_PCIE_MMIO64 = 1 * GiB;
 
@@ -85,14 +87,14 @@ public final class MemoryMap {
     private final int vcpus;
     private final long ramSize;
     private final int ipaBits;
-    private final AddressRange ecamHigh;
+    private final AddressRange ecamArea;
     private final AddressRange pcieMmio64;
 
-    private MemoryMap(int vcpus, long ramSize, int ipaBits, AddressRange ecamHigh, AddressRange pcieMmio64) {
+    private MemoryMap(int vcpus, long ramSize, int ipaBits, AddressRange ecamArea, AddressRange pcieMmio64) {
         this.vcpus = vcpus;
         this.ramSize = ramSize;
         this.ipaBits = ipaBits;
-        this.ecamHigh = ecamHigh;
+        this.ecamArea = ecamArea;
         this.pcieMmio64 = pcieMmio64;
     }
 
@@ -117,7 +119,7 @@ public final class MemoryMap {
             throw new IllegalArgumentException("IPA size %d bits is out of range %d..%d".formatted(ipaBits, MIN_IPA_BITS, MAX_IPA_BITS));
         }
         if (ramSize < MIN_RAM) {
-            throw new IllegalArgumentException("RAM size %s is below the minimum of %s".formatted(size(ramSize), size(MIN_RAM)));
+            throw new IllegalArgumentException("RAM size %s is below the minimum of %s".formatted(Sizes.format(ramSize), Sizes.format(MIN_RAM)));
         }
         if (ramSize % RAM_ALIGN != 0) {
             throw new IllegalArgumentException("RAM size %d bytes is not a multiple of 2 MiB".formatted(ramSize));
@@ -126,15 +128,15 @@ public final class MemoryMap {
         long ramEnd = RAM_BASE + ramSize; // no overflow: ramSize <= ipaLimit is checked next, and ipaLimit <= 2^52
         if (ramSize > ipaLimit || ramEnd > ipaLimit) {
             throw new IllegalArgumentException("RAM of %s from 0x%x ends at 0x%x, beyond the %d-bit IPA limit 0x%x"
-                    .formatted(size(ramSize), RAM_BASE, ramEnd, ipaBits, ipaLimit));
+                    .formatted(Sizes.format(ramSize), RAM_BASE, ramEnd, ipaBits, ipaLimit));
         }
-        long highBase = Math.max(4 * GiB, alignUp(ramEnd, GiB));
+        long highBase = Math.max(4 * GiB, Sizes.alignUp(ramEnd, GiB));
         long ecamEnd = highBase + MAX_PCIE_SEGMENTS * ECAM_SEGMENT_SIZE;
         long mmio64End = Math.min(ipaLimit, ecamEnd + MAX_PCIE_MMIO64);
         if (mmio64End - ecamEnd < MIN_PCIE_MMIO64) {
             throw new IllegalArgumentException(("RAM of %s leaves no room below the %d-bit IPA limit 0x%x for the PCIe ECAM "
                     + "(0x%x, %s) and a 64-bit MMIO window of at least %s: use less RAM or a larger IPA")
-                    .formatted(size(ramSize), ipaBits, ipaLimit, highBase, size(ecamEnd - highBase), size(MIN_PCIE_MMIO64)));
+                    .formatted(Sizes.format(ramSize), ipaBits, ipaLimit, highBase, Sizes.format(ecamEnd - highBase), Sizes.format(MIN_PCIE_MMIO64)));
         }
         return new MemoryMap(vcpus, ramSize, ipaBits,
                 AddressRange.ofEnd(highBase, ecamEnd), AddressRange.ofEnd(ecamEnd, mmio64End));
@@ -155,17 +157,28 @@ public final class MemoryMap {
     public AddressRange redistributors() { return new AddressRange(GIC_REDIST_BASE, vcpus * GIC_REDIST_SIZE_PER_CPU); }
 
     /** Room for the ECAM of {@value #MAX_PCIE_SEGMENTS} segments, above RAM and above 4 GiB. */
-    public AddressRange ecamHigh() { return ecamHigh; }
+    @Override
+    public AddressRange ecamArea() { return ecamArea; }
 
     /** ECAM of one PCIe segment (256 buses). */
+    @Override
     public AddressRange ecam(int segment) {
         if (segment < 0 || segment >= MAX_PCIE_SEGMENTS) {
             throw new IllegalArgumentException("PCIe segment %d is out of range 0..%d".formatted(segment, MAX_PCIE_SEGMENTS - 1));
         }
-        return new AddressRange(ecamHigh.base() + segment * ECAM_SEGMENT_SIZE, ECAM_SEGMENT_SIZE);
+        return new AddressRange(ecamArea.base() + segment * ECAM_SEGMENT_SIZE, ECAM_SEGMENT_SIZE);
     }
 
+    /** {@link #PCIE_PIO}: arm64 has no port instructions, so PCI I/O space is memory mapped. */
+    @Override
+    public AddressRange pcieIo() { return PCIE_PIO; }
+
+    /** {@link #PCIE_MMIO32}. */
+    @Override
+    public AddressRange pcieMmio32() { return PCIE_MMIO32; }
+
     /** The 64-bit PCIe MMIO window: from the end of the ECAM area, up to 512 GiB, below the IPA limit. */
+    @Override
     public AddressRange pcieMmio64() { return pcieMmio64; }
 
     /** GIC INTID of an SPI (GICv3 §2.2.1: SPIs are INTIDs 32-1019). */
@@ -183,7 +196,7 @@ public final class MemoryMap {
                 new Named("gic-v2m", GIC_V2M), new Named("gic-its", GIC_ITS),
                 new Named("gic-redist", redistributors()), new Named("uart-pl011", UART), new Named("rtc-pl031", RTC),
                 new Named("gic-its (segments 1-15)", SEGMENT_ITS_AREA), new Named("pcie-mmio32", PCIE_MMIO32),
-                new Named("pcie-pio", PCIE_PIO), new Named("ram", ram()), new Named("pcie-ecam", ecamHigh),
+                new Named("pcie-pio", PCIE_PIO), new Named("ram", ram()), new Named("pcie-ecam", ecamArea),
                 new Named("pcie-mmio64", pcieMmio64)));
         all.sort((a, b) -> Long.compareUnsigned(a.range().base(), b.range().base()));
         return all;
@@ -195,9 +208,9 @@ public final class MemoryMap {
     /** The map as a table, one region per line. */
     public String describe() {
         StringBuilder sb = new StringBuilder("aarch64 memory map: %d vCPUs, %s RAM, %d-bit IPA%n"
-                .formatted(vcpus, size(ramSize), ipaBits));
+                .formatted(vcpus, Sizes.format(ramSize), ipaBits));
         for (Named n : regions()) {
-            sb.append("  0x%012x-0x%012x %10s  %s%n".formatted(n.range().base(), n.range().last(), size(n.range().size()), n.name()));
+            sb.append("  0x%012x-0x%012x %10s  %s%n".formatted(n.range().base(), n.range().last(), Sizes.format(n.range().size()), n.name()));
         }
         return sb.toString();
     }
@@ -205,16 +218,5 @@ public final class MemoryMap {
     @Override
     public String toString() {
         return "MemoryMap[vcpus=%d, ram=%s, ipaBits=%d]".formatted(vcpus, ram(), ipaBits);
-    }
-
-    static long alignUp(long value, long alignment) {
-        return (value + alignment - 1) & -alignment;
-    }
-
-    static String size(long bytes) {
-        if (bytes % GiB == 0) return bytes / GiB + " GiB";
-        if (bytes % MiB == 0) return bytes / MiB + " MiB";
-        if (bytes % KiB == 0) return bytes / KiB + " KiB";
-        return bytes + " B";
     }
 }

@@ -3,6 +3,7 @@ package dev.jvmm.core.devices.rtc;
 import dev.jvmm.core.bus.MmioDevice;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.core.irq.IrqLine;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.lang.System.Logger.Level;
 import java.time.Instant;
@@ -100,7 +101,7 @@ public final class Pl031 implements MmioDevice {
         };
         updateIrq();
         long v = Integer.toUnsignedLong(value) >>> ((offset & 3) * 8);
-        return size >= 8 ? v : v & ((1L << (size * 8)) - 1);
+        return v & Sizes.sizeMask(size);
     }
 
     @Override

@@ -13,6 +13,7 @@ import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.config.VendorSpecificCapability;
 import dev.jvmm.pcie.spec.MsiSpec;
+import dev.jvmm.pcie.util.Sizes;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
@@ -228,7 +229,7 @@ public final class VirtioPciTransport {
         List<NotifyRegion> regions = new ArrayList<>(numQueues);
         for (int q = 0; q < numQueues; q++) {
             int max = device.queueMaxSize(q);
-            if (max < 1 || max > MAX_QUEUE_SIZE || Integer.bitCount(max) != 1) {
+            if (max < 1 || max > MAX_QUEUE_SIZE || !Sizes.isPowerOfTwo(max)) {
                 throw new IllegalArgumentException("queue " + q + " maximum size " + max + " is not a power of two 1-32768");
             }
             queues[q] = new SplitQueue(memory, max);
@@ -241,7 +242,7 @@ public final class VirtioPciTransport {
         this.msixVectors = numQueues + 1;
 
         long tableLength = (long) msixVectors * MsiSpec.MSIX_ENTRY_SIZE;
-        long pbaOffset = alignUp(tableLength, 0x800);
+        long pbaOffset = Sizes.alignUp(tableLength, 0x800);
         long pbaLength = (msixVectors + 63) / 64 * 8L;
         long msixBarSize = Math.max(0x1000, Long.highestOneBit(pbaOffset + pbaLength - 1) << 1);
 
@@ -272,9 +273,6 @@ public final class VirtioPciTransport {
         cs.onRead(data, 4, this::pciCfgRead);
     }
 
-    private static long alignUp(long v, long to) {
-        return (v + to - 1) & -to;
-    }
 
     /** A struct virtio_pci_cap (or notify cap) body from byte 3 on, read-only. */
     private static VendorSpecificCapability cap(int cfgType, long offset, long length, int capSize) {
@@ -360,11 +358,6 @@ public final class VirtioPciTransport {
      */
     public void setInterruptSink(IntConsumer raiseVector) {
         this.sink = Objects.requireNonNull(raiseVector);
-    }
-
-    /** The device status as the driver reads it (diagnostics). */
-    public int deviceStatus() {
-        return status.get();
     }
 
     // --- interrupts -------------------------------------------------------------------------------
@@ -659,7 +652,7 @@ public final class VirtioPciTransport {
         }
         switch (o) {
             case QUEUE_SIZE -> {
-                if (v16 >= 1 && v16 <= qs.maxSize && Integer.bitCount(v16) == 1) {
+                if (v16 >= 1 && v16 <= qs.maxSize && Sizes.isPowerOfTwo(v16)) {
                     qs.size = v16;
                 }
             }
@@ -734,7 +727,7 @@ public final class VirtioPciTransport {
         }
         synchronized (configLock) {
             long v = device.readConfig((int) at, size);
-            return size == 8 ? v : v & ((1L << (8 * size)) - 1);
+            return v & Sizes.sizeMask(size);
         }
     }
 
@@ -744,7 +737,7 @@ public final class VirtioPciTransport {
             return;
         }
         synchronized (configLock) {
-            device.writeConfig((int) at, size, size == 8 ? value : value & ((1L << (8 * size)) - 1));
+            device.writeConfig((int) at, size, value & Sizes.sizeMask(size));
         }
     }
 

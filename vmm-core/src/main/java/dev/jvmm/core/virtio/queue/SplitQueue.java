@@ -1,6 +1,7 @@
 package dev.jvmm.core.virtio.queue;
 
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.pcie.util.Sizes;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -140,7 +141,7 @@ public final class SplitQueue {
      */
     public SplitQueue(GuestMemory memory, int maxSize) {
         this.memory = Objects.requireNonNull(memory, "memory");
-        if (maxSize < 1 || maxSize > MAX_QUEUE_SIZE || Integer.bitCount(maxSize) != 1) {
+        if (maxSize < 1 || maxSize > MAX_QUEUE_SIZE || !Sizes.isPowerOfTwo(maxSize)) {
             throw new IllegalArgumentException("queue size %d is not a power of two in [1, %d]"
                     .formatted(maxSize, MAX_QUEUE_SIZE));
         }
@@ -199,7 +200,7 @@ public final class SplitQueue {
     public void enable(boolean eventIdx, boolean indirectDescriptors) throws VirtqueueException {
         if (enabled) return;
         int n = size;
-        if (n < 1 || n > maxSize || Integer.bitCount(n) != 1) {
+        if (n < 1 || n > maxSize || !Sizes.isPowerOfTwo(n)) {
             throw new VirtqueueException("queue size %d is not a power of two in [1, %d]".formatted(n, maxSize));
         }
         checkPart("descriptor table", descGpa, DESCRIPTOR_TABLE_ALIGN, descriptorTableBytes(n));

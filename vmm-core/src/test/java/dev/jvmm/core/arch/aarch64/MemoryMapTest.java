@@ -84,11 +84,11 @@ class MemoryMapTest {
             }
             assertTrue(Long.compareUnsigned(regions.get(i).range().end(), 1L << ipaBits) <= 0, regions.get(i).toString());
         }
-        assertTrue(m.ecamHigh().base() >= 4 * GiB && m.ecamHigh().base() >= m.ram().end(), m.describe());
-        assertEquals(0, m.ecamHigh().base() % MemoryMap.ECAM_SEGMENT_SIZE, "ECAM aligned to its size");
-        assertEquals(16 * 256 * MiB, m.ecamHigh().size());
+        assertTrue(m.ecamArea().base() >= 4 * GiB && m.ecamArea().base() >= m.ram().end(), m.describe());
+        assertEquals(0, m.ecamArea().base() % MemoryMap.ECAM_SEGMENT_SIZE, "ECAM aligned to its size");
+        assertEquals(16 * 256 * MiB, m.ecamArea().size());
         assertTrue(m.pcieMmio64().size() >= GiB && m.pcieMmio64().size() <= 512 * GiB, m.describe());
-        assertTrue(Long.compareUnsigned(m.pcieMmio64().base(), m.ecamHigh().end()) >= 0);
+        assertTrue(Long.compareUnsigned(m.pcieMmio64().base(), m.ecamArea().end()) >= 0);
         assertTrue(m.redistributors().end() <= MemoryMap.UART.base());
         assertTrue(MemoryMap.PCIE_PIO.end() <= m.ram().base() && MemoryMap.PCIE_MMIO32.end() <= MemoryMap.PCIE_PIO.base());
     }
@@ -96,8 +96,8 @@ class MemoryMapTest {
     @Test
     void ecamSegmentsTileTheEcamArea() {
         MemoryMap m = MemoryMap.create(1, GiB, 40);
-        assertEquals(m.ecamHigh().base(), m.ecam(0).base());
-        assertEquals(m.ecamHigh().end(), m.ecam(15).end());
+        assertEquals(m.ecamArea().base(), m.ecam(0).base());
+        assertEquals(m.ecamArea().end(), m.ecam(15).end());
         assertEquals(m.ecam(0).end(), m.ecam(1).base());
         assertThrows(IllegalArgumentException.class, () -> m.ecam(16));
         assertThrows(IllegalArgumentException.class, () -> m.ecam(-1));

@@ -5,6 +5,7 @@ import static dev.jvmm.core.virtio.queue.SplitQueue.VIRTQ_DESC_F_NEXT;
 import static dev.jvmm.core.virtio.queue.SplitQueue.VIRTQ_DESC_F_WRITE;
 
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.pcie.util.Sizes;
 import java.lang.foreign.Arena;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -64,8 +65,8 @@ final class TestDriver {
         this.size = size;
         this.desc = ringBase;
         this.avail = desc + SplitQueue.descriptorTableBytes(size);
-        this.used = align(avail + SplitQueue.availRingBytes(size), 64);
-        this.dataNext = align(used + SplitQueue.usedRingBytes(size), 4096);
+        this.used = Sizes.alignUp(avail + SplitQueue.availRingBytes(size), 64);
+        this.dataNext = Sizes.alignUp(used + SplitQueue.usedRingBytes(size), 4096);
         this.dataEnd = mem.end();
         for (int i = 0; i < size; i++) free.add(i);
     }
@@ -74,7 +75,6 @@ final class TestDriver {
         this(mem, RAM_BASE, size);
     }
 
-    static long align(long v, long a) { return (v + a - 1) & -a; }
 
     /** Hands the layout to the queue as a transport would. */
     SplitQueue configure(SplitQueue q) {
@@ -87,7 +87,7 @@ final class TestDriver {
 
     /** Allocates {@code len} bytes of data (16-aligned) and fills them with {@code fill}. */
     long alloc(long len, int fill) {
-        long a = align(dataNext, 16);
+        long a = Sizes.alignUp(dataNext, 16);
         if (a + len > dataEnd) throw new IllegalStateException("test RAM exhausted");
         dataNext = a + len;
         byte[] bytes = new byte[(int) len];

@@ -12,9 +12,9 @@ import java.util.Arrays;
 import static dev.jvmm.core.boot.TestImages.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-class Arm64ImageTest {
+class Aarch64ImageTest {
     private static BootException fails(byte[] file) {
-        BootException e = assertThrows(BootException.class, () -> Arm64Image.parse("test/Image", file));
+        BootException e = assertThrows(BootException.class, () -> Aarch64Image.parse("test/Image", file));
         assertTrue(e.getMessage().startsWith("test/Image: "), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
         return e;
@@ -23,10 +23,10 @@ class Arm64ImageTest {
     @Test
     void parsesTheHeaderFields() throws BootException {
         byte[] file = modern(0, 0x1_2340_0000L >>> 8, 4096);
-        Arm64Image img = Arm64Image.parse("Image", file);
+        Aarch64Image img = Aarch64Image.parse("Image", file);
         assertEquals(0, img.textOffset());
         assertEquals(0x1_2340_0000L >>> 8, img.imageSize());
-        assertEquals(Arm64Image.PageSize.SIZE_4K, img.pageSize());
+        assertEquals(Aarch64Image.PageSize.SIZE_4K, img.pageSize());
         assertTrue(img.placeAnywhere());
         assertFalse(img.legacyHeader());
         assertFalse(img.wasGzipped());
@@ -38,9 +38,9 @@ class Arm64ImageTest {
     @ParameterizedTest(name = "flags {0} -> {1}, anywhere {2}")
     @CsvSource({"0, UNSPECIFIED, false", "2, SIZE_4K, false", "4, SIZE_16K, false", "6, SIZE_64K, false",
             "8, UNSPECIFIED, true", "14, SIZE_64K, true", "0xfffffffffffffff0, UNSPECIFIED, false"})
-    void flagsBits1To3(String flags, Arm64Image.PageSize pageSize, boolean anywhere) throws BootException {
+    void flagsBits1To3(String flags, Aarch64Image.PageSize pageSize, boolean anywhere) throws BootException {
         long f = flags.startsWith("0x") ? Long.parseUnsignedLong(flags.substring(2), 16) : Long.parseLong(flags);
-        Arm64Image img = Arm64Image.parse("Image", image(0x80000, 0x200000, f, 128));
+        Aarch64Image img = Aarch64Image.parse("Image", image(0x80000, 0x200000, f, 128));
         assertEquals(pageSize, img.pageSize());
         assertEquals(anywhere, img.placeAnywhere());
         assertEquals(0x80000, img.textOffset());
@@ -49,7 +49,7 @@ class Arm64ImageTest {
     @Test
     void gzipImageIsDecompressed() throws BootException {
         byte[] raw = modern(0, 0x40_0000, 300_000);
-        Arm64Image img = Arm64Image.parse("Image.gz", gzip(raw));
+        Aarch64Image img = Aarch64Image.parse("Image.gz", gzip(raw));
         assertTrue(img.wasGzipped());
         assertEquals(raw.length, img.size());
         assertArrayEquals(raw, img.bytes().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
@@ -60,7 +60,7 @@ class Arm64ImageTest {
     void concatenatedGzipMembersAreOneStream() throws BootException {
         byte[] raw = modern(0, 0x40_0000, 100_000);
         byte[] twoMembers = concat(gzip(Arrays.copyOf(raw, 40_000)), gzip(Arrays.copyOfRange(raw, 40_000, raw.length)));
-        assertArrayEquals(raw, Arm64Image.parse("Image.gz", twoMembers).bytes().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        assertArrayEquals(raw, Aarch64Image.parse("Image.gz", twoMembers).bytes().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
     }
 
     @Test
@@ -95,7 +95,7 @@ class Arm64ImageTest {
     void zipBombHitsTheSizeCap() {
         byte[] bomb = gzip(modern(0, 0x40_0000, 3 << 20)); // 3 MiB, compresses to a few KiB
         assertTrue(bomb.length < 200_000);
-        BootException e = assertThrows(BootException.class, () -> Arm64Image.parse("bomb.gz", bomb, 1 << 20));
+        BootException e = assertThrows(BootException.class, () -> Aarch64Image.parse("bomb.gz", bomb, 1 << 20));
         assertTrue(e.getMessage().contains("more than 1 MiB"), e.getMessage());
     }
 
@@ -135,7 +135,7 @@ class Arm64ImageTest {
 
     @Test
     void theLargestPlausibleImageSizeIsAccepted() throws BootException {
-        assertEquals(1L << 40, Arm64Image.parse("Image", image(0, 1L << 40, 0b1010, 128)).footprint());
+        assertEquals(1L << 40, Aarch64Image.parse("Image", image(0, 1L << 40, 0b1010, 128)).footprint());
     }
 
     /** booting.rst: image_size 0 means a pre-3.17 kernel; text_offset is then 0x80000 whatever the field says. */
@@ -143,16 +143,16 @@ class Arm64ImageTest {
     void pre317HeaderUsesTheDefaultTextOffset() throws BootException {
         // A big-endian-era header: text_offset 0x80000 stored big-endian reads as 0x0000080000000000 little-endian.
         byte[] file = image(0x0000_0800_0000_0000L, 0, 1, 3 << 20);
-        Arm64Image img = Arm64Image.parse("Image", file);
+        Aarch64Image img = Aarch64Image.parse("Image", file);
         assertTrue(img.legacyHeader());
         assertEquals(0x80000, img.textOffset());
-        assertEquals(Arm64Image.PageSize.UNSPECIFIED, img.pageSize());
+        assertEquals(Aarch64Image.PageSize.UNSPECIFIED, img.pageSize());
         assertTrue(img.footprint() >= file.length + (1 << 20), "BSS allowance beyond the file: " + img.footprint());
     }
 
     @Test
     void fileLongerThanImageSizeKeepsTheWholeFile() throws BootException {
-        Arm64Image img = Arm64Image.parse("Image", modern(0, 0x1000, 0x3000));
+        Aarch64Image img = Aarch64Image.parse("Image", modern(0, 0x1000, 0x3000));
         assertEquals(0x3000, img.footprint());
     }
 
@@ -161,15 +161,15 @@ class Arm64ImageTest {
         Path ok = dir.resolve("Image.gz");
         byte[] raw = modern(0, 0x40_0000, 8192);
         Files.write(ok, gzip(raw));
-        assertEquals(8192, Arm64Image.load(ok).size());
+        assertEquals(8192, Aarch64Image.load(ok).size());
 
         Path missing = dir.resolve("nope");
-        BootException e = assertThrows(BootException.class, () -> Arm64Image.load(missing));
+        BootException e = assertThrows(BootException.class, () -> Aarch64Image.load(missing));
         assertTrue(e.getMessage().startsWith(missing + ": cannot read"), e.getMessage());
 
         Path big = dir.resolve("big");
         Files.write(big, modern(0, 0x40_0000, 2 << 20));
-        BootException tooBig = assertThrows(BootException.class, () -> Arm64Image.load(big, 1 << 20));
+        BootException tooBig = assertThrows(BootException.class, () -> Aarch64Image.load(big, 1 << 20));
         assertTrue(tooBig.getMessage().contains("more than the 1 MiB limit"), tooBig.getMessage());
     }
 }

@@ -9,8 +9,8 @@ import dev.jvmm.headers.linux.aarch64.kvm_h;
  * {@code KVM_REG_ARM_CORE_REG(name)} is a function-like macro, which the generator (like jextract) cannot
  * emit, so the offsets come from the generated {@code user_pt_regs} layout instead.
  */
-public final class Arm64Regs {
-    private Arm64Regs() { }
+public final class Aarch64Regs {
+    private Aarch64Regs() { }
 
     private static long core(long byteOffset) {
         return kvm_h.KVM_REG_ARM64() | kvm_h.KVM_REG_SIZE_U64() | kvm_h.KVM_REG_ARM_CORE() | (byteOffset / 4);

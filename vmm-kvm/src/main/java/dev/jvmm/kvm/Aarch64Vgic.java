@@ -18,7 +18,7 @@ import java.util.List;
  * doorbell address of the message (KVM_SIGNAL_MSI, or an MSI GSI route; vgic_msi_to_its() looks up the ITS
  * whose GITS_TRANSLATER the address hits), so the address alone selects the ITS and the device id is per ITS.
  */
-public final class ArmVgic implements AutoCloseable {
+public final class Aarch64Vgic implements AutoCloseable {
     /** arm-vgic-v3.rst: distributor and redistributors are 64 KiB aligned; the ITS needs 64 KiB too (arm-vgic-its.rst). */
     private static final long V3_ALIGN = 0x1_0000;
     /** arm-vgic.rst: the GICv2 distributor and CPU interface are 4 KiB aligned. */
@@ -35,7 +35,7 @@ public final class ArmVgic implements AutoCloseable {
     private record Its(DeviceFd device, long base) { }
 
     /** Takes ownership of a vGIC device; v2 or v3 follows from its KVM_DEV_TYPE. */
-    ArmVgic(DeviceFd gic) {
+    Aarch64Vgic(DeviceFd gic) {
         this.gic = gic;
         this.v3 = gic.type() == dev.jvmm.headers.linux.common.kvm_h.KVM_DEV_TYPE_ARM_VGIC_V3();
     }
@@ -45,7 +45,7 @@ public final class ArmVgic implements AutoCloseable {
      * {@code redistBase} (128 KiB per vCPU), and {@code nrIrqs} interrupts in all (a multiple of 32, at least 64;
      * the first 32 are the private SGIs and PPIs). Both bases must be 64 KiB aligned (arm-vgic-v3.rst).
      */
-    public static ArmVgic createV3(VmFd vm, long distBase, long redistBase, int nrIrqs) throws ErrnoException {
+    public static Aarch64Vgic createV3(VmFd vm, long distBase, long redistBase, int nrIrqs) throws ErrnoException {
         checkNrIrqs(nrIrqs);
         checkAligned("vGICv3 distributor", distBase, V3_ALIGN);
         checkAligned("vGICv3 redistributor region", redistBase, V3_ALIGN);
@@ -54,7 +54,7 @@ public final class ArmVgic implements AutoCloseable {
             gic.setAttrU64(kvm_h.KVM_DEV_ARM_VGIC_GRP_ADDR(), kvm_h.KVM_VGIC_V3_ADDR_TYPE_DIST(), distBase);
             gic.setAttrU64(kvm_h.KVM_DEV_ARM_VGIC_GRP_ADDR(), kvm_h.KVM_VGIC_V3_ADDR_TYPE_REDIST(), redistBase);
             gic.setAttrU32(kvm_h.KVM_DEV_ARM_VGIC_GRP_NR_IRQS(), 0, nrIrqs);
-            return new ArmVgic(gic);
+            return new Aarch64Vgic(gic);
         } catch (ErrnoException | RuntimeException e) {
             gic.close();
             throw e;
@@ -68,7 +68,7 @@ public final class ArmVgic implements AutoCloseable {
      * 8: GICv2 has 8 CPU interfaces) and {@link #initialize()} (devices/arm-vgic.rst, KVM_DEV_ARM_VGIC_GRP_ADDR,
      * KVM_DEV_ARM_VGIC_GRP_NR_IRQS, KVM_DEV_ARM_VGIC_GRP_CTRL).
      */
-    public static ArmVgic createV2(VmFd vm, long distBase, long cpuBase, int nrIrqs) throws ErrnoException {
+    public static Aarch64Vgic createV2(VmFd vm, long distBase, long cpuBase, int nrIrqs) throws ErrnoException {
         checkNrIrqs(nrIrqs);
         checkAligned("vGICv2 distributor", distBase, V2_ALIGN);
         checkAligned("vGICv2 CPU interface", cpuBase, V2_ALIGN);
@@ -83,7 +83,7 @@ public final class ArmVgic implements AutoCloseable {
             gic.setAttrU64(kvm_h.KVM_DEV_ARM_VGIC_GRP_ADDR(), kvm_h.KVM_VGIC_V2_ADDR_TYPE_DIST(), distBase);
             gic.setAttrU64(kvm_h.KVM_DEV_ARM_VGIC_GRP_ADDR(), kvm_h.KVM_VGIC_V2_ADDR_TYPE_CPU(), cpuBase);
             gic.setAttrU32(kvm_h.KVM_DEV_ARM_VGIC_GRP_NR_IRQS(), 0, nrIrqs);
-            return new ArmVgic(gic);
+            return new Aarch64Vgic(gic);
         } catch (ErrnoException | RuntimeException e) {
             gic.close();
             throw e;
@@ -143,7 +143,7 @@ public final class ArmVgic implements AutoCloseable {
 
     /**
      * Takes ownership of an ITS device that is already configured at {@code base}. Package-private so that tests
-     * can check the list's bookkeeping (overlap refusal, reset and close of every ITS) without arm64 KVM.
+     * can check the list's bookkeeping (overlap refusal, close of every ITS) without arm64 KVM.
      */
     void adoptIts(DeviceFd d, long base) {
         if (!v3) throw new IllegalStateException("a vGICv2 cannot have an ITS (GICv3 only)");
@@ -157,23 +157,6 @@ public final class ArmVgic implements AutoCloseable {
 
     /** The base addresses of the ITSes, in the order they were added. */
     public List<Long> itsBases() { return itses.stream().map(Its::base).toList(); }
-
-    /**
-     * ITS reset (KVM_DEV_ARM_ITS_CTRL_RESET, arm-vgic-its.rst) of every ITS: on VM reset the guest must find each
-     * ITS with empty tables. All are reset even when one fails; the first failure is thrown, later ones suppressed.
-     */
-    public void resetIts() throws ErrnoException {
-        ErrnoException failure = null;
-        for (Its its : itses) {
-            try {
-                its.device().setAttr(kvm_h.KVM_DEV_ARM_VGIC_GRP_CTRL(), kvm_h.KVM_DEV_ARM_ITS_CTRL_RESET());
-            } catch (ErrnoException e) {
-                if (failure == null) failure = e;
-                else failure.addSuppressed(e);
-            }
-        }
-        if (failure != null) throw failure;
-    }
 
     /** Closes every ITS, then the vGIC, all of them even when a close fails (the first failure is thrown). */
     @Override

@@ -11,11 +11,11 @@ import org.junit.jupiter.api.Test;
  * jvmm on a real aarch64 KVM (inside the emulated arm64 host): the host report sees the vGICv3 and the ITS,
  * KVM_CAP_MSI_DEVID turns 1 once an ITS exists, and --gic-msi=auto picks the ITS.
  */
-class Arm64HostInfoIT {
+class Aarch64HostInfoIT {
     @Test
-    void hostInfoSeesTheItsOnAnArm64KvmHost() throws Exception {
-        EmulatedArm64Host.skipIfAsked();
-        var r = EmulatedArm64Host.run("/jvmm/bin/jvmm host-info", List.of(), 600);
+    void hostInfoSeesTheItsOnAnAarch64KvmHost() throws Exception {
+        EmulatedAarch64Host.skipIfAsked();
+        var r = EmulatedAarch64Host.run("/jvmm/bin/jvmm host-info", List.of(), 600);
         assertEquals(0, r.status(), "jvmm host-info failed in the emulated host");
         String out = r.output();
         assertTrue(out.contains("jvmm 0.") && out.contains(" on aarch64,"), out);

@@ -7,8 +7,8 @@ import java.nio.ByteOrder;
  * Tiny bare-metal arm64 "kernels" for end-to-end tests of jvmm's own error paths, hand-encoded (Arm ARM, A64
  * instruction encodings) behind a valid arm64 Image header (Documentation/arch/arm64/booting.rst).
  */
-final class Arm64Payloads {
-    private Arm64Payloads() { }
+final class Aarch64Payloads {
+    private Aarch64Payloads() { }
 
     /**
      * Loads a pair of registers from the PL011 at 0x09000000: {@code ldp} gives KVM no instruction syndrome (ESR

@@ -1,11 +1,10 @@
 package dev.jvmm.pcie.config;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 /**
  * The bits of one function's configuration space that no guest write may change (neither RW nor RW1C, PCIe Base 6.0
  * §7.4), captured once and checked later: the invariant the randomized tests of both the PCIe model (EcamFuzzTest)
- * and the whole MMIO bus (MmioBusFuzzTest in vmm-core, through this module's test jar) hold every function to.
+ * and the whole MMIO bus (MmioBusFuzzTest in vmm-core) hold every function to. In main code, not in a test jar:
+ * a test jar's packages would split this module's on the module path.
  */
 public final class ReadOnlyBits {
     private final ConfigSpace space;
@@ -31,12 +30,15 @@ public final class ReadOnlyBits {
         return new ReadOnlyBits(space, mask, bits);
     }
 
-    /** Fails, naming {@code context} and the first byte that differs, if any read-only bit changed since {@link #of}. */
+    /**
+     * Throws an {@link AssertionError} naming {@code context} and the first byte that differs, if any read-only bit
+     * changed since {@link #of}.
+     */
     public void check(String context) {
         byte[] now = space.snapshot();
         for (int i = 0; i < now.length; i++) {
             if ((now[i] & mask[i]) != bits[i]) {
-                fail(String.format("%s: read-only bits at 0x%03x changed: 0x%02x -> 0x%02x (mask 0x%02x)", context, i,
+                throw new AssertionError(String.format("%s: read-only bits at 0x%03x changed: 0x%02x -> 0x%02x (mask 0x%02x)", context, i,
                         bits[i] & 0xFF, now[i] & mask[i] & 0xFF, mask[i] & 0xFF));
             }
         }

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
  * One emulated-host boot runs several guests in turn (each boot of the host costs ~10 s under TCG); every guest
  * run's console and exit status are framed by markers so the assertions know which run printed what.
  */
-class Arm64BootIT {
-    static EmulatedArm64Host.Result result;
+class Aarch64BootIT {
+    static EmulatedAarch64Host.Result result;
 
     // Each guest gets its own bound (busybox timeout sends SIGTERM: jvmm then exits 5 and the test names the run).
     private static final String JVMM = "timeout 300 /work/jvmm/bin/jvmm run --kernel /work/guest/Image"
@@ -24,7 +24,7 @@ class Arm64BootIT {
 
     @BeforeAll
     static void bootGuests(@TempDir Path tmp) throws Exception {
-        EmulatedArm64Host.skipIfAsked();
+        EmulatedAarch64Host.skipIfAsked();
         Path share = GuestImage.share(tmp);
         String script = String.join("\n",
                 // The full boot log once, with earlycon; the other runs are quiet (each console byte is a VM exit).
@@ -43,26 +43,26 @@ class Arm64BootIT {
                 "echo '@@BEGIN sigterm'; " + JVMM + " --cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.shell'"
                         + " < /dev/null & pid=$!; sleep 30; kill -TERM $pid; wait $pid; echo \"@@END sigterm rc=$?\"",
                 "true");
-        result = EmulatedArm64Host.runShared(share, script, List.of(), 1200);
+        result = EmulatedAarch64Host.runShared(share, script, List.of(), 1200);
         assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
     private static String guest(String name, String args) {
-        return EmulatedArm64Host.marked(name, JVMM + " " + args);
+        return EmulatedAarch64Host.marked(name, JVMM + " " + args);
     }
 
     /** The console between a run's markers, and its exit status. */
-    static EmulatedArm64Host.Section run(String name) {
+    static EmulatedAarch64Host.Section run(String name) {
         return result.section(name);
     }
 
-    private static void assertGuestLine(EmulatedArm64Host.Section r, String line) {
+    private static void assertGuestLine(EmulatedAarch64Host.Section r, String line) {
         assertTrue(r.console().lines().anyMatch(l -> l.strip().equals(line)), "guest did not print '" + line + "':\n" + r.console());
     }
 
     @Test
     void twoVcpuGuestBootsToInitAndPowersOff() {
-        EmulatedArm64Host.Section r = run("two-cpus");
+        EmulatedAarch64Host.Section r = run("two-cpus");
         assertGuestLine(r, "JVMM-GUEST cpus-online=2");
         assertGuestLine(r, "JVMM-GUEST ready");
         assertGuestLine(r, "JVMM-GUEST done");
@@ -77,7 +77,7 @@ class Arm64BootIT {
 
     @Test
     void oneVcpuGuestBootsToInitAndPowersOff() {
-        EmulatedArm64Host.Section r = run("one-cpu");
+        EmulatedAarch64Host.Section r = run("one-cpu");
         assertGuestLine(r, "JVMM-GUEST cpus-online=1");
         assertGuestLine(r, "JVMM-GUEST done");
         assertEquals(0, r.status());
@@ -85,7 +85,7 @@ class Arm64BootIT {
 
     @Test
     void withGicMsiV2mTheGuestDrivesJvmmsEmulatedFrame() {
-        EmulatedArm64Host.Section r = run("v2m");
+        EmulatedAarch64Host.Section r = run("v2m");
         // irq-gic-v2m.c bound to the frame: 64 SPIs from INTID 80. Linux takes the range from the device tree's
         // arm,msi-base-spi/num-spis ("DT overriding V2M MSI_TYPER"); Gicv2mFrameTest checks MSI_TYPER agrees.
         assertTrue(r.console().contains("GICv2m: range[mem 0x08020000-0x08020fff], SPI[80:143]"), r.console());
@@ -96,7 +96,7 @@ class Arm64BootIT {
 
     @Test
     void aPanickingGuestGivesStatus4() {
-        EmulatedArm64Host.Section r = run("panic");
+        EmulatedAarch64Host.Section r = run("panic");
         assertGuestLine(r, "JVMM-GUEST panic");
         assertTrue(r.console().contains("jvmm: the guest crashed: Kernel panic - not syncing"), r.console());
         assertEquals(ExitStatus.GUEST_PANIC.code(), r.status());
@@ -104,7 +104,7 @@ class Arm64BootIT {
 
     @Test
     void aRebootingGuestGivesStatus3() {
-        EmulatedArm64Host.Section r = run("reboot");
+        EmulatedAarch64Host.Section r = run("reboot");
         assertGuestLine(r, "JVMM-GUEST reboot");
         assertEquals(ExitStatus.GUEST_RESET.code(), r.status());
     }
@@ -112,28 +112,28 @@ class Arm64BootIT {
     /** The bare-metal payload checks ESR_EL1 and FAR_EL1 in its vector and powers off only if all is right. */
     @Test
     void mmioWithoutSyndromeGivesTheGuestASynchronousExternalAbort() {
-        EmulatedArm64Host.Section r = run("nisv");
+        EmulatedAarch64Host.Section r = run("nisv");
         assertEquals(ExitStatus.OK.code(), r.status(), "SYSTEM_OFF from the abort handler:\n" + r.console());
         assertTrue(r.console().lines().anyMatch(l -> l.equals("SEA")), r.console());
     }
 
     @Test
     void aGzipCompressedKernelBootsToo() {
-        EmulatedArm64Host.Section r = run("gzip-kernel");
+        EmulatedAarch64Host.Section r = run("gzip-kernel");
         assertGuestLine(r, "JVMM-GUEST done");
         assertEquals(0, r.status());
     }
 
     @Test
     void sigtermStopsTheGuestWithStatus5() {
-        EmulatedArm64Host.Section r = run("sigterm");
+        EmulatedAarch64Host.Section r = run("sigterm");
         assertEquals(ExitStatus.STOPPED.code(), r.status(), r.console());
         assertTrue(r.console().contains("jvmm: stopped by a signal"), r.console());
     }
 
     @Test
     void badOptionsAreRefusedBeforeBooting() {
-        EmulatedArm64Host.Section r = run("bad-memory");
+        EmulatedAarch64Host.Section r = run("bad-memory");
         assertEquals(2, r.status());
         assertTrue(r.console().contains("jvmm: --memory 1M is too small: at least 64M"), r.console());
     }

@@ -1,5 +1,7 @@
 package dev.jvmm.core.boot;
 
+import dev.jvmm.pcie.util.Sizes;
+
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -24,7 +26,7 @@ import java.nio.file.Path;
  * 0x80000 (its endianness was unspecified) and the flags did not exist. Their BSS size is unknown, so the
  * footprint is estimated (file size rounded up to 2 MiB, plus {@link #LEGACY_BSS_ALLOWANCE}).
  */
-public final class Arm64Image {
+public final class Aarch64Image {
     /** Largest (decompressed) image accepted: a 2025 distribution kernel Image is ~30-40 MiB. */
     public static final long DEFAULT_MAX_SIZE = 256L << 20;
     static final int HEADER_SIZE = 64;
@@ -48,7 +50,7 @@ public final class Arm64Image {
     private final boolean legacy;
     private final boolean gzipped;
 
-    private Arm64Image(String name, byte[] data, long textOffset, long imageSize, long footprint, PageSize pageSize,
+    private Aarch64Image(String name, byte[] data, long textOffset, long imageSize, long footprint, PageSize pageSize,
                        boolean placeAnywhere, boolean legacy, boolean gzipped) {
         this.name = name;
         this.data = data;
@@ -62,12 +64,12 @@ public final class Arm64Image {
     }
 
     /** Reads and checks a kernel file, decompressing it if it is gzip; at most {@link #DEFAULT_MAX_SIZE}. */
-    public static Arm64Image load(Path file) throws BootException {
+    public static Aarch64Image load(Path file) throws BootException {
         return load(file, DEFAULT_MAX_SIZE);
     }
 
     /** As {@link #load(Path)} with a different size cap (for the file and for its decompressed content). */
-    public static Arm64Image load(Path file, long maxSize) throws BootException {
+    public static Aarch64Image load(Path file, long maxSize) throws BootException {
         String name = file.toString();
         byte[] bytes;
         try {
@@ -81,11 +83,11 @@ public final class Arm64Image {
     }
 
     /** Checks kernel bytes already in memory; {@code name} is used in error messages. */
-    public static Arm64Image parse(String name, byte[] file) throws BootException {
+    public static Aarch64Image parse(String name, byte[] file) throws BootException {
         return parse(name, file, DEFAULT_MAX_SIZE);
     }
 
-    public static Arm64Image parse(String name, byte[] file, long maxSize) throws BootException {
+    public static Aarch64Image parse(String name, byte[] file, long maxSize) throws BootException {
         boolean gzipped = Gunzip.isGzip(file);
         byte[] data = gzipped ? Gunzip.gunzip(name, file, maxSize) : file;
         String what = gzipped ? "decompressed image" : "file";
@@ -100,8 +102,8 @@ public final class Arm64Image {
         long flags = le64(data, 0x18);
         if (imageSize == 0) {
             // booting.rst: "Where image_size is zero, text_offset can be assumed to be 0x80000."
-            long footprint = alignUp(data.length, 2L << 20) + LEGACY_BSS_ALLOWANCE;
-            return new Arm64Image(name, data, LEGACY_TEXT_OFFSET, 0, footprint, PageSize.UNSPECIFIED, false, true, gzipped);
+            long footprint = Sizes.alignUp(data.length, 2L << 20) + LEGACY_BSS_ALLOWANCE;
+            return new Aarch64Image(name, data, LEGACY_TEXT_OFFSET, 0, footprint, PageSize.UNSPECIFIED, false, true, gzipped);
         }
         if (Long.compareUnsigned(imageSize, MAX_IMAGE_SIZE) > 0) {
             // An unsigned 64-bit field: 2^63 and up must not turn negative and vanish in the footprint below.
@@ -115,7 +117,7 @@ public final class Arm64Image {
         boolean anywhere = (flags & 8) != 0;
         // A signed kernel can carry data beyond image_size; never place anything over the file itself.
         long footprint = Math.max(imageSize, data.length);
-        return new Arm64Image(name, data, textOffset, imageSize, footprint, pageSize, anywhere, false, gzipped);
+        return new Aarch64Image(name, data, textOffset, imageSize, footprint, pageSize, anywhere, false, gzipped);
     }
 
     private static String hint(byte[] data) {
@@ -158,7 +160,7 @@ public final class Arm64Image {
 
     @Override
     public String toString() {
-        return "Arm64Image[%s, %d bytes%s, text_offset 0x%x, image_size 0x%x, pages %s%s]".formatted(name, data.length,
+        return "Aarch64Image[%s, %d bytes%s, text_offset 0x%x, image_size 0x%x, pages %s%s]".formatted(name, data.length,
                 gzipped ? " (gunzipped)" : "", textOffset, imageSize, pageSize, legacy ? ", pre-3.17 header" : "");
     }
 
@@ -168,9 +170,5 @@ public final class Arm64Image {
 
     static long le64(byte[] b, int off) {
         return Integer.toUnsignedLong(le32(b, off)) | (long) le32(b, off + 4) << 32;
-    }
-
-    static long alignUp(long value, long alignment) {
-        return (value + alignment - 1) & -alignment;
     }
 }

@@ -3,7 +3,7 @@ package dev.jvmm.kvm;
 import dev.jvmm.headers.linux.aarch64.kvm_h;
 
 /** Feature bits of KVM_ARM_VCPU_INIT (api.rst §4.82). */
-public enum ArmVcpuFeature {
+public enum Aarch64VcpuFeature {
     /** The vCPU starts powered off; the guest starts it with PSCI CPU_ON. */
     POWER_OFF(kvm_h.KVM_ARM_VCPU_POWER_OFF()),
     /** PSCI 0.2 (and later) instead of the legacy 0.1 interface. */
@@ -12,7 +12,7 @@ public enum ArmVcpuFeature {
 
     private final int bit;
 
-    ArmVcpuFeature(int bit) { this.bit = bit; }
+    Aarch64VcpuFeature(int bit) { this.bit = bit; }
 
     public int bit() { return bit; }
 }

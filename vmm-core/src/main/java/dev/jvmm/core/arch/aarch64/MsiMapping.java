@@ -1,4 +1,4 @@
-package dev.jvmm.core.pci;
+package dev.jvmm.core.arch.aarch64;
 
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.Phandles;
@@ -6,7 +6,8 @@ import dev.jvmm.core.irq.DeviceIdMapping;
 
 /**
  * How a host bridge's device tree node names its MSI controller, so the DeviceID the guest's ITS driver computes
- * for a requester equals the one jvmm injects (ARCHITECTURE.md §3), both taken from {@link DeviceIdMapping}:
+ * for a requester equals the one jvmm injects (Documentation/devicetree/bindings/pci/pci-msi.txt: without
+ * {@code msi-map} Linux uses the raw requester id), both taken from {@link DeviceIdMapping}:
  * <ul>
  *   <li><b>ITS</b>: every segment has its own ITS and DeviceID = RID, so each host bridge gets
  *       {@code msi-map = <0 &its-of-its-segment 0 0x10000>} (pci/pci-msi.txt: rid-base, msi-controller, msi-base,

@@ -1,11 +1,13 @@
-package dev.jvmm.core.pci;
+package dev.jvmm.core.arch.aarch64;
 
-import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
-import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.fdt.Dtc;
 import dev.jvmm.core.fdt.Dts;
+import dev.jvmm.core.pci.PcieConfig;
+import dev.jvmm.core.pci.PcieHost;
+import dev.jvmm.core.pci.PcieHostBridge;
+import dev.jvmm.core.pci.PcieHostTest;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -22,7 +24,7 @@ class PcieDeviceTreeTest {
 
     private static Dts decompile(PcieHost host, MsiController msi) throws Exception {
         byte[] dtb = Aarch64DeviceTree.build(new Aarch64DeviceTree.Config(MAP, "console=ttyAMA0", null, msi, true,
-                host.deviceTree(msi)));
+                PcieDeviceTree.of(host, msi)));
         Dtc.Result r = Dtc.decompile(dtb);
         assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.stdout());
         return Dts.parse(r.stdout());
@@ -44,6 +46,11 @@ class PcieDeviceTreeTest {
     }
 
     private static final String RC0 = "/pcie@100000000", RC1 = "/pcie@110000000";
+
+    @Test
+    void noRootComplexesGiveNoNodes() {
+        assertTrue(PcieDeviceTree.of(PcieHost.create(PcieConfig.NONE, MAP), MsiController.ITS).isEmpty());
+    }
 
     @Test
     void oneEcamGenericNodePerRootComplex() throws Exception {

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Skipped only when asked ({@code -Djvmm.test.arm64=skip}); a missing image or QEMU is a failure, because CI
  * must prove the aarch64 path.
  */
-final class EmulatedArm64Host {
+final class EmulatedAarch64Host {
     record Result(int status, String output) {
         /** The output of the command {@link #marked} ran as {@code name}, and its status. */
         Section section(String name) {
@@ -57,7 +57,7 @@ final class EmulatedArm64Host {
         return out;
     }
 
-    private EmulatedArm64Host() { }
+    private EmulatedAarch64Host() { }
 
     static Path repo() { return Path.of(System.getProperty("jvmm.repo", "..")).toAbsolutePath().normalize(); }
 

@@ -1,10 +1,11 @@
-package dev.jvmm.core.pci;
+package dev.jvmm.core.arch.aarch64;
 
-import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
-import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.fdt.FdtBuilder;
+import dev.jvmm.core.pci.PcieHost;
+import dev.jvmm.core.pci.PcieHostBridge;
+import dev.jvmm.core.pci.PcieWindows;
 
 import java.util.List;
 import java.util.Objects;
@@ -43,6 +44,12 @@ public final class PcieDeviceTree implements Aarch64DeviceTree.NodeWriter {
     public PcieDeviceTree(List<PcieHostBridge> bridges, MsiController msi) {
         this.bridges = List.copyOf(bridges);
         this.msi = Objects.requireNonNull(msi);
+    }
+
+    /** The host bridge nodes of {@code host}, with MSI described per {@link MsiMapping}; none without bridges. */
+    public static List<Aarch64DeviceTree.NodeWriter> of(PcieHost host, MsiController msi) {
+        if (host.isEmpty()) return List.of();
+        return List.of(new PcieDeviceTree(host.bridges(), msi));
     }
 
     /** The node name of a host bridge: its first {@code reg} address as the unit address (DT spec §2.2.1). */
