@@ -13,8 +13,8 @@ public enum ExitStatus {
     USAGE(2, "bad command line, configuration or input (a missing or unbootable kernel, memory or vCPUs beyond what"
             + " the host can give, ...); one line on stderr"),
     GUEST_RESET(3, "run: the guest reset (PSCI SYSTEM_RESET, e.g. reboot); jvmm does not restart guests yet"),
-    GUEST_PANIC(4, "run: the guest crashed: Linux panicked and reset (panic=N), without the orderly restart a reboot"
-            + " makes"),
+    GUEST_PANIC(4, "run: the guest crashed: its kernel reported a panic through pvpanic, or panicked and reset"
+            + " (panic=N) without the orderly restart a reboot makes"),
     STOPPED(5, "run: stopped from outside (SIGINT, SIGTERM), during set-up or while the guest ran");
 
     private final int code;

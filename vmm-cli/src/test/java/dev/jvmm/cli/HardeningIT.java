@@ -62,6 +62,7 @@ class HardeningIT {
                         + " i=0; while ! grep -q msi-controller /tmp/stall.err && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done;"
                         + " sleep 20; t0=$(date +%s); kill -TERM $pid; wait $pid; rc=$?; t1=$(date +%s); kill $holder;"
                         + " cat /tmp/stall.err; echo \"JVMM-HOST sigterm-to-exit-s=$((t1 - t0))\"; (exit $rc)"),
+                EmulatedAarch64Host.marked("pvpanic", JVMM + " --cmdline '" + quiet + " jvmm.pvpanic'"),
                 EmulatedAarch64Host.marked("fake-panic", JVMM + " --cmdline '" + quiet + " jvmm.fake-panic'"),
                 // Set-up held deterministically: opening a read-only disk that is a FIFO blocks until a writer comes.
                 EmulatedAarch64Host.marked("sigterm-setup", "rm -f /tmp/setup-fifo; mkfifo /tmp/setup-fifo; " + JVMM
@@ -118,6 +119,18 @@ class HardeningIT {
         EmulatedAarch64Host.Section s = result.section("fake-panic");
         assertTrue(s.console().contains("Kernel panic - not syncing: printed by a guest user"), s.console());
         assertEquals(ExitStatus.GUEST_RESET.code(), s.status(), s.console());
+    }
+
+    @Test
+    void aPanicReportedThroughPvpanicIsACrashAtOnce() {
+        EmulatedAarch64Host.Section s = result.section("pvpanic");
+        Map<String, String> dev = EmulatedAarch64Host.fields(s.lines("JVMM-HARD pvpanic").getFirst());
+        assertEquals("qemu,pvpanic-mmio", dev.get("compatible"), "the device tree describes it:\n" + s.console());
+        assertEquals("0x03", dev.get("offered"), "PANICKED | CRASH_LOADED, as Linux's driver reads them");
+        assertEquals(ExitStatus.GUEST_PANIC.code(), s.status(), s.console());
+        assertTrue(s.console().contains("jvmm: the guest crashed: the guest kernel reported a panic (pvpanic)"),
+                s.console());
+        assertTrue(!s.console().contains("JVMM-HARD pvpanic-ignored"), "the run ended at the write:\n" + s.console());
     }
 
     @Test

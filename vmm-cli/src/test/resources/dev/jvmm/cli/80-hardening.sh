@@ -6,6 +6,8 @@
 #   jvmm.flood=N       N lines of 100 bytes on the console, then JVMM-HARD flooded
 #   jvmm.flood-forever console lines until the VM is stopped
 #   jvmm.fake-panic    prints Linux's panic line as a user would and reboots
+#   jvmm.pvpanic       shows the pvpanic node and register, then writes PANICKED to it as the kernel's pvpanic
+#                      notifier does in panic() (the cloud kernel has no pvpanic driver: CONFIG_PVPANIC is not set)
 read -r cmdline < /proc/cmdline
 arg() { for a in $cmdline; do case $a in "$1"=*) echo "${a#*=}"; return 0 ;; "$1") echo yes; return 0 ;; esac; done; return 1; }
 line=$(printf '%099d' 0 | tr 0 x)
@@ -25,6 +27,15 @@ if arg jvmm.fake-panic >/dev/null; then
     sleep 1
     reboot -f
     sleep 30
+fi
+
+if arg jvmm.pvpanic >/dev/null; then
+    node=/proc/device-tree/pvpanic@9020000
+    echo "JVMM-HARD pvpanic compatible=$(tr -d '\000' < "$node/compatible" 2>/dev/null || echo none)" \
+        "offered=$(devmem 0x09020000 8)"
+    devmem 0x09020000 8 1
+    sleep 30
+    echo "JVMM-HARD pvpanic-ignored"
 fi
 
 probe() { # name file offset insn

@@ -9,6 +9,7 @@ import dev.jvmm.core.boot.BootLayout;
 import dev.jvmm.core.boot.Initrd;
 import dev.jvmm.core.boot.KernelLoader;
 import dev.jvmm.core.bus.Bus;
+import dev.jvmm.core.devices.pvpanic.PvPanic;
 import dev.jvmm.core.devices.serial.ConsoleWriter;
 import dev.jvmm.core.devices.serial.Pl011;
 import dev.jvmm.core.event.EventLoop;
@@ -82,7 +83,8 @@ public final class Machine implements AutoCloseable {
     private final MsiBackend msiBackend;
     private final BootLayout boot;
     private final SetupPhases setupPhases;
-    private final RunState state = new RunState();
+    private final RunState state;
+    private final java.util.concurrent.atomic.AtomicBoolean crashKernelLoaded;
     private final ExternalAborts aborts;
     // Appended by run() while a signal handler's stop() may iterate it: copy-on-write, writes are rare.
     private final List<VcpuThread> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -108,6 +110,8 @@ public final class Machine implements AutoCloseable {
         this.boot = b.boot;
         this.setupPhases = b.phases;
         this.aborts = new ExternalAborts(b.injectAborts);
+        this.state = b.state;
+        this.crashKernelLoaded = b.crashKernelLoaded;
     }
 
     /**
@@ -158,6 +162,9 @@ public final class Machine implements AutoCloseable {
             stopVcpus();
             if (exit instanceof GuestExit.Reset && console.panic().isPresent()) {
                 return new GuestExit.Panic(console.panic().get());
+            }
+            if (exit instanceof GuestExit.Reset && crashKernelLoaded.get()) {
+                return new GuestExit.Panic("the guest kernel crashed and restarted from its crash kernel (pvpanic)");
             }
             return exit;
         } catch (InterruptedException e) {
@@ -267,6 +274,8 @@ public final class Machine implements AutoCloseable {
         MsiBackend msiBackend;
         BootLayout boot;
         boolean injectAborts;
+        final RunState state = new RunState();
+        final java.util.concurrent.atomic.AtomicBoolean crashKernelLoaded = new java.util.concurrent.atomic.AtomicBoolean();
         final SetupPhases phases = new SetupPhases();
 
         Builder(MachineConfig config) { this.config = config; }
@@ -336,7 +345,7 @@ public final class Machine implements AutoCloseable {
 
             VmFd v = vm;
             MachineBus bus = MachineBus.assemble(pcie, console, msi.msi(), its, this::spi,
-                    (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)));
+                    (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)), pvpanic());
             mmio = bus.mmio();
             uart = bus.uart();
             msiBackend = bus.msi();
@@ -361,6 +370,27 @@ public final class Machine implements AutoCloseable {
             for (int i = 1; i < BOOT_ARGS; i++) bsp.setOneReg(Aarch64Regs.x(i), 0);
             bsp.setOneReg(Aarch64Regs.PSTATE, Aarch64Regs.PSTATE_EL1H_DAIF_MASKED);
             phases.mark("load-boot-regs");
+        }
+
+        /**
+         * What the guest kernel's pvpanic notifier reports: a panic ends the run as a crash at once (even a guest
+         * with {@code panic=0}, which would otherwise hang); a crash kernel taking over lets the guest dump and
+         * restart, and that restart counts as a crash.
+         */
+        private PvPanic.Listener pvpanic() {
+            return new PvPanic.Listener() {
+                @Override
+                public void panicked() {
+                    state.finish(new GuestExit.Panic("the guest kernel reported a panic (pvpanic)"));
+                }
+
+                @Override
+                public void crashLoaded() {
+                    if (!crashKernelLoaded.getAndSet(true)) {
+                        LOG.log(System.Logger.Level.WARNING, "the guest kernel crashed and runs its crash kernel (pvpanic)");
+                    }
+                }
+            };
         }
 
         /** The VM's GSI routing and irqfd ioctls, for {@link MsiRoutes}. */

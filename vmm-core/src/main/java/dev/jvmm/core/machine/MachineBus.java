@@ -2,6 +2,7 @@ package dev.jvmm.core.machine;
 
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.Bus;
+import dev.jvmm.core.devices.pvpanic.PvPanic;
 import dev.jvmm.core.devices.rtc.Pl031;
 import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.devices.serial.Pl011;
@@ -38,14 +39,16 @@ record MachineBus(Bus mmio, Pl011 uart, MsiBackend msi) {
      * @param mode      {@link GicMsiMode#ITS} or {@link GicMsiMode#V2M} (AUTO is resolved before)
      * @param spi       the wired line of SPI n (not INTID: SPI 0 is INTID 32)
      * @param signalMsi KVM_SIGNAL_MSI with a DeviceID (ITS only)
+     * @param panics    hears the guest kernel's pvpanic reports
      */
     static MachineBus assemble(PcieHost pcie, ConsoleOutput console, GicMsiMode mode, DeviceIdMapping its,
-                               IntFunction<IrqLine> spi, ItsMsiDelivery.Injector signalMsi) {
+                               IntFunction<IrqLine> spi, ItsMsiDelivery.Injector signalMsi, PvPanic.Listener panics) {
         Bus mmio = new Bus("mmio");
         Pl011 uart = new Pl011(console, spi.apply(MemoryMap.SPI_UART));
         mmio.register("pl011", MemoryMap.UART, Bus.PRIORITY_DEVICE, uart);
         // Linux reads the wall clock from the PL031 at boot (rtc-pl031 is built into the cloud kernel).
         mmio.register("pl031", MemoryMap.RTC, Bus.PRIORITY_DEVICE, new Pl031(spi.apply(MemoryMap.SPI_RTC)));
+        mmio.register("pvpanic", MemoryMap.PVPANIC, Bus.PRIORITY_DEVICE, new PvPanic(panics));
         pcie.attach(mmio);
         MsiBackend backend = switch (mode) {
             case ITS -> new ItsMsiDelivery(its, signalMsi);

@@ -27,6 +27,7 @@ import dev.jvmm.kvm.Mmap;
 import dev.jvmm.pcie.Endpoint;
 import dev.jvmm.pcie.EndpointFunction;
 import dev.jvmm.pcie.PciFunction;
+import dev.jvmm.core.devices.pvpanic.PvPanic;
 import dev.jvmm.pcie.config.ReadOnlyBits;
 import dev.jvmm.pcie.msi.RequesterId;
 
@@ -108,6 +109,7 @@ final class FuzzMachine implements AutoCloseable {
     private final Map<GuestPci.Assigned, PciFunction> functionOf = new IdentityHashMap<>();
     private final List<VirtioTarget> targets = new ArrayList<>();
     private final List<ReadOnlyBits> readOnly = new ArrayList<>();
+    private final LongAdder pvpanicReports = new LongAdder();
     private final List<String> readOnlyNames = new ArrayList<>();
     /** Per host bridge: the root bus's functions (device << 3 | function) and their vendor/device id. */
     private final Map<PcieHostBridge, Map<Integer, Integer>> rootBus = new IdentityHashMap<>();
@@ -126,6 +128,12 @@ final class FuzzMachine implements AutoCloseable {
         machineBus = MachineBus.assemble(pcie, console, GicMsiMode.V2M, DeviceIdMapping.forSegments(pcie.segments()),
                 spis, (address, data, devid) -> {
                     throw new AssertionError("KVM_SIGNAL_MSI on a v2m machine");
+                }, new PvPanic.Listener() { // random writes hit the pvpanic register too: the machine only counts
+                    @Override
+                    public void panicked() { pvpanicReports.increment(); }
+
+                    @Override
+                    public void crashLoaded() { pvpanicReports.increment(); }
                 });
         v2m = (Gicv2mFrame) machineBus.msi();
         for (int k = 0; k < checked.length; k++) checked[k] = new LongAdder();

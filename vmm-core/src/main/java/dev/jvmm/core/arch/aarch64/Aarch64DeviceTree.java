@@ -32,6 +32,7 @@ import java.util.Objects;
  *   <li>{@code apb-pclk}: a 24 MHz {@code fixed-clock} the PrimeCells name as {@code apb_pclk} (the AMBA bus
  *       enables it before reading the peripheral ids);</li>
  *   <li>PL011 ({@code arm,pl011}, serial/arm,pl011.yaml) and optionally PL031 ({@code arm,pl031});</li>
+ *   <li>pvpanic ({@code qemu,pvpanic-mmio}, misc/qemu,pvpanic-mmio: the driver is drivers/misc/pvpanic);</li>
  *   <li>{@code /chosen}: bootargs, stdout-path, linux,initrd-start/end (u64); {@code /aliases}: serial0.</li>
  * </ul>
  * Interrupt specifiers are the GIC's 3 cells (arm,gic-v3.yaml): type (0 SPI, 1 PPI), number within the type,
@@ -114,6 +115,7 @@ public final class Aarch64DeviceTree {
     static final int APB_PCLK_HZ = 24_000_000;
 
     public static final String UART_NODE = "pl011@" + Long.toHexString(MemoryMap.UART.base());
+    public static final String PVPANIC_NODE = "pvpanic@" + Long.toHexString(MemoryMap.PVPANIC.base());
     public static final String RTC_NODE = "pl031@" + Long.toHexString(MemoryMap.RTC.base());
     public static final String UART_PATH = "/" + UART_NODE;
 
@@ -189,6 +191,11 @@ public final class Aarch64DeviceTree {
                     .propertyStrings("clock-names", "apb_pclk")
                     .endNode();
         }
+        // Where the guest kernel has the pvpanic driver, its panic notifier tells jvmm of a panic directly.
+        fdt.beginNode(PVPANIC_NODE)
+                .propertyStrings("compatible", "qemu,pvpanic-mmio")
+                .propertyU64s("reg", MemoryMap.PVPANIC.base(), MemoryMap.PVPANIC.size())
+                .endNode();
         for (NodeWriter w : c.extraNodes()) w.write(fdt, ph, map);
         fdt.endNode();
         return fdt.finish();

@@ -19,6 +19,7 @@ import java.util.List;
  *   0x080A_0000 128 KiB/vCPU  GICv3 redistributors (RD + SGI frame per vCPU; room for 123 below 0x0900_0000)
  *   0x0900_0000   4 KiB   PL011 UART, SPI 1
  *   0x0901_0000   4 KiB   PL031 RTC, SPI 2
+ *   0x0902_0000   2 B     pvpanic (qemu,pvpanic-mmio): the guest kernel reports a panic
  *   0x0A00_0000   2 MiB   ITSes of PCIe segments 1..15 (one vITS per segment, 128 KiB each, DeviceIdMapping)
  *   0x1000_0000  ~752 MiB PCIe 32-bit MMIO window                  (0x1000_0000 - 0x3EFE_FFFF)
  *   0x3EFF_0000  64 KiB   PCIe I/O port window (reserved; arm64 Linux can map it, modern devices do not need it)
@@ -57,6 +58,8 @@ public final class MemoryMap implements PcieLayout {
 
     public static final AddressRange UART = new AddressRange(0x0900_0000L, 4 * KiB);
     public static final AddressRange RTC = new AddressRange(0x0901_0000L, 4 * KiB);
+    /** The pvpanic register: one byte used, two in the device tree's reg as QEMU's pvpanic-mmio has. */
+    public static final AddressRange PVPANIC = new AddressRange(0x0902_0000L, 2);
     /** The ITSes of PCIe segments 1..15, 128 KiB each (segment 0's is {@link #GIC_ITS}); 16 slots reserved. */
     public static final AddressRange SEGMENT_ITS_AREA = new AddressRange(0x0A00_0000L, 16 * 128 * KiB);
     public static final AddressRange PCIE_MMIO32 = new AddressRange(0x1000_0000L, 0x2EFF_0000L);
@@ -194,7 +197,7 @@ public final class MemoryMap implements PcieLayout {
         List<Named> all = new ArrayList<>(List.of(
                 new Named("gic-dist", GIC_DIST), new Named("gic-cpu (GICv2)", GIC_CPU),
                 new Named("gic-v2m", GIC_V2M), new Named("gic-its", GIC_ITS),
-                new Named("gic-redist", redistributors()), new Named("uart-pl011", UART), new Named("rtc-pl031", RTC),
+                new Named("gic-redist", redistributors()), new Named("uart-pl011", UART), new Named("rtc-pl031", RTC), new Named("pvpanic", PVPANIC),
                 new Named("gic-its (segments 1-15)", SEGMENT_ITS_AREA), new Named("pcie-mmio32", PCIE_MMIO32),
                 new Named("pcie-pio", PCIE_PIO), new Named("ram", ram()), new Named("pcie-ecam", ecamArea),
                 new Named("pcie-mmio64", pcieMmio64)));

@@ -154,6 +154,14 @@ class Aarch64DeviceTreeTest {
         assertEquals("\"apb_pclk\"", dts.get(rtc, "clock-names"));
     }
 
+    /** Linux's pvpanic-mmio driver binds to this compatible and maps reg (drivers/misc/pvpanic/pvpanic-mmio.c). */
+    @Test
+    void pvpanicRegisterForTheGuestKernelsPanicNotifier() throws Exception {
+        Dts dts = decompile(config(1, MsiController.ITS));
+        assertEquals("\"qemu,pvpanic-mmio\"", dts.get("/pvpanic@9020000", "compatible"));
+        assertArrayEquals(new long[]{0, 0x0902_0000L, 0, 2}, Dts.cells(dts.get("/pvpanic@9020000", "reg")));
+    }
+
     @ParameterizedTest
     @EnumSource(MsiController.class)
     void extraNodesSeeTheMachinePhandles(MsiController msi) throws Exception {
