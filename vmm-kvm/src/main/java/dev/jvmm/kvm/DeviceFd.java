@@ -49,10 +49,7 @@ public final class DeviceFd extends Fd {
     }
 
     private void setAttr(int group, long attr, MemorySegment value, Arena arena) throws ErrnoException {
-        MemorySegment a = kvm_device_attr.allocate(arena);
-        kvm_device_attr.group(a, group);
-        kvm_device_attr.attr(a, attr);
-        kvm_device_attr.addr(a, value.address());
+        MemorySegment a = deviceAttr(group, attr, value, arena);
         Libc.ioctl(fd(), Abi.KVM_SET_DEVICE_ATTR, a, "KVM_SET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
     }
 
@@ -70,10 +67,7 @@ public final class DeviceFd extends Fd {
 
     /** KVM_GET_DEVICE_ATTR into {@code value}, which is returned. */
     private MemorySegment getAttr(int group, long attr, MemorySegment value, Arena arena) throws ErrnoException {
-        MemorySegment a = kvm_device_attr.allocate(arena);
-        kvm_device_attr.group(a, group);
-        kvm_device_attr.attr(a, attr);
-        kvm_device_attr.addr(a, value.address());
+        MemorySegment a = deviceAttr(group, attr, value, arena);
         Libc.ioctl(fd(), Abi.KVM_GET_DEVICE_ATTR, a, "KVM_GET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
         return value;
     }
@@ -81,9 +75,7 @@ public final class DeviceFd extends Fd {
     /** KVM_HAS_DEVICE_ATTR: false when the kernel answers ENXIO (attribute unknown to this device). */
     public boolean hasAttr(int group, long attr) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = kvm_device_attr.allocate(arena);
-            kvm_device_attr.group(a, group);
-            kvm_device_attr.attr(a, attr);
+            MemorySegment a = deviceAttr(group, attr, MemorySegment.NULL, arena);
             try {
                 Libc.ioctl(fd(), Abi.KVM_HAS_DEVICE_ATTR, a, "KVM_HAS_DEVICE_ATTR");
                 return true;
@@ -92,5 +84,14 @@ public final class DeviceFd extends Fd {
                 throw e;
             }
         }
+    }
+
+    /** A kvm_device_attr naming {@code group}/{@code attr}, its value at {@code value} (NULL: none). */
+    private static MemorySegment deviceAttr(int group, long attr, MemorySegment value, Arena arena) {
+        MemorySegment a = kvm_device_attr.allocate(arena);
+        kvm_device_attr.group(a, group);
+        kvm_device_attr.attr(a, attr);
+        kvm_device_attr.addr(a, value.address());
+        return a;
     }
 }
