@@ -21,9 +21,7 @@ class SplitQueueTest {
     void closeRam() { ram.close(); }
 
     private SplitQueue enabled(TestDriver d, boolean eventIdx, boolean indirect) throws VirtqueueException {
-        SplitQueue q = d.configure(new SplitQueue(ram.memory, 256));
-        q.enable(eventIdx, indirect);
-        return q;
+        return d.enabledQueue(256, eventIdx, indirect);
     }
 
     @Test
@@ -301,8 +299,7 @@ class SplitQueueTest {
     @Test
     void aSmallerSizeThanTheMaximumIsUsed() throws VirtqueueException {
         TestDriver d = new TestDriver(ram.memory, 32);
-        SplitQueue q = d.configure(new SplitQueue(ram.memory, 1024));
-        q.enable(false, false);
+        SplitQueue q = d.enabledQueue(1024, false, false);
         assertEquals(32, q.size());
         long a = d.alloc(4);
         for (int i = 0; i < 40; i++) {
