@@ -180,7 +180,7 @@ class LayoutConformanceTest {
             }
             if (m.anonymous()) {
                 CAggregate inner = ((Inline) m.type()).aggregate();
-                if (selection == null || anySelected(inner, selection)) {
+                if (selection == null || inner.anySelected(selection)) {
                     walk(cls, tag, inner, prefix, base, selection, probe, expected, problems); // flattened
                 }
                 continue;
@@ -236,16 +236,6 @@ class LayoutConformanceTest {
             return 4;
         }
         return 8; // long, double, MemorySegment (an address)
-    }
-
-    private static boolean anySelected(CAggregate agg, Set<String> selection) {
-        for (CMember m : agg.members()) {
-            if (m.anonymous() ? anySelected(((Inline) m.type()).aggregate(), selection)
-                    : selection.contains(m.name())) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static void expect(List<String> problems, String what, Object compiler, Object java) {

@@ -1,6 +1,7 @@
 package dev.jvmm.headers.gen;
 
 import java.util.List;
+import java.util.Set;
 
 /**
  * A C type as written in a UAPI header, after preprocessing. Typedef names are kept ({@link Typedef}) because
@@ -53,6 +54,17 @@ public sealed interface CType {
 
         public String keyword() {
             return union ? "union" : "struct";
+        }
+
+        /** Whether a member named in {@code selection} is declared here, looking into anonymous members. */
+        public boolean anySelected(Set<String> selection) {
+            for (CMember m : members) {
+                if (m.anonymous() ? ((Inline) m.type()).aggregate().anySelected(selection)
+                        : selection.contains(m.name())) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

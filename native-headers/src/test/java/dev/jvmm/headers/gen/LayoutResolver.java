@@ -122,7 +122,7 @@ final class LayoutResolver {
             JElem elem;
             if (m.anonymous()) {
                 CAggregate inner = ((Inline) m.type()).aggregate();
-                if (frame.selection() != null && !anySelected(inner, frame.selection())) {
+                if (frame.selection() != null && !inner.anySelected(frame.selection())) {
                     continue;
                 }
                 offset = anonOffset(ctx.tag, inner, frame.prefix());
@@ -242,16 +242,6 @@ final class LayoutResolver {
         };
     }
 
-    private static boolean anySelected(CAggregate agg, Set<String> selection) {
-        for (CMember m : agg.members()) {
-            if (m.anonymous() ? anySelected(((Inline) m.type()).aggregate(), selection)
-                    : selection.contains(m.name())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private record Extent(long size, long align) {
     }
 
@@ -307,7 +297,7 @@ final class LayoutResolver {
             if (m.bitfield()) {
                 continue;
             }
-            if (selection != null && (m.anonymous() ? !anySelected(((Inline) m.type()).aggregate(), selection)
+            if (selection != null && (m.anonymous() ? !((Inline) m.type()).aggregate().anySelected(selection)
                     : !selection.contains(m.name()))) {
                 continue;
             }
