@@ -8,7 +8,6 @@ import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.config.MsiCapability;
 import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.config.Type1Header;
-import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.PciSpec;
 
 import java.util.ArrayList;
@@ -39,7 +38,6 @@ final class BridgeFunction extends ConfigSpaceFunction {
     private final PciExpressCapability pcie;
     private final MsiCapability msi;
     private final BusNumberRange busNumberRange = new BusNumberRange();
-    private final MsiTarget target = new MsiTarget();
     private volatile InterruptDomain domain;
     private volatile Runnable onSecondaryBusReset = () -> { };
     private volatile Runnable afterReset = () -> { };
@@ -122,11 +120,6 @@ final class BridgeFunction extends ConfigSpaceFunction {
 
     @Override
     public void setBarListener(BarListener listener) {
-    }
-
-    @Override
-    public MsiTarget msiTarget() {
-        return target;
     }
 
     /** Resets the port's own registers (the hierarchy below is the owner's business). */

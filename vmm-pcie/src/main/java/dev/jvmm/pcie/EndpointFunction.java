@@ -33,11 +33,9 @@ public final class EndpointFunction extends ConfigSpaceFunction {
     private final PciExpressCapability pcie;
     private final MsiCapability msi;
     private final MsixCapability msix;
-    private final MsiTarget target;
     private final BarHandler handler;
 
     private EndpointFunction(Builder b) {
-        this.target = new MsiTarget();
         this.handler = b.handler;
         b.header().install(config);
         this.bars = new BaseAddressRegisters(config, b.bars);
@@ -165,11 +163,6 @@ public final class EndpointFunction extends ConfigSpaceFunction {
     @Override
     public void setBarListener(BarListener listener) {
         bars.setListener(listener);
-    }
-
-    @Override
-    public MsiTarget msiTarget() {
-        return target;
     }
 
     @Override
