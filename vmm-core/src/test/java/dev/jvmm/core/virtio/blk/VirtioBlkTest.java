@@ -10,6 +10,7 @@ import dev.jvmm.core.virtio.pci.VirtioPciTransport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -22,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -658,6 +658,34 @@ class VirtioBlkTest {
         assertEquals(0, blk.inFlight());
     }
 
+    /** Kicks queue 0 and waits until {@code b} holds the request (see {@link FakeBackend#holdRequests}). */
+    private void kickAndWaitUntilHeld(FakeBackend b) throws InterruptedException {
+        d.kick(0);
+        assertTrue(b.entered.await(5, TimeUnit.SECONDS));
+    }
+
+    /**
+     * Runs {@code action} on a thread of its own while {@code b} holds a request: it must still be running after
+     * 300 ms, and end without throwing once the request is let go.
+     */
+    private static void assertWaitsForTheHeldRequest(FakeBackend b, String what, Executable action)
+            throws InterruptedException {
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                action.execute();
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        });
+        t.join(300);
+        assertTrue(t.isAlive(), what + " waits for the request in flight");
+        b.gate.countDown();
+        t.join(10_000);
+        assertFalse(t.isAlive(), what + " ends once the request is done");
+        assertEquals(null, failed.get());
+    }
+
     /**
      * A reset while a request is in the backend waits for it, drops its completion, and the used ring stays as it
      * was; the device works again after the driver sets it up anew.
@@ -666,26 +694,11 @@ class VirtioBlkTest {
     void resetWaitsForRequestsInFlightAndDropsThem() throws Exception {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, ALL);
-        b.entered = new CountDownLatch(1);
-        b.gate = new CountDownLatch(1);
+        b.holdRequests();
         in(ring, 0, 512);
-        d.kick(0);
-        assertTrue(b.entered.await(5, TimeUnit.SECONDS));
+        kickAndWaitUntilHeld(b);
         byte[] usedBefore = mem.read(ring.used, 4 + 8 * 64 + 2);
-        AtomicReference<Throwable> failed = new AtomicReference<>();
-        Thread resetter = Thread.ofPlatform().start(() -> {
-            try {
-                d.reset();
-            } catch (Throwable t) {
-                failed.set(t);
-            }
-        });
-        resetter.join(300);
-        assertTrue(resetter.isAlive(), "the reset waits for the request in flight");
-        b.gate.countDown();
-        resetter.join(10_000);
-        assertFalse(resetter.isAlive());
-        assertEquals(null, failed.get());
+        assertWaitsForTheHeldRequest(b, "the reset", d::reset);
         assertEquals(0, blk.inFlight());
         sleep(50);
         assertArrayEquals(usedBefore, mem.read(ring.used, 4 + 8 * 64 + 2), "the old used ring was not touched");
@@ -709,23 +722,10 @@ class VirtioBlkTest {
     void closeCompletesInFlightThenFlushes() throws Exception {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, ALL);
-        b.entered = new CountDownLatch(1);
-        b.gate = new CountDownLatch(1);
+        b.holdRequests();
         Req w = out(ring, 0, pattern(512));
-        d.kick(0);
-        assertTrue(b.entered.await(5, TimeUnit.SECONDS));
-        Thread closer = Thread.ofPlatform().start(() -> {
-            try {
-                blk.close();
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        });
-        closer.join(200);
-        assertTrue(closer.isAlive(), "close waits for the write");
-        b.gate.countDown();
-        closer.join(10_000);
-        assertFalse(closer.isAlive());
+        kickAndWaitUntilHeld(b);
+        assertWaitsForTheHeldRequest(b, "close", blk::close);
         assertEquals(S_OK, status(w.status()));
         assertEquals(1, ring.usedIdx());
         assertEquals(List.of("write 0", "flush"), b.ops);
@@ -742,22 +742,10 @@ class VirtioBlkTest {
     void machineFlushWaitsForWrites() throws Exception {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, ALL);
-        b.entered = new CountDownLatch(1);
-        b.gate = new CountDownLatch(1);
+        b.holdRequests();
         out(ring, 0, new byte[512]);
-        d.kick(0);
-        assertTrue(b.entered.await(5, TimeUnit.SECONDS));
-        Thread flusher = Thread.ofPlatform().start(() -> {
-            try {
-                blk.flush();
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        });
-        flusher.join(200);
-        assertTrue(flusher.isAlive());
-        b.gate.countDown();
-        flusher.join(10_000);
+        kickAndWaitUntilHeld(b);
+        assertWaitsForTheHeldRequest(b, "the flush", blk::flush);
         assertEquals(List.of("write 0", "flush"), b.ops);
         assertNotEquals(0, ring.usedIdx());
     }
