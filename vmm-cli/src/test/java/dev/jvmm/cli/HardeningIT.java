@@ -1,11 +1,8 @@
 package dev.jvmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,12 +37,7 @@ class HardeningIT {
                 .inheritIO().start();
         assertTrue(cc.waitFor(120, TimeUnit.SECONDS) && cc.exitValue() == 0,
                 "aarch64-linux-gnu-gcc builds ldpprobe (scripts/install-deps installs it)");
-        String script;
-        try (InputStream in = HardeningIT.class.getResourceAsStream("80-hardening.sh")) {
-            assertNotNull(in, "test resource 80-hardening.sh");
-            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        new Cpio().directory("jvmm.d").file("jvmm.d/80-hardening.sh", 0755, script)
+        GuestImage.jvmmScript(HardeningIT.class, "80-hardening.sh")
                 .file("ldpprobe", 0755, Files.readAllBytes(probe))
                 .appendTo(share.resolve("guest/initramfs.cpio.gz"), share.resolve("guest/initramfs-hard.cpio"));
 
@@ -66,7 +58,6 @@ class HardeningIT {
                 EmulatedArm64Host.marked("too-much-memory", JVMM.replace("--memory 256M", "--memory 512G")),
                 "true");
         result = EmulatedArm64Host.runShared(share, host, List.of(), 1800);
-        assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
     private static Map<String, String> probe(EmulatedArm64Host.Section s, String name, String insn) {
