@@ -143,10 +143,23 @@ class VirtioBlkTest {
     private record Req(int head, long status, long data) { }
 
     private Req in(DriverRing ring, long sector, int len) {
-        long h = header(T_IN, sector);
+        return withWritableData(ring, T_IN, 16, sector, len);
+    }
+
+    /** A request whose data (filled with CCh) the device writes, IN or GET_ID; a {@code headerLength} below 16 is short. */
+    private Req withWritableData(DriverRing ring, int type, int headerLength, long sector, int len) {
+        long h = header(type, sector);
         long data = filled(len, 0xCC);
         long st = statusByte();
-        return new Req(ring.offer(Desc.readable(h, 16), Desc.writable(data, len), Desc.writable(st, 1)), st, data);
+        return new Req(ring.offer(Desc.readable(h, headerLength), Desc.writable(data, len), Desc.writable(st, 1)), st, data);
+    }
+
+    /** A read of sector 0 now succeeds, as the {@code n}-th used element: the device still serves requests. */
+    private void assertAReadSucceeds(DriverRing ring, int n) {
+        Req r = in(ring, 0, 512);
+        d.kick(0);
+        await(ring, n);
+        assertEquals(S_OK, status(r.status()));
     }
 
     private Req out(DriverRing ring, long sector, byte[] bytes) {
@@ -368,16 +381,13 @@ class VirtioBlkTest {
     @Test
     void getIdReturnsTheIdNulPadded() throws Exception {
         DriverRing ring = start(FileBackend.open(image(new byte[4096]), false, "disk-7"), ALL);
-        long h = header(T_GET_ID, 0);
-        long id = filled(20, 0xCC);
-        long st = statusByte();
-        int head = ring.offer(Desc.readable(h, 16), Desc.writable(id, 20), Desc.writable(st, 1));
+        Req id = withWritableData(ring, T_GET_ID, 16, 0, 20);
         d.kick(0);
-        assertEquals(new DriverRing.Used(head, 21), await(ring, 1));
-        assertEquals(S_OK, status(st));
+        assertEquals(new DriverRing.Used(id.head(), 21), await(ring, 1));
+        assertEquals(S_OK, status(id.status()));
         byte[] expected = new byte[20];
         System.arraycopy("disk-7".getBytes(StandardCharsets.US_ASCII), 0, expected, 0, 6);
-        assertArrayEquals(expected, mem.read(id, 20));
+        assertArrayEquals(expected, mem.read(id.data(), 20));
     }
 
     @Test
@@ -460,13 +470,10 @@ class VirtioBlkTest {
     void aShortHeaderIsIoerr() {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, ALL);
-        long h = header(T_IN, 0);
-        long data = filled(512, 0xCC);
-        long st = statusByte();
-        int head = ring.offer(Desc.readable(h, 8), Desc.writable(data, 512), Desc.writable(st, 1));
+        Req r = withWritableData(ring, T_IN, 8, 0, 512);
         d.kick(0);
-        assertEquals(new DriverRing.Used(head, 1), await(ring, 1));
-        assertEquals(S_IOERR, status(st));
+        assertEquals(new DriverRing.Used(r.head(), 1), await(ring, 1));
+        assertEquals(S_IOERR, status(r.status()));
         assertEquals(0, b.reads.get());
     }
 
@@ -485,10 +492,7 @@ class VirtioBlkTest {
         assertEquals(new DriverRing.Used(head2, 0), used(ring, head2));
         assertEquals(0, b.writes.get());
         assertEquals(0, b.flushes.get());
-        Req ok = in(ring, 0, 512);
-        d.kick(0);
-        await(ring, 3);
-        assertEquals(S_OK, status(ok.status()));
+        assertAReadSucceeds(ring, 3);
         assertEquals(0, d.status() & ModernPciDriver.NEEDS_RESET);
     }
 
@@ -519,10 +523,7 @@ class VirtioBlkTest {
         assertEquals(S_IOERR, status(r.status()));
         assertEquals(S_IOERR, status(w.status()));
         b.failWith = null;
-        Req ok = in(ring, 0, 512);
-        d.kick(0);
-        await(ring, 3);
-        assertEquals(S_OK, status(ok.status()));
+        assertAReadSucceeds(ring, 3);
     }
 
     // --- discard and write zeroes -----------------------------------------------------------------------------------
@@ -711,10 +712,7 @@ class VirtioBlkTest {
         d.setupQueue(0, again, 1);
         d.enableQueue(0);
         d.addStatus(DRIVER_OK);
-        Req r = in(again, 0, 512);
-        d.kick(0);
-        await(again, 1);
-        assertEquals(S_OK, status(r.status()));
+        assertAReadSucceeds(again, 1);
     }
 
     /** close(): requests in flight complete, then the backend is flushed and closed; later requests fail at once. */
