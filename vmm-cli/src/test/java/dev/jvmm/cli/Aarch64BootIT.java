@@ -44,7 +44,6 @@ class Aarch64BootIT {
                         + " < /dev/null & pid=$!; sleep 30; kill -TERM $pid; wait $pid; echo \"@@END sigterm rc=$?\"",
                 "true");
         result = EmulatedAarch64Host.runShared(share, script, List.of(), 1200);
-        assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
     private static String guest(String name, String args) {

@@ -1,5 +1,6 @@
 package dev.jvmm.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
@@ -75,10 +76,15 @@ final class EmulatedAarch64Host {
         return launch(dist, "/jvmm", script, runOptions, timeoutSeconds);
     }
 
-    /** Runs {@code sh -c script} in the emulated host with {@code share} copied in at /work (its cwd). */
+    /**
+     * Runs {@code sh -c script} in the emulated host with {@code share} copied in at /work (its cwd); the test fails
+     * if the emulated host itself does not exit 0.
+     */
     static Result runShared(Path share, String script, List<String> runOptions, int timeoutSeconds)
             throws IOException, InterruptedException {
-        return launch(share, "/work", script, runOptions, timeoutSeconds);
+        Result result = launch(share, "/work", script, runOptions, timeoutSeconds);
+        assertEquals(0, result.status(), "the emulated host itself failed");
+        return result;
     }
 
     private static Result launch(Path share, String at, String script, List<String> runOptions, int timeoutSeconds)

@@ -1,9 +1,12 @@
 package dev.jvmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -49,6 +52,29 @@ final class GuestImage {
         }
         Files.write(share.resolve("guest/nisv.img"), Aarch64Payloads.loadPairFromDevice());
         return share;
+    }
+
+    /**
+     * {@link #share(Path)} with the test guest's initramfs extended by {@link #jvmmScript} into
+     * guest/{@code initramfs}.
+     */
+    static Path share(Path tmp, Class<?> owner, String script, String initramfs) throws IOException, InterruptedException {
+        Path share = share(tmp);
+        jvmmScript(owner, script)
+                .appendTo(share.resolve("guest/initramfs.cpio.gz"), share.resolve("guest").resolve(initramfs));
+        return share;
+    }
+
+    /**
+     * An addition to the test guest's initramfs: {@code script}, a test resource beside {@code owner}, as
+     * /jvmm.d/{@code script}, which tools/guest/init runs. Add more files, then {@link Cpio#appendTo} the initramfs.
+     */
+    static Cpio jvmmScript(Class<?> owner, String script) throws IOException {
+        try (InputStream in = owner.getResourceAsStream(script)) {
+            assertNotNull(in, "test resource " + script);
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return new Cpio().directory("jvmm.d").file("jvmm.d/" + script, 0755, text);
+        }
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

@@ -1,11 +1,8 @@
 package dev.jvmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,12 +37,7 @@ class HardeningIT {
                 .inheritIO().start();
         assertTrue(cc.waitFor(120, TimeUnit.SECONDS) && cc.exitValue() == 0,
                 "aarch64-linux-gnu-gcc builds ldpprobe (scripts/install-deps installs it)");
-        String script;
-        try (InputStream in = HardeningIT.class.getResourceAsStream("80-hardening.sh")) {
-            assertNotNull(in, "test resource 80-hardening.sh");
-            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        new Cpio().directory("jvmm.d").file("jvmm.d/80-hardening.sh", 0755, script)
+        GuestImage.jvmmScript(HardeningIT.class, "80-hardening.sh")
                 .file("ldpprobe", 0755, Files.readAllBytes(probe))
                 .appendTo(share.resolve("guest/initramfs.cpio.gz"), share.resolve("guest/initramfs-hard.cpio"));
 
@@ -65,13 +57,16 @@ class HardeningIT {
                 EmulatedAarch64Host.marked("pvpanic", JVMM + " --cmdline '" + quiet + " jvmm.pvpanic'"),
                 EmulatedAarch64Host.marked("fake-panic", JVMM + " --cmdline '" + quiet + " jvmm.fake-panic'"),
                 // Set-up held deterministically: opening a read-only disk that is a FIFO blocks until a writer comes.
+                // The JVM itself takes ~15 s to start under emulation; the signal goes once a thread of jvmm has sat
+                // in openat (syscall 56 on arm64) for 3 s in a row, which is the disk's open.
                 EmulatedAarch64Host.marked("sigterm-setup", "rm -f /tmp/setup-fifo; mkfifo /tmp/setup-fifo; " + JVMM
                         + " --disk path=/tmp/setup-fifo,readonly --cmdline '" + quiet + "' > /tmp/setup.log 2>&1 & pid=$!;"
-                        + " sleep 15; kill -TERM $pid; wait $pid; rc=$?; cat /tmp/setup.log; (exit $rc)"),
+                        + " i=0; n=0; while [ $n -lt 3 ] && [ $i -lt 300 ]; do sleep 1; i=$((i+1));"
+                        + " if grep -qs '^56 ' /proc/$pid/task/*/syscall; then n=$((n+1)); else n=0; fi; done;"
+                        + " kill -TERM $pid; wait $pid; rc=$?; cat /tmp/setup.log; echo \"JVMM-HOST waited-s=$i\"; (exit $rc)"),
                 EmulatedAarch64Host.marked("too-much-memory", JVMM.replace("--memory 256M", "--memory 512G")),
                 "true");
         result = EmulatedAarch64Host.runShared(share, host, List.of(), 1800);
-        assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
     private static Map<String, String> probe(EmulatedAarch64Host.Section s, String name, String insn) {

@@ -2,11 +2,8 @@ package dev.jvmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,28 +44,16 @@ class PcieTopologyIT {
     @BeforeAll
     static void bootGuest(@TempDir Path tmp) throws Exception {
         EmulatedAarch64Host.skipIfAsked();
-        Path share = GuestImage.share(tmp);
-        String script;
-        try (InputStream in = PcieTopologyIT.class.getResourceAsStream("50-pcie.sh")) {
-            assertNotNull(in, "test resource 50-pcie.sh");
-            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        new Cpio().directory("jvmm.d").file("jvmm.d/50-pcie.sh", 0755, script)
-                .appendTo(share.resolve("guest/initramfs.cpio.gz"), share.resolve("guest/initramfs-pcie.cpio"));
+        Path share = GuestImage.share(tmp, PcieTopologyIT.class, "50-pcie.sh", "initramfs-pcie.cpio");
         String host = String.join("\n",
                 guest("pcie", TOPOLOGY + " --cmdline 'console=ttyAMA0 quiet panic=-1'"),
                 guest("bad-topology", "--pcie-root-complex rc0 --pcie-root-port rc9:rp0"),
                 "true");
         result = EmulatedAarch64Host.runShared(share, host, List.of(), 900);
-        assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
     private static String guest(String name, String args) {
         return EmulatedAarch64Host.marked(name, JVMM + " " + args);
-    }
-
-    static EmulatedAarch64Host.Section run(String name) {
-        return result.section(name);
     }
 
     static Map<String, String> fields(String line) {
@@ -77,7 +62,7 @@ class PcieTopologyIT {
 
     @Test
     void theGuestEnumeratesExactlyTheHierarchy() {
-        EmulatedAarch64Host.Section r = run("pcie");
+        EmulatedAarch64Host.Section r = result.section("pcie");
         List<String> seen = r.lines("JVMM-PCI").stream().map(PcieTopologyIT::fields)
                 .map(f -> String.join(" ", f.get("dev"), f.get("vendor") + ":" + f.get("device"), f.get("class"),
                         "parent=" + f.get("parent"), "buses=" + f.getOrDefault("buses", "-")))
@@ -104,7 +89,7 @@ class PcieTopologyIT {
 
     @Test
     void eachHostBridgeHasTheEcamWindowOfItsSegment() {
-        List<String> dmesg = run("pcie").lines("JVMM-PCI-DMESG");
+        List<String> dmesg = result.section("pcie").lines("JVMM-PCI-DMESG");
         // 256 MiB of RAM from 1 GiB: the ECAM area starts at 4 GiB, 256 MiB per segment; rc1 has 16 buses.
         assertTrue(dmesg.stream().anyMatch(l -> l.contains("ECAM at [mem 0x100000000-0x10fffffff] for [bus 00-ff]")), dmesg.toString());
         assertTrue(dmesg.stream().anyMatch(l -> l.contains("ECAM at [mem 0x110000000-0x110ffffff] for [bus 00-0f]")), dmesg.toString());
@@ -132,7 +117,7 @@ class PcieTopologyIT {
 
     @Test
     void everyBarLiesInsideItsOwnHostBridgesWindow() {
-        EmulatedAarch64Host.Section r = run("pcie");
+        EmulatedAarch64Host.Section r = result.section("pcie");
         List<IomemEntry> iomem = iomem(r);
         Map<String, String> windowOf = new LinkedHashMap<>();
         for (String line : r.lines("JVMM-PCI")) {
@@ -158,7 +143,7 @@ class PcieTopologyIT {
 
     @Test
     void barsAreMappedWhereTheGuestPutsThem() {
-        EmulatedAarch64Host.Section r = run("pcie");
+        EmulatedAarch64Host.Section r = result.section("pcie");
         List<Map<String, String>> bars = r.lines("JVMM-PCI-BAR").stream().map(PcieTopologyIT::fields).toList();
         assertEquals(List.of("0000:05:00.0", "0000:05:00.1", "0001:02:00.0"), bars.stream().map(b -> b.get("dev")).toList(), r.console());
         for (Map<String, String> b : bars) {
@@ -172,7 +157,7 @@ class PcieTopologyIT {
 
     @Test
     void anInvalidTopologyIsRefusedBeforeBooting() {
-        EmulatedAarch64Host.Section r = run("bad-topology");
+        EmulatedAarch64Host.Section r = result.section("bad-topology");
         assertEquals(2, r.status(), r.console());
         assertTrue(r.console().contains("jvmm: invalid PCIe topology: root port 'rp0': root complex 'rc9' does not exist"), r.console());
     }

@@ -2,10 +2,8 @@ package dev.jvmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,14 +45,7 @@ class VirtioBlkIT {
     @BeforeAll
     static void bootGuests(@TempDir Path tmp) throws Exception {
         EmulatedAarch64Host.skipIfAsked();
-        Path share = GuestImage.share(tmp);
-        String script;
-        try (InputStream in = VirtioBlkIT.class.getResourceAsStream("70-blk.sh")) {
-            assertNotNull(in, "test resource 70-blk.sh");
-            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        new Cpio().directory("jvmm.d").file("jvmm.d/70-blk.sh", 0755, script)
-                .appendTo(share.resolve("guest/initramfs.cpio.gz"), share.resolve("guest/initramfs-blk.cpio"));
+        Path share = GuestImage.share(tmp, VirtioBlkIT.class, "70-blk.sh", "initramfs-blk.cpio");
         Random random = new Random(20261202);
         byte[] read = new byte[READ_SIZE], ro = new byte[RO_SIZE];
         random.nextBytes(read);
@@ -88,7 +79,6 @@ class VirtioBlkIT {
                 EmulatedAarch64Host.marked("directory", JVMM + " --disk path=/work" + quiet),
                 "true");
         result = EmulatedAarch64Host.runShared(share, host, List.of(), 1500);
-        assertEquals(0, result.status(), "the emulated host itself failed");
     }
 
     static String sha256(byte[] data) throws Exception {

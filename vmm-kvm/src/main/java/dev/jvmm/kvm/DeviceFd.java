@@ -50,10 +50,16 @@ public final class DeviceFd extends Fd {
     }
 
     private void setAttr(int group, long attr, MemorySegment value, Arena arena) throws ErrnoException {
+        MemorySegment a = deviceAttr(group, attr, value, arena);
+        Libc.ioctl(fd(), Abi.KVM_SET_DEVICE_ATTR, a, "KVM_SET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
+    }
+
+    /** A kvm_device_attr naming {@code group}/{@code attr}, its value at {@code value} (NULL: none). */
+    private static MemorySegment deviceAttr(int group, long attr, MemorySegment value, Arena arena) {
         MemorySegment a = kvm_device_attr.allocate(arena);
         kvm_device_attr.group(a, group);
         kvm_device_attr.attr(a, attr);
         kvm_device_attr.addr(a, value.address());
-        Libc.ioctl(fd(), Abi.KVM_SET_DEVICE_ATTR, a, "KVM_SET_DEVICE_ATTR group %d attr 0x%x".formatted(group, attr));
+        return a;
     }
 }

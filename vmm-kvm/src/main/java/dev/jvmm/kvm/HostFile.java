@@ -161,29 +161,30 @@ public final class HostFile extends Fd {
      * bytes read: all of them, or fewer when the file ends first (the rest of {@code dst} is left as it was).
      */
     public long pread(MemorySegment dst, long offset) throws ErrnoException {
-        checkIo(dst, offset, true);
-        int fd = fd();
-        long done = 0;
-        long want = dst.byteSize();
-        while (done < want) {
-            long r = Libc.pread(fd, dst.asSlice(done), offset + done);
-            if (r == 0) break; // end of file
-            done += r;
-        }
-        return done;
+        return positioned(dst, offset, false);
     }
 
     /** Writes all of {@code src} at {@code offset}, looping over short writes. */
     public void pwrite(MemorySegment src, long offset) throws ErrnoException {
-        checkIo(src, offset, false);
+        positioned(src, offset, true);
+    }
+
+    /** pread(2) or pwrite(2) until all of {@code buffer} is done; a read stops early at the end of the file. */
+    private long positioned(MemorySegment buffer, long offset, boolean write) throws ErrnoException {
+        checkIo(buffer, offset, !write);
         int fd = fd();
         long done = 0;
-        long want = src.byteSize();
+        long want = buffer.byteSize();
         while (done < want) {
-            long r = Libc.pwrite(fd, src.asSlice(done), offset + done);
-            if (r == 0) throw new ErrnoException("pwrite " + path + " wrote nothing", Errno.EIO);
+            MemorySegment rest = buffer.asSlice(done);
+            long r = write ? Libc.pwrite(fd, rest, offset + done) : Libc.pread(fd, rest, offset + done);
+            if (r == 0) {
+                if (write) throw new ErrnoException("pwrite " + path + " wrote nothing", Errno.EIO);
+                break; // end of file
+            }
             done += r;
         }
+        return done;
     }
 
     /**

@@ -17,9 +17,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,17 +27,8 @@ class HostFileTest {
     @TempDir
     Path dir;
 
-    private Arena arena;
-
-    @BeforeEach
-    void setUp() {
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void tearDown() {
-        arena.close();
-    }
+    @AutoClose
+    private final Arena arena = Arena.ofShared();
 
     private static byte[] pattern(int n, int seed) {
         byte[] b = new byte[n];

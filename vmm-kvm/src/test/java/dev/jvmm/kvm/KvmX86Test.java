@@ -112,26 +112,17 @@ class KvmX86Test {
                     woke.completeExceptionally(e);
                 }
             });
-            CompletableFuture<VcpuExit> exit = new CompletableFuture<>();
-            CountDownLatch entered = new CountDownLatch(1);
-            Thread vcpu = Thread.ofPlatform().name("vcpu0").start(() -> {
-                try (VcpuRunner r = g.vcpu.runner()) {
-                    entered.countDown();
-                    exit.complete(r.run());
-                } catch (Throwable e) {
-                    exit.completeExceptionally(e);
-                }
-            });
-            assertTrue(entered.await(10, TimeUnit.SECONDS));
+            X86Guest.Running vcpu = g.runOnThread();
+            assertTrue(vcpu.entered().await(10, TimeUnit.SECONDS));
             long[] tokens = woke.get(10, TimeUnit.SECONDS);
             assertEquals(1, tokens.length, "the doorbell woke the waiter (not the 10 s timeout)");
             assertEquals(token, tokens[0]);
-            assertTrue(!exit.isDone(), "KVM_RUN did not return: the MMIO write never exited to userspace");
+            assertTrue(!vcpu.exit().isDone(), "KVM_RUN did not return: the MMIO write never exited to userspace");
             assertEquals(1, doorbell.read(), "one guest write, one signal");
             g.vcpu.kick();
-            assertInstanceOf(VcpuExit.Interrupted.class, exit.get(10, TimeUnit.SECONDS),
+            assertInstanceOf(VcpuExit.Interrupted.class, vcpu.exit().get(10, TimeUnit.SECONDS),
                     "the only exit is the kick's");
-            vcpu.join(10_000);
+            vcpu.thread().join(10_000);
             waiter.join(10_000);
             ep.delete(doorbell);
             g.vm.unregisterIoeventfd(VmFd.IoEvent.mmio(0x5000, 1), doorbell);
@@ -168,28 +159,19 @@ class KvmX86Test {
             g.setDsBase(0xFEE0_0000L);
             g.poke(0x30 * 4, (byte) 0x00, (byte) 0x11, (byte) 0x00, (byte) 0x00); // IVT[0x30] = 0000:1100
             g.poke(0x1100, (byte) 0xE6, (byte) 0x31, (byte) 0xF4);                  // handler: out 0x31, al; hlt
-            CompletableFuture<VcpuExit> exit = new CompletableFuture<>();
-            CountDownLatch running = new CountDownLatch(1);
-            Thread t = Thread.ofPlatform().start(() -> {
-                try (VcpuRunner r = g.vcpu.runner()) {
-                    running.countDown();
-                    exit.complete(r.run());
-                } catch (Throwable e) {
-                    exit.completeExceptionally(e);
-                }
-            });
-            running.await();
+            X86Guest.Running vcpu = g.runOnThread();
+            vcpu.entered().await();
             // The guest needs a moment to enable its LAPIC and halt; until then the MSI would be refused (0).
             int delivered = 0;
-            for (int i = 0; i < 100 && delivered == 0 && !exit.isDone(); i++) {
+            for (int i = 0; i < 100 && delivered == 0 && !vcpu.exit().isDone(); i++) {
                 Thread.sleep(20);
                 // x86 MSI: address 0xFEE00000 = LAPIC of APIC id 0, data = fixed delivery, vector 0x30.
                 delivered = g.vm.signalMsi(0xFEE0_0000L, 0x30, OptionalInt.empty());
             }
             assertEquals(1, delivered, "KVM_SIGNAL_MSI reached one LAPIC");
-            var io = assertInstanceOf(VcpuExit.IoOut.class, exit.get(10, TimeUnit.SECONDS));
+            var io = assertInstanceOf(VcpuExit.IoOut.class, vcpu.exit().get(10, TimeUnit.SECONDS));
             assertEquals(0x31, io.port(), "the guest ran its vector 0x30 handler");
-            t.join(10_000);
+            vcpu.thread().join(10_000);
         }
     }
 
@@ -197,22 +179,13 @@ class KvmX86Test {
     void kickInterruptsAVcpuBlockedInKvmRun() throws Exception {
         byte[] spin = {(byte) 0xEB, (byte) 0xFE}; // jmp $ : never exits on its own
         try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, false, spin)) {
-            CountDownLatch entered = new CountDownLatch(1);
-            CompletableFuture<VcpuExit> exit = new CompletableFuture<>();
-            Thread t = Thread.ofPlatform().name("vcpu0").start(() -> {
-                try (VcpuRunner r = g.vcpu.runner()) {
-                    entered.countDown();
-                    exit.complete(r.run());
-                } catch (Throwable e) {
-                    exit.completeExceptionally(e);
-                }
-            });
-            assertTrue(entered.await(10, TimeUnit.SECONDS));
+            X86Guest.Running vcpu = g.runOnThread();
+            assertTrue(vcpu.entered().await(10, TimeUnit.SECONDS));
             Thread.sleep(200); // let it get into the guest loop
-            assertTrue(!exit.isDone(), "the spinning guest must not exit by itself");
+            assertTrue(!vcpu.exit().isDone(), "the spinning guest must not exit by itself");
             g.vcpu.kick();
-            assertInstanceOf(VcpuExit.Interrupted.class, exit.get(10, TimeUnit.SECONDS));
-            t.join(10_000);
+            assertInstanceOf(VcpuExit.Interrupted.class, vcpu.exit().get(10, TimeUnit.SECONDS));
+            vcpu.thread().join(10_000);
         }
     }
 

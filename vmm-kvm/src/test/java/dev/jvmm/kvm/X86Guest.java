@@ -5,6 +5,8 @@ import dev.jvmm.headers.linux.x86_64.kvm_segment;
 import dev.jvmm.headers.linux.x86_64.kvm_sregs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A tiny real-mode x86 guest for exercising the KVM layer on an x86_64 host: 16 KiB of RAM at guest address 0
@@ -57,6 +59,24 @@ final class X86Guest implements AutoCloseable {
     /** Writes bytes into guest RAM at a guest-physical address. */
     void poke(long gpa, byte... bytes) {
         ram.asSlice(gpa, bytes.length).copyFrom(MemorySegment.ofArray(bytes));
+    }
+
+    /** The vCPU running on a thread of its own: {@code entered} opens just before KVM_RUN, {@code exit} gets its exit. */
+    record Running(Thread thread, CountDownLatch entered, CompletableFuture<VcpuExit> exit) { }
+
+    /** Starts a platform thread "vcpu0" that opens the vCPU's runner and runs it once. */
+    Running runOnThread() {
+        CountDownLatch entered = new CountDownLatch(1);
+        CompletableFuture<VcpuExit> exit = new CompletableFuture<>();
+        Thread t = Thread.ofPlatform().name("vcpu0").start(() -> {
+            try (VcpuRunner r = vcpu.runner()) {
+                entered.countDown();
+                exit.complete(r.run());
+            } catch (Throwable e) {
+                exit.completeExceptionally(e);
+            }
+        });
+        return new Running(t, entered, exit);
     }
 
     @Override

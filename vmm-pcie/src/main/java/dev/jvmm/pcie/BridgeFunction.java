@@ -8,7 +8,6 @@ import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.config.MsiCapability;
 import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.config.Type1Header;
-import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.PciSpec;
 import dev.jvmm.pcie.util.Sizes;
 
@@ -26,7 +25,7 @@ import java.util.Optional;
  * Secondary Bus Reset in Bridge Control hot-resets everything below the port (PCIe Base 6.0 §7.5.1.3.13;
  * modelled on the 0-to-1 edge, since nothing here needs the reset to last).
  */
-final class BridgeFunction implements PciFunction {
+final class BridgeFunction extends ConfigSpaceFunction {
     /**
      * Identity of a Root Port: Red Hat's id for a generic PCIe root port, as QEMU's pcie-root-port uses;
      * guests bind port drivers by class code, so the ids only name the part.
@@ -37,11 +36,9 @@ final class BridgeFunction implements PciFunction {
     /** Identity of a Switch Downstream Port (the ids QEMU's xio3130-downstream uses). */
     static final Type1Header SWITCH_DOWNSTREAM_IDENTITY = new Type1Header(0x104C, 0x8233, Type1Header.CLASS_PCI_TO_PCI_BRIDGE, 0x01);
 
-    private final ConfigSpace config = new ConfigSpace();
     private final PciExpressCapability pcie;
     private final MsiCapability msi;
     private final BusNumberRange busNumberRange = new BusNumberRange();
-    private final MsiTarget target = new MsiTarget();
     private volatile InterruptDomain domain;
     private volatile Runnable onSecondaryBusReset = () -> { };
     private volatile Runnable afterReset = () -> { };
@@ -59,10 +56,6 @@ final class BridgeFunction implements PciFunction {
         CapabilityChain.install(config, caps);
         config.onWrite(PciSpec.SECONDARY_BUS, 2, this::onBusNumbersWritten);
         config.onWrite(PciSpec.BRIDGE_CONTROL, 2, this::onBridgeControlWritten);
-    }
-
-    ConfigSpace configSpace() {
-        return config;
     }
 
     PciExpressCapability pcie() {
@@ -111,16 +104,6 @@ final class BridgeFunction implements PciFunction {
         }
     }
 
-    @Override
-    public int configRead(int offset, int size) {
-        return config.read(offset, size);
-    }
-
-    @Override
-    public void configWrite(int offset, int size, int value) {
-        config.write(offset, size, value);
-    }
-
     /** Type 1 BARs are not implemented (RO 0). */
     @Override
     public Optional<BarDefinition> barDefinition(int bar) {
@@ -138,11 +121,6 @@ final class BridgeFunction implements PciFunction {
 
     @Override
     public void setBarListener(BarListener listener) {
-    }
-
-    @Override
-    public MsiTarget msiTarget() {
-        return target;
     }
 
     /** Resets the port's own registers (the hierarchy below is the owner's business). */

@@ -4,7 +4,6 @@ import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.config.PcieDeviceType;
 import dev.jvmm.pcie.config.SlotCapabilities;
 import dev.jvmm.pcie.config.Type1Header;
-import dev.jvmm.pcie.msi.RequesterId;
 
 import java.util.Objects;
 import java.util.Optional;
@@ -26,15 +25,14 @@ import java.util.function.IntSupplier;
  * <p>The link device may change at run time (hot-plug), so it is a volatile field; configuration routing
  * itself is serialised by the root complex.
  */
-public abstract sealed class DownstreamPort permits RootPort, SwitchDownstreamPort {
+public abstract sealed class DownstreamPort extends BridgePort permits RootPort, SwitchDownstreamPort {
     private final String name;
-    final BridgeFunction function;
     private volatile LinkDevice linked;
     private volatile InterruptDomain domain;
 
     DownstreamPort(String name, Type1Header identity, PcieDeviceType type, int portNumber, Optional<SlotCapabilities> slot) {
+        super(new BridgeFunction(identity, new PciExpressCapability(type, portNumber, slot), true));
         this.name = Objects.requireNonNull(name);
-        this.function = new BridgeFunction(identity, new PciExpressCapability(type, portNumber, slot), true);
         function.setOnSecondaryBusReset(this::resetBelow);
         function.setAfterReset(this::applyLinkState);
         applyLinkState();
@@ -44,31 +42,12 @@ public abstract sealed class DownstreamPort permits RootPort, SwitchDownstreamPo
         return name;
     }
 
-    /** The port's own function, for routing tests and for the machine. */
-    public PciFunction function() {
-        return function;
-    }
-
-    public PciExpressCapability pcieCapability() {
-        return function.pcie();
-    }
-
-    /** The bus numbers the guest gave this port. */
-    public BusNumberRange busNumberRange() {
-        return function.busNumberRange();
-    }
-
     public boolean isHotPlugCapable() {
         return function.pcie().slot().map(SlotCapabilities::hotPlugCapable).orElse(false);
     }
 
     public Optional<LinkDevice> linkedDevice() {
         return Optional.ofNullable(linked);
-    }
-
-    /** The port's own requester id now (for its hot-plug and PME interrupts). */
-    public Optional<RequesterId> requesterId() {
-        return function.msiTarget().requesterId();
     }
 
     /** Raises the port's interrupt (hot-plug, PME); false if the guest has not enabled it. */

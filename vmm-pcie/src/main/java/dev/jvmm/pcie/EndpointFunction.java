@@ -29,19 +29,15 @@ import java.util.Optional;
  * <p>Interrupts: {@link #signal} uses MSI-X when enabled, else MSI when enabled, else nothing (INTx is not
  * modelled). Both capabilities hold messages back while Bus Master Enable is clear (PCIe Base 6.0 §7.5.1.1.3).
  */
-public final class EndpointFunction implements PciFunction {
-    private final ConfigSpace config;
+public final class EndpointFunction extends ConfigSpaceFunction {
     private final BaseAddressRegisters bars;
     private final PciExpressCapability pcie;
     private final MsiCapability msi;
     private final MsixCapability msix;
-    private final MsiTarget target;
     private final BarHandler handler;
 
     private EndpointFunction(Builder b) {
-        this.target = new MsiTarget();
         this.handler = b.handler;
-        this.config = new ConfigSpace();
         b.header().install(config);
         this.bars = new BaseAddressRegisters(config, b.bars);
         this.pcie = b.integrated ? PciExpressCapability.integratedEndpoint() : PciExpressCapability.endpoint();
@@ -90,11 +86,6 @@ public final class EndpointFunction implements PciFunction {
         return new Builder(vendorId, deviceId, classCode);
     }
 
-    /** The function's configuration space, for the device model and for tests. */
-    public ConfigSpace configSpace() {
-        return config;
-    }
-
     public BaseAddressRegisters bars() {
         return bars;
     }
@@ -123,16 +114,6 @@ public final class EndpointFunction implements PciFunction {
             return msi.signal(vector);
         }
         return false;
-    }
-
-    @Override
-    public int configRead(int offset, int size) {
-        return config.read(offset, size);
-    }
-
-    @Override
-    public void configWrite(int offset, int size, int value) {
-        config.write(offset, size, value);
     }
 
     @Override
@@ -183,11 +164,6 @@ public final class EndpointFunction implements PciFunction {
     @Override
     public void setBarListener(BarListener listener) {
         bars.setListener(listener);
-    }
-
-    @Override
-    public MsiTarget msiTarget() {
-        return target;
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.config.PcieDeviceType;
-import dev.jvmm.pcie.msi.RequesterId;
 
 import java.util.Optional;
 
@@ -11,27 +10,9 @@ import java.util.Optional;
  * parent port. Its secondary bus is the switch's internal bus, where the downstream ports live; its range
  * covers every bus below the switch. It raises no interrupts, so it has no MSI capability.
  */
-public final class SwitchUpstreamPort {
-    final BridgeFunction function;
-
+public final class SwitchUpstreamPort extends BridgePort {
     SwitchUpstreamPort() {
-        this.function = new BridgeFunction(BridgeFunction.SWITCH_UPSTREAM_IDENTITY,
-                new PciExpressCapability(PcieDeviceType.UPSTREAM_SWITCH_PORT, 0, Optional.empty()), false);
-    }
-
-    public PciFunction function() {
-        return function;
-    }
-
-    public PciExpressCapability pcieCapability() {
-        return function.pcie();
-    }
-
-    public BusNumberRange busNumberRange() {
-        return function.busNumberRange();
-    }
-
-    public Optional<RequesterId> requesterId() {
-        return function.msiTarget().requesterId();
+        super(new BridgeFunction(BridgeFunction.SWITCH_UPSTREAM_IDENTITY,
+                new PciExpressCapability(PcieDeviceType.UPSTREAM_SWITCH_PORT, 0, Optional.empty()), false));
     }
 }

@@ -1,16 +1,14 @@
 package dev.jvmm.core.acpi;
 
-import dev.jvmm.core.testing.HostTool;
+import dev.jvmm.core.testing.ExternalTool;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -44,21 +42,16 @@ final class Iasl {
     private Iasl() { }
 
     static Path binary() {
-        return HostTool.find("iasl", "acpica-tools");
+        return ExternalTool.find("iasl", "acpica-tools");
     }
 
     static Disassembly disassemble(byte[] table) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("jvmm-iasl-");
         try {
             Files.write(dir.resolve("table.dat"), table);
-            Process p = new ProcessBuilder(binary().toString(), "-d", "table.dat").directory(dir.toFile())
-                    .redirectErrorStream(true).start();
-            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                fail("iasl timed out");
-            }
-            if (p.exitValue() != 0) fail("iasl -d exited " + p.exitValue() + ":\n" + log);
+            ExternalTool.Output r = ExternalTool.run(new ProcessBuilder(binary().toString(), "-d", "table.dat")
+                    .directory(dir.toFile()).redirectErrorStream(true));
+            if (r.exitValue() != 0) fail("iasl -d exited " + r.exitValue() + ":\n" + r.stdout());
             String text = Files.readString(dir.resolve("table.dsl"));
             List<Field> fields = text.lines().map(String::strip).map(FIELD::matcher).filter(Matcher::matches)
                     .map(m -> new Field(Integer.parseInt(m.group(1), 16), m.group(2).strip(), m.group(3).strip())).toList();

@@ -15,6 +15,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.junit.jupiter.api.Assertions.*;
 
 class BusTest {
+    private final Bus bus = new Bus("mmio");
+
     /** A device that answers a fixed pattern and records the last access. */
     static final class Probe implements MmioDevice {
         final long answer;
@@ -43,7 +45,6 @@ class BusTest {
 
     @Test
     void samePriorityOverlapIsRejectedNamingBothRegions() {
-        Bus bus = new Bus("mmio");
         bus.register("uart", new AddressRange(0x0900_0000, 0x1000), Bus.PRIORITY_DEVICE, new Probe(0));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> bus.register("rtc", new AddressRange(0x0900_0800, 0x1000), Bus.PRIORITY_DEVICE, new Probe(0)));
@@ -55,7 +56,6 @@ class BusTest {
 
     @Test
     void higherLayerWinsAndLowerShowsThroughAround() {
-        Bus bus = new Bus("mmio");
         BackgroundRegion.map(bus, "pcie-mmio32", new AddressRange(0x1000_0000, 0x1000_0000));
         Probe bar = new Probe(0x1234);
         bus.register("bar0", new AddressRange(0x1000_4000, 0x4000), Bus.PRIORITY_DEVICE, bar);
@@ -71,7 +71,6 @@ class BusTest {
 
     @Test
     void removalUncoversTheLowerLayer() {
-        Bus bus = new Bus("mmio");
         BackgroundRegion.map(bus, "bg", new AddressRange(0x1000_0000, 0x10_0000));
         Bus.Region bar = bus.register("bar", new AddressRange(0x1000_0000, 0x1000), Bus.PRIORITY_DEVICE, new Probe(7));
         assertEquals(OptionalLong.of(7), bus.read(0x1000_0000, 4));
@@ -85,7 +84,6 @@ class BusTest {
 
     @Test
     void removalIsByIdentityNotByValue() {
-        Bus bus = new Bus("mmio");
         Probe dev = new Probe(1);
         Bus.Region a = bus.register("a", new AddressRange(0x1000, 0x100), 0, dev);
         Bus.Region b = bus.register("a", new AddressRange(0x1000, 0x100), 1, dev);
@@ -95,7 +93,6 @@ class BusTest {
 
     @Test
     void accessStraddlingARegionEndIntoNothingReadsAllOnesAndDropsTheWrite() {
-        Bus bus = new Bus("mmio");
         Probe uart = new Probe(0x1234);
         bus.register("uart", new AddressRange(0x0900_0000, 0x1000), Bus.PRIORITY_DEVICE, uart);
         assertNotNull(bus.find(0x0900_0ff8, 8));
@@ -116,7 +113,6 @@ class BusTest {
 
     @Test
     void accessStraddlingFromAGapIntoARegionReadsAllOnes() {
-        Bus bus = new Bus("mmio");
         Probe dev = new Probe(0x55);
         bus.register("dev", new AddressRange(0x2000, 0x1000), Bus.PRIORITY_DEVICE, dev);
         assertEquals(OptionalLong.of(-1L), bus.read(0x1ffc, 8));
@@ -129,7 +125,6 @@ class BusTest {
 
     @Test
     void accessStraddlingBetweenADeviceAndItsBackgroundReadsAllOnes() {
-        Bus bus = new Bus("mmio");
         BackgroundRegion.map(bus, "bg", new AddressRange(0, 0x10000));
         Probe dev = new Probe(0x55);
         bus.register("dev", new AddressRange(0x2000, 0x1000), Bus.PRIORITY_DEVICE, dev);
@@ -144,7 +139,6 @@ class BusTest {
 
     @Test
     void accessStraddlingIntoTheNextRegionReachesNeither() {
-        Bus bus = new Bus("mmio");
         Probe a = new Probe(0xa), b = new Probe(0xb);
         bus.register("a", new AddressRange(0x1000, 0x1000), Bus.PRIORITY_DEVICE, a);
         bus.register("b", new AddressRange(0x2000, 0x1000), Bus.PRIORITY_DEVICE, b);
@@ -157,7 +151,6 @@ class BusTest {
 
     @Test
     void accessRunningPastTheTopOfTheAddressSpaceDoesNotWrapToZero() {
-        Bus bus = new Bus("mmio");
         Probe low = new Probe(1), top = new Probe(2);
         bus.register("low", new AddressRange(0, 0x1000), Bus.PRIORITY_DEVICE, low);
         bus.register("top", new AddressRange(0xffff_ffff_ffff_f000L, 0xfff), Bus.PRIORITY_DEVICE, top);
@@ -169,7 +162,6 @@ class BusTest {
 
     @Test
     void boundaryOfAHiddenLowerRegionDoesNotSplitTheVisibleOne() {
-        Bus bus = new Bus("mmio");
         Probe dev = new Probe(0x55);
         bus.register("dev", new AddressRange(0x1000, 0x2000), Bus.PRIORITY_DEVICE, dev);
         BackgroundRegion.map(bus, "bg", new AddressRange(0x2000, 0x4000)); // starts inside dev
@@ -179,7 +171,6 @@ class BusTest {
 
     @Test
     void regionSplitByAHigherOneKeepsOffsetsRelativeToItsOwnBase() {
-        Bus bus = new Bus("mmio");
         Probe low = new Probe(1);
         bus.register("low", new AddressRange(0x1000, 0x1000), 0, low);
         bus.register("high", new AddressRange(0x1800, 0x100), 5, new Probe(2));
@@ -193,7 +184,6 @@ class BusTest {
     @ParameterizedTest
     @ValueSource(ints = {0, 3, 5, 6, 7, 16, -1})
     void oddAccessSizesAreUnhandled(int size) {
-        Bus bus = new Bus("mmio");
         bus.register("dev", new AddressRange(0, 0x1000), 0, new Probe(0));
         assertNull(bus.find(0x100, size));
         assertEquals(OptionalLong.empty(), bus.read(0x100, size));
@@ -204,7 +194,6 @@ class BusTest {
 
     @Test
     void valuesAreMaskedToTheAccessSizeBothWays() {
-        Bus bus = new Bus("mmio");
         Probe dev = new Probe(0x1122_3344_5566_7788L);
         bus.register("dev", new AddressRange(0, 0x1000), 0, dev);
         assertEquals(OptionalLong.of(0x88), bus.read(0, 1));
@@ -218,7 +207,6 @@ class BusTest {
 
     @Test
     void unsignedAddressesAboveTwoToThe63() {
-        Bus bus = new Bus("mmio");
         bus.register("low", new AddressRange(0x1000, 0x1000), 0, new Probe(1));
         bus.register("high", new AddressRange(0x8000_0000_0000_0000L, 0x1000), 0, new Probe(2));
         bus.register("top", new AddressRange(0xffff_ffff_0000_0000L, 0x1000), 0, new Probe(3));
@@ -230,7 +218,6 @@ class BusTest {
 
     @Test
     void aThrowingDeviceIsContainedAndCounted() {
-        Bus bus = new Bus("mmio");
         bus.register("buggy", new AddressRange(0, 0x100), 0, new MmioDevice() {
             @Override public long read(long offset, int size) { throw new IllegalStateException("bug"); }
             @Override public void write(long offset, int size, long value) { throw new IllegalStateException("bug"); }
@@ -243,7 +230,6 @@ class BusTest {
 
     @Test
     void describeNamesRegionsAndVisibleSegments() {
-        Bus bus = new Bus("mmio");
         BackgroundRegion.map(bus, "pcie-window", new AddressRange(0x1000_0000, 0x1000));
         bus.register("bar0", new AddressRange(0x1000_0400, 0x100), 0, new Probe(0));
         String d = bus.describe();
@@ -317,7 +303,6 @@ class BusTest {
     /** Readers never see a torn map while another thread keeps remapping regions around them. */
     @Test
     void concurrentReadersSeeAConsistentMapDuringUpdates() throws Exception {
-        Bus bus = new Bus("mmio");
         BackgroundRegion.map(bus, "bg", new AddressRange(0, 0x100000));
         bus.register("stable", new AddressRange(0x8000, 0x1000), 10, new Probe(42));
         AtomicBoolean stop = new AtomicBoolean();

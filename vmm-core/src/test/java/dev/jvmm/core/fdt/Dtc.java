@@ -1,14 +1,12 @@
 package dev.jvmm.core.fdt;
 
-import dev.jvmm.core.testing.HostTool;
+import dev.jvmm.core.testing.ExternalTool;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -33,7 +31,7 @@ public final class Dtc {
     private Dtc() { }
 
     public static Path binary() {
-        return HostTool.find("dtc", "device-tree-compiler");
+        return ExternalTool.find("dtc", "device-tree-compiler");
     }
 
     /** dtc -I dtb -O dts with all warnings on. */
@@ -54,9 +52,8 @@ public final class Dtc {
         try {
             Files.writeString(in, dts);
             List<String> cmd = new ArrayList<>(List.of(binary().toString(), "-q", "-I", "dts", "-O", "dtb", "-o", out.toString(), in.toString()));
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) fail("dtc -I dts failed: " + text);
+            ExternalTool.Output r = ExternalTool.run(new ProcessBuilder(cmd).redirectErrorStream(true));
+            if (r.exitValue() != 0) fail("dtc -I dts failed: " + r.stdout());
             return Files.readAllBytes(out);
         } finally {
             Files.deleteIfExists(in);
@@ -70,15 +67,10 @@ public final class Dtc {
         cmd.add(in.toString());
         Path err = Files.createTempFile("jvmm-dtc-", ".err");
         try {
-            Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                fail("dtc timed out");
-            }
+            ExternalTool.Output r = ExternalTool.run(new ProcessBuilder(cmd).redirectError(err.toFile()));
             String stderr = Files.readString(err);
-            if (p.exitValue() != 0) fail("dtc -I %s exited %d: %s".formatted(from, p.exitValue(), stderr));
-            return new Result(out, stderr);
+            if (r.exitValue() != 0) fail("dtc -I %s exited %d: %s".formatted(from, r.exitValue(), stderr));
+            return new Result(r.stdout(), stderr);
         } finally {
             Files.deleteIfExists(err);
         }

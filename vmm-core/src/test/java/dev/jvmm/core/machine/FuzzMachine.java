@@ -86,7 +86,7 @@ final class FuzzMachine implements AutoCloseable {
     private static final int[] PRIMECELL_ID = {0x0D, 0xF0, 0x05, 0xB1};
 
     /** What a static part of the address space is, for the access invariants. */
-    enum Kind { UART, RTC, V2M, ECAM, ECAM_UNASSIGNED, WINDOW, UNCLAIMED, STRADDLING }
+    enum Kind { UART, RTC, PVPANIC, V2M, ECAM, ECAM_UNASSIGNED, WINDOW, UNCLAIMED, STRADDLING }
 
     private record Part(Kind kind, AddressRange range, PcieHostBridge bridge) { }
 
@@ -228,6 +228,7 @@ final class FuzzMachine implements AutoCloseable {
         AddressRange range = r.range();
         if (range.equals(MemoryMap.UART)) return new Part(Kind.UART, range, null);
         if (range.equals(MemoryMap.RTC)) return new Part(Kind.RTC, range, null);
+        if (range.equals(MemoryMap.PVPANIC)) return new Part(Kind.PVPANIC, range, null);
         if (range.equals(MemoryMap.GIC_V2M)) return new Part(Kind.V2M, range, null);
         if (range.equals(map.ecamArea())) return new Part(Kind.ECAM_UNASSIGNED, range, null);
         for (PcieHostBridge b : pcie.bridges()) {
@@ -390,6 +391,8 @@ final class FuzzMachine implements AutoCloseable {
                 if (offset == 0x0C) assertEquals(1, v, "PL031 RTCCR: the RTC is started for good (DDI 0224 §3.3.4)");
                 primeCell(offset, v, PL031_PERIPH_ID, "PL031");
             }
+            case PVPANIC -> assertEquals(address == MemoryMap.PVPANIC.base() ? PvPanic.SUPPORTED : 0, v,
+                    () -> "pvpanic read at 0x%x/%d".formatted(address, size));
             case V2M -> {
                 long offset = address - MemoryMap.GIC_V2M.base();
                 long typer = (long) MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE) << 16 | MemoryMap.V2M_SPI_COUNT;

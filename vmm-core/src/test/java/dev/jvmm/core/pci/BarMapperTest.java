@@ -23,18 +23,19 @@ class BarMapperTest {
     private static final MemoryMap MAP = MemoryMap.create(1, 256 * MiB, 40);
     private static final long ALL_ONES = 0xFFFF_FFFFL;
 
-    private Bus bus;
-    private List<PcieWindows> windows;
-    private List<BarSpace> spaces;
+    private final Bus bus = new Bus("mmio");
+    private final List<PcieWindows> windows = PcieWindows.allocate(MAP, 2);
+    private final List<BarSpace> spaces = windows.stream().map(BarSpace::new).toList();
+    /** Two functions tagged 0xA and 0xB, for the tests of BARs that compete for the range at {@link #x}. */
+    private final EndpointFunction a = tagged(0xA), b = tagged(0xB);
+    /** The start of host bridge 0's 32-bit window. */
+    private final long x = windows.get(0).mmio32().base();
 
     @BeforeEach
-    void machine() {
-        bus = new Bus("mmio");
+    void backgrounds() {
         BackgroundRegion.map(bus, "mmio32", MemoryMap.PCIE_MMIO32);
         BackgroundRegion.map(bus, "mmio64", MAP.pcieMmio64());
         BackgroundRegion.map(bus, "pio", MemoryMap.PCIE_PIO);
-        windows = PcieWindows.allocate(MAP, 2);
-        spaces = windows.stream().map(BarSpace::new).toList();
     }
 
     /** A mapper for {@code f} below host bridge {@code bridge} (0 or 1), sharing that bridge's BAR space. */
@@ -148,9 +149,7 @@ class BarMapperTest {
 
     @Test
     void overlappingBarsDoNotThrowAndTheFirstMappedKeepsTheRange() {
-        EndpointFunction a = tagged(0xA), b = tagged(0xB);
         BarMapper ma = mapper(a, 0), mb = mapper(b, 0);
-        long x = windows.get(0).mmio32().base();
         place(a, x);
         assertDoesNotThrow(() -> place(b, x));
         assertEquals(Optional.of(page(x)), ma.mapped(0));
@@ -162,9 +161,8 @@ class BarMapperTest {
 
     @Test
     void aRefusedBarIsMappedOnceTheOtherMovesAwayAndItsObserverHearsIt() {
-        EndpointFunction a = tagged(0xA), b = tagged(0xB);
         BarMapper ma = mapper(a, 0), mb = mapper(b, 0);
-        long x = windows.get(0).mmio32().base(), y = x + 0x10_0000;
+        long y = x + 0x10_0000;
         List<String> heard = new ArrayList<>();
         observe(ma, "a", heard);
         observe(mb, "b", heard);
@@ -187,9 +185,8 @@ class BarMapperTest {
     /** Review finding R4: swapping two BARs with decoding on used to leave one reading all ones. */
     @Test
     void swappingTwoBarsWithDecodingOnLeavesBothMapped() {
-        EndpointFunction a = tagged(0xA), b = tagged(0xB);
         BarMapper ma = mapper(a, 0), mb = mapper(b, 0);
-        long x = windows.get(0).mmio32().base(), y = x + 0x10_0000;
+        long y = x + 0x10_0000;
         place(a, x);
         place(b, y);
         program32(b, x); // refused: a still holds x
@@ -203,9 +200,7 @@ class BarMapperTest {
 
     @Test
     void clearingTheHoldersMemorySpaceEnableFreesTheRange() {
-        EndpointFunction a = tagged(0xA), b = tagged(0xB);
         BarMapper ma = mapper(a, 0), mb = mapper(b, 0);
-        long x = windows.get(0).mmio32().base();
         place(a, x);
         place(b, x);
         enableMemory(a, false); // PCIe Base 6.0 §7.5.1.1.3: a stops decoding memory
@@ -222,9 +217,8 @@ class BarMapperTest {
 
     @Test
     void theBarRefusedFirstGetsAFreedRangeFirst() {
-        EndpointFunction a = tagged(0xA), b = tagged(0xB), c = tagged(0xC);
+        EndpointFunction c = tagged(0xC);
         BarMapper ma = mapper(a, 0), mb = mapper(b, 0), mc = mapper(c, 0);
-        long x = windows.get(0).mmio32().base();
         place(a, x);
         place(b, x);
         place(c, x);
@@ -245,7 +239,6 @@ class BarMapperTest {
         EndpointFunction small = tagged(0x5);
         mapper(big, 0);
         BarMapper ms = mapper(small, 0);
-        long x = windows.get(0).mmio32().base();
         place(big, x);
         place(small, x + 2 * PAGE); // inside big's 16 KiB
         assertEquals(Optional.empty(), ms.mapped(0));
@@ -256,10 +249,9 @@ class BarMapperTest {
 
     @Test
     void aWaitingBarTheGuestMovesStopsWaiting() {
-        EndpointFunction a = tagged(0xA), b = tagged(0xB);
         mapper(a, 0);
         BarMapper mb = mapper(b, 0);
-        long x = windows.get(0).mmio32().base(), z = x + 0x20_0000;
+        long z = x + 0x20_0000;
         place(a, x);
         place(b, x);
         program32(b, z);
@@ -272,10 +264,8 @@ class BarMapperTest {
 
     @Test
     void aWaitingBarWhoseDecodingTheGuestClearsStopsWaiting() {
-        EndpointFunction a = tagged(0xA), b = tagged(0xB);
         mapper(a, 0);
         BarMapper mb = mapper(b, 0);
-        long x = windows.get(0).mmio32().base();
         place(a, x);
         place(b, x);
         enableMemory(b, false);
@@ -287,11 +277,9 @@ class BarMapperTest {
 
     @Test
     void anObserverThatThrowsNeitherReachesTheGuestNorStopsTheMapping() {
-        EndpointFunction a = tagged(0xA), b = tagged(0xB);
         BarMapper ma = mapper(a, 0), mb = mapper(b, 0);
         ma.observe((bar, where) -> { throw new IllegalStateException("observer bug"); });
         mb.observe((bar, where) -> { throw new IllegalStateException("observer bug"); });
-        long x = windows.get(0).mmio32().base();
         assertDoesNotThrow(() -> place(a, x));
         assertDoesNotThrow(() -> place(b, x));
         assertDoesNotThrow(() -> program32(a, x + 0x10_0000));
@@ -307,7 +295,6 @@ class BarMapperTest {
     @Test
     void concurrentBarMovesNeitherDeadlockNorStrandABar() {
         int functions = 3;
-        long x = windows.get(0).mmio32().base();
         long[] slots = {x, x + PAGE, x + 0x10_0000};
         EndpointFunction[] f = new EndpointFunction[functions];
         BarMapper[] m = new BarMapper[functions];

@@ -16,6 +16,9 @@ import static org.junit.jupiter.api.Assertions.*;
 public class PcieHostTest {
     private static final MemoryMap MAP = MemoryMap.create(2, 256 * MiB, 40);
 
+    private final PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
+    private final Bus bus = new Bus("mmio");
+
     /** The hierarchy of the end-to-end test: two root complexes, four root ports, a switch, two endpoints. */
     public static PcieConfig twoRootComplexes() {
         return new PcieConfig(
@@ -29,7 +32,6 @@ public class PcieHostTest {
 
     @Test
     void eachRootComplexGetsTheEcamOfItsSegment() {
-        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
         assertEquals(2, host.bridges().size());
         PcieHostBridge rc0 = host.bridges().get(0), rc1 = host.bridges().get(1);
         assertEquals(MAP.ecam(0), rc0.ecam(), "256 buses: the whole 256 MiB of segment 0");
@@ -40,8 +42,6 @@ public class PcieHostTest {
 
     @Test
     void theGuestEnumeratesTheHierarchyThroughTheBus() {
-        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
-        Bus bus = new Bus("mmio");
         host.attach(bus);
         List<String> seg0 = new GuestPci(bus, host.bridges().get(0)).enumerate().stream().map(Object::toString).toList();
         // Expected by hand: Linux-style depth-first numbering below rc0 (root ports 1b36:000c, switch ports
@@ -64,8 +64,6 @@ public class PcieHostTest {
 
     @Test
     void unassignedSpaceReadsAllOnes() {
-        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
-        Bus bus = new Bus("mmio");
         host.attach(bus);
         PcieHostBridge rc1 = host.bridges().get(1);
         // ECAM beyond rc1's 16 buses, an unused segment, the windows before any BAR is placed: all ones.
@@ -80,8 +78,6 @@ public class PcieHostTest {
     /** The bus's rule for an access a region holds only in part, at the edges of the ECAM windows. */
     @Test
     void anAccessStraddlingAnEcamWindowsEndReadsAllOnes() {
-        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
-        Bus bus = new Bus("mmio");
         host.attach(bus);
         PcieHostBridge rc0 = host.bridges().get(0), rc1 = host.bridges().get(1);
         assertEquals(rc0.ecam().end(), rc1.ecam().base(), "segment 1's ECAM follows segment 0's 256 buses");
@@ -104,8 +100,6 @@ public class PcieHostTest {
      */
     @Test
     void functionsSwappingBarsThroughEcamStayReachable() {
-        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
-        Bus bus = new Bus("mmio");
         host.attach(bus);
         PcieHostBridge rc0 = host.bridges().get(0);
         GuestPci guest = new GuestPci(bus, rc0);
@@ -127,30 +121,26 @@ public class PcieHostTest {
 
     @Test
     void noRootComplexesAddNothing() {
-        PcieHost host = PcieHost.create(PcieConfig.NONE, MAP);
-        Bus bus = new Bus("mmio");
-        host.attach(bus);
+        PcieHost none = PcieHost.create(PcieConfig.NONE, MAP);
+        none.attach(bus);
         assertTrue(bus.regions().isEmpty());
-        assertTrue(host.mcfg().allocations().isEmpty());
+        assertTrue(none.mcfg().allocations().isEmpty());
     }
 
     @Test
     void mcfgNamesTheSameEcamWindows() {
-        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
         assertEquals(List.of(new Mcfg.Allocation(MAP.ecam(0).base(), 0, 0, 255), new Mcfg.Allocation(MAP.ecam(1).base(), 1, 0, 15)),
                 host.mcfg().allocations());
     }
 
     @Test
     void everyEndpointFunctionGetsABarMapper() {
-        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
-        host.attach(new Bus("mmio"));
+        host.attach(bus);
         assertEquals(3, host.barMappers().size(), "ep0 has two functions, ep1 one");
     }
 
     @Test
     void msiStaysDisconnectedUntilTheSeamIsUsed() {
-        PcieHost host = PcieHost.create(twoRootComplexes(), MAP);
         List<Integer> segments = new java.util.ArrayList<>();
         host.connectMsi(b -> {
             segments.add(b.segment());

@@ -12,11 +12,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** Register attributes of PCIe Base 6.0 §7.4 (Table 7-2) and the access rules of §7.2.2 / §7.3.3. */
 class ConfigSpaceTest {
+    private final ConfigSpace cs = new ConfigSpace();
 
     /** §7.4: RW bits take the written value, RO bits keep theirs, whatever is written. */
     @Test
     void rwBitsTakeTheWrittenValueAndRoBitsKeepTheirs() {
-        ConfigSpace cs = new ConfigSpace();
         cs.define(0x40, 2, 0xA5A5, 0x0FF0, 0);
         cs.write(0x40, 2, 0x5A5A);
         // bits 11:4 from the write (0x5A5A & 0x0FF0 = 0x0A50), the rest from the initial value (0xA5A5 & 0xF00F)
@@ -28,7 +28,6 @@ class ConfigSpaceTest {
     /** §7.4 RW1C: "A Set bit ... is Cleared by writing a 1b. Writing a 0b to RW1C bits has no effect." */
     @Test
     void rw1cBitsClearOnlyWhereOneIsWritten() {
-        ConfigSpace cs = new ConfigSpace();
         cs.define(0x50, 2, 0, 0, 0xF000);
         cs.set(0x50, 2, 0xF000);
         cs.write(0x50, 2, 0x0000);
@@ -44,7 +43,6 @@ class ConfigSpaceTest {
     /** §7.4: a byte write touches only its byte; RW and RW1C may share a register. */
     @Test
     void partialWritesAffectOnlyTheWrittenBytes() {
-        ConfigSpace cs = new ConfigSpace();
         cs.define(0x60, 4, 0x1122_3344L, 0xFFFF_FFFFL, 0);
         cs.write(0x61, 1, 0xAB);
         assertEquals(0x1122_AB44, cs.read(0x60, 4));
@@ -56,7 +54,6 @@ class ConfigSpaceTest {
     /** §7.3.3: unimplemented registers read 0 and discard writes. */
     @Test
     void undefinedRegistersReadZeroAndIgnoreWrites() {
-        ConfigSpace cs = new ConfigSpace();
         cs.write(0x800, 4, 0xFFFF_FFFF);
         assertEquals(0, cs.read(0x800, 4));
         assertEquals(0, cs.read(0xFFC, 4));
@@ -70,7 +67,6 @@ class ConfigSpaceTest {
     @CsvSource({"3, 40", "8, 40", "0, 40", "-1, 40", "2, 41", "4, 42", "4, 43", "2, fff", "4, ffe", "1, 1000", "4, -4"})
     void invalidAccessesReadAllOnesAndAreDropped(int size, String hexOffset) {
         int offset = Integer.parseInt(hexOffset, 16);
-        ConfigSpace cs = new ConfigSpace();
         cs.define(0x40, 4, 0, 0xFFFF_FFFFL, 0);
         cs.define(0xFFC, 4, 0, 0xFFFF_FFFFL, 0);
         byte[] before = cs.snapshot();
@@ -85,7 +81,6 @@ class ConfigSpaceTest {
     @CsvSource({"1, 43", "2, 42", "4, 40", "4, ffc", "1, fff", "2, ffe"})
     void alignedAccessesAreValid(int size, String hexOffset) {
         int offset = Integer.parseInt(hexOffset, 16);
-        ConfigSpace cs = new ConfigSpace();
         cs.define(offset, size, 0, -1L >>> (64 - 8 * size), 0);
         cs.write(offset, size, 0x8182_8384);
         int mask = size == 4 ? -1 : (1 << (8 * size)) - 1;
@@ -95,7 +90,6 @@ class ConfigSpaceTest {
     /** Hooks run after writes that touch their bytes, not others, and after reset. */
     @Test
     void hooksRunForOverlappingWritesAndOnReset() {
-        ConfigSpace cs = new ConfigSpace();
         cs.define(0x44, 4, 0, 0xFFFF_FFFFL, 0);
         AtomicInteger calls = new AtomicInteger();
         cs.onWrite(0x45, 1, calls::incrementAndGet);
@@ -114,7 +108,6 @@ class ConfigSpaceTest {
     /** Reset restores the power-on value of every register (PCIe Base 6.0 §6.6.1). */
     @Test
     void resetRestoresPowerOnValues() {
-        ConfigSpace cs = new ConfigSpace();
         cs.define(0x48, 2, 0x1234, 0xFFFF, 0);
         cs.write(0x48, 2, 0xBEEF);
         cs.set(0x100, 4, 0xDEAD);
@@ -125,7 +118,6 @@ class ConfigSpaceTest {
 
     @Test
     void modelErrorsThrow() {
-        ConfigSpace cs = new ConfigSpace();
         assertThrows(IllegalArgumentException.class, () -> cs.define(0xFFE, 4, 0, 0, 0));
         assertThrows(IllegalArgumentException.class, () -> cs.define(0x40, 2, 0, 0x1, 0x1));
         assertThrows(IllegalArgumentException.class, () -> cs.get(0x40, 9));

@@ -34,6 +34,21 @@ class MsiCapabilityTest {
         cs.write(at + 0x02, 2, control);
     }
 
+    /** Writes the Mask Bits register (§7.7.1.7). */
+    private void mask(int bits) {
+        cs.write(at + 0x10, 4, bits);
+    }
+
+    /**
+     * MSI with per-vector masking and {@code vectors} vectors (a power of two), all allocated and enabled, sending
+     * data 40h + vector to FEE0_0000h, with the vectors in {@code masked} masked.
+     */
+    private void enabledWithMasks(int vectors, int masked) {
+        install(vectors, true);
+        program(0xFEE0_0000L, 0x40, 1 | Integer.numberOfTrailingZeros(vectors) << 4);
+        mask(masked);
+    }
+
     /**
      * §7.7.1.2: Multiple Message Capable (3:1) = log2(vectors), 64-bit (7) and Per-Vector Masking (8) RO;
      * Enable (0) and Multiple Message Enable (6:4) RW.
@@ -106,16 +121,14 @@ class MsiCapabilityTest {
      */
     @Test
     void maskedVectorIsPendingAndSentOnUnmask() {
-        install(4, true);
-        program(0xFEE0_0000L, 0x40, 1 | 2 << 4);
-        cs.write(at + 0x10, 4, 0b0100);
+        enabledWithMasks(4, 0b0100);
         assertTrue(msi.signal(2));
         assertEquals(List.of(), sink.messages);
         assertEquals(0b0100, cs.read(at + 0x14, 4));
         cs.write(at + 0x14, 4, 0);
         assertEquals(0b0100, cs.read(at + 0x14, 4), "Pending Bits are read-only");
 
-        cs.write(at + 0x10, 4, 0);
+        mask(0);
         assertEquals(List.of(new RecordingSink.Message(0xFEE0_0000L, 0x42, new RequesterId(3, 0, 0))), sink.messages);
         assertEquals(0, cs.read(at + 0x14, 4));
     }
@@ -127,13 +140,11 @@ class MsiCapabilityTest {
      */
     @Test
     void busMasterEnableGatesMessages() {
-        install(2, true);
-        program(0xFEE0_0000L, 0x40, 1 | 1 << 4);
-        cs.write(at + 0x10, 4, 0b10);
+        enabledWithMasks(2, 0b10);
         assertTrue(msi.signal(1));
         cs.write(0x04, 2, 0);
         assertFalse(msi.signal(0), "dropped without bus mastering");
-        cs.write(at + 0x10, 4, 0);
+        mask(0);
         assertEquals(List.of(), sink.messages, "unmasking does not bypass Bus Master Enable");
         assertEquals(0b10, msi.pendingBits());
         cs.write(0x04, 2, 0x4);
@@ -152,9 +163,7 @@ class MsiCapabilityTest {
     /** Reset clears enable, masks and pending bits (§6.6.1: registers return to their default values). */
     @Test
     void resetClearsTheState() {
-        install(4, true);
-        program(0xFEE0_0000L, 0x40, 1 | 2 << 4);
-        cs.write(at + 0x10, 4, 1);
+        enabledWithMasks(4, 1);
         msi.signal(0);
         cs.reset();
         assertFalse(msi.isEnabled());

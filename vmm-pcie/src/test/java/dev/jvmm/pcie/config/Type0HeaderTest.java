@@ -3,6 +3,7 @@ package dev.jvmm.pcie.config;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -39,19 +40,14 @@ class Type0HeaderTest {
      */
     @Test
     void commandRegisterImplementsExactlyThePciExpressBits() {
-        int expected = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 6 | 1 << 8 | 1 << 10;
-        cs.write(0x04, 2, 0xFFFF);
-        assertEquals(expected, cs.read(0x04, 2));
-        cs.write(0x04, 2, 0);
-        assertEquals(0, cs.read(0x04, 2));
+        Registers.assertAfterZerosAndOnes(cs, 0x04, 2, 0, 1 << 0 | 1 << 1 | 1 << 2 | 1 << 6 | 1 << 8 | 1 << 10);
     }
 
     /** §7.5.1.1.4 bit 4: Capabilities List is hardwired to 1 (every PCIe function has the PCIe capability). */
     @Test
     void statusReportsCapabilitiesListAndItIsReadOnly() {
         assertEquals(0x0010, cs.read(0x06, 2));
-        cs.write(0x06, 2, 0xFFFF);
-        assertEquals(0x0010, cs.read(0x06, 2));
+        Registers.assertAfterZerosAndOnes(cs, 0x06, 2, 0x0010, 0x0010);
     }
 
     /** §7.5.1.1.4: Status bits 8, 11, 12, 13, 14, 15 are RW1C. */
@@ -84,16 +80,15 @@ class Type0HeaderTest {
      * §7.5.1.1.7-8, .10, .12-13, §7.5.1.2.2, .4, .5: Cache Line Size and Interrupt Line are RW storage;
      * Latency Timer, BIST, Cardbus CIS, Expansion ROM, Min_Gnt/Max_Lat read 0; Interrupt Pin is RO.
      */
-    @Test
-    void miscellaneousHeaderRegisters() {
-        cs.write(0x0C, 4, 0xFFFF_FFFF);
-        assertEquals(0x0000_00FF, cs.read(0x0C, 4), "only Cache Line Size is writable in 0Ch-0Fh");
-        cs.write(0x3C, 4, 0xFFFF_FFFF);
-        assertEquals(0x0000_01FF, cs.read(0x3C, 4), "Interrupt Line RW, Interrupt Pin 01h RO, Min_Gnt/Max_Lat 0");
-        cs.write(0x28, 4, 0xFFFF_FFFF);
-        cs.write(0x30, 4, 0xFFFF_FFFF);
-        assertEquals(0, cs.read(0x28, 4));
-        assertEquals(0, cs.read(0x30, 4), "no expansion ROM: the BAR reads 0 even after sizing");
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            only Cache Line Size is writable in 0Ch-0Fh                   | 0x0C | 0x00000000 | 0x000000FF
+            Interrupt Line RW, Interrupt Pin 01h RO, Min_Gnt/Max_Lat 0    | 0x3C | 0x00000100 | 0x000001FF
+            Cardbus CIS pointer 0                                         | 0x28 | 0x00000000 | 0x00000000
+            no expansion ROM: the BAR reads 0 even after sizing           | 0x30 | 0x00000000 | 0x00000000
+            """)
+    void miscellaneousHeaderRegisters(String what, int offset, long afterZeros, long afterOnes) {
+        Registers.assertAfterZerosAndOnes(cs, offset, 4, afterZeros, afterOnes);
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.jvmm.pcie.config;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,43 +35,29 @@ class Type1HeaderTest {
         assertEquals(0x01, Type1Header.primaryBus(cs));
     }
 
-    /** §7.5.1.3.1: a port without BARs reads 0 from 10h and 14h even after sizing. */
-    @Test
-    void type1BarsAreNotImplemented() {
-        cs.write(0x10, 4, 0xFFFF_FFFF);
-        cs.write(0x14, 4, 0xFFFF_FFFF);
-        assertEquals(0, cs.read(0x10, 4));
-        assertEquals(0, cs.read(0x14, 4));
+    /** What each register holds after writing zeros and after writing all ones (PCIe Base 6.0 §7.5.1.3). */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            §7.5.1.3.1 a port without BARs reads 0 from BAR 0 even after sizing  | 0x10 | 4 | 0x00000000 | 0x00000000
+            §7.5.1.3.1 ... and from BAR 1                                         | 0x14 | 4 | 0x00000000 | 0x00000000
+            §7.5.1.3.8 Memory Base/Limit: bits 15:4 are address bits 31:20       | 0x20 | 4 | 0x00000000 | 0xFFF0FFF0
+            §7.5.1.3.9 Prefetchable Base/Limit: 64-bit, low nibble 1h RO         | 0x24 | 4 | 0x00010001 | 0xFFF1FFF1
+            §7.5.1.3.6 I/O Base/Limit: 16-bit decode, bits 3:0 RO 0h             | 0x1C | 2 | 0x0000     | 0xF0F0
+            §7.5.1.3.11 so the I/O Upper 16 Bits registers are RO 0              | 0x30 | 4 | 0x00000000 | 0x00000000
+            Interrupt Line RW; Interrupt Pin 0: ports signal through MSI          | 0x3C | 2 | 0x0000     | 0x00FF
+            no Type 1 expansion ROM at 38h                                       | 0x38 | 4 | 0x00000000 | 0x00000000
+            """)
+    void registerAttributes(String what, int offset, int size, long afterZeros, long afterOnes) {
+        Registers.assertAfterZerosAndOnes(cs, offset, size, afterZeros, afterOnes);
     }
 
-    /** §7.5.1.3.8: Memory Base/Limit bits 15:4 are address bits 31:20, bits 3:0 RO 0. */
+    /** §7.5.1.3.10: the upper halves of the prefetchable window are RW. */
     @Test
-    void memoryWindowGranularityIsOneMegabyte() {
-        cs.write(0x20, 4, 0xFFFF_FFFF);
-        assertEquals(0xFFF0_FFF0, cs.read(0x20, 4));
-    }
-
-    /** §7.5.1.3.9-10: the prefetchable window is 64-bit (low nibble 1h RO), upper halves RW. */
-    @Test
-    void prefetchableWindowIs64Bit() {
-        assertEquals(0x0001_0001, cs.read(0x24, 4));
-        cs.write(0x24, 4, 0);
-        assertEquals(0x0001_0001, cs.read(0x24, 4));
-        cs.write(0x24, 4, 0xFFFF_FFFF);
-        assertEquals(0xFFF1_FFF1, cs.read(0x24, 4));
+    void prefetchableUpperHalvesAreReadWrite() {
         cs.write(0x28, 4, 0x1234_5678);
         cs.write(0x2C, 4, 0x9ABC_DEF0);
         assertEquals(0x1234_5678, cs.read(0x28, 4));
         assertEquals(0x9ABC_DEF0, cs.read(0x2C, 4));
-    }
-
-    /** §7.5.1.3.6, .11: 16-bit I/O decode (bits 3:0 = 0h), so the upper 16 bits registers are RO 0. */
-    @Test
-    void ioWindowIs16Bit() {
-        cs.write(0x1C, 2, 0xFFFF);
-        assertEquals(0xF0F0, cs.read(0x1C, 2));
-        cs.write(0x30, 4, 0xFFFF_FFFF);
-        assertEquals(0, cs.read(0x30, 4));
     }
 
     /** §7.5.1.3.7: Secondary Status bits 8, 11, 12, 13, 14, 15 are RW1C; the rest RO 0. */
@@ -90,15 +77,6 @@ class Type1HeaderTest {
      */
     @Test
     void bridgeControlImplementsThePciExpressBits() {
-        cs.write(0x3E, 2, 0xFFFF);
-        assertEquals(0b101_1111, cs.read(0x3E, 2));
-    }
-
-    /** Ports signal through MSI: Interrupt Pin 0; the Type 1 expansion ROM at 38h reads 0. */
-    @Test
-    void noIntxAndNoExpansionRom() {
-        assertEquals(0, cs.read(0x3D, 1));
-        cs.write(0x38, 4, 0xFFFF_FFFF);
-        assertEquals(0, cs.read(0x38, 4));
+        Registers.assertAfterZerosAndOnes(cs, 0x3E, 2, 0, 0b101_1111);
     }
 }

@@ -4,6 +4,7 @@ import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
+import dev.jvmm.core.devices.PrimeCellIds;
 import dev.jvmm.core.irq.IrqLine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -56,14 +57,8 @@ class Pl011Test {
 
     @Test
     void primeCellIdentification() {
-        long periph = 0, cell = 0;
-        for (int i = 0; i < 4; i++) {
-            periph |= (r(0xFE0 + 4 * i) & 0xFF) << (8 * i);
-            cell |= (r(0xFF0 + 4 * i) & 0xFF) << (8 * i);
-        }
-        // Linux amba_pl011: { .id = 0x00041011, .mask = 0x000fffff }; AMBA_CID = 0xb105f00d.
-        assertEquals(0x00041011L, periph);
-        assertEquals(0xB105F00DL, cell);
+        assertEquals(0x00041011L, PrimeCellIds.periphId(uart), "Linux amba_pl011: { .id = 0x00041011, .mask = 0x000fffff }");
+        assertEquals(PrimeCellIds.AMBA_CID, PrimeCellIds.cellId(uart));
         assertEquals(0x0D, uart.read(0xFF0, 1));
         assertEquals(0x11, uart.read(0xFE0, 2));
     }

@@ -77,29 +77,35 @@ final class FakeBackend implements BlockBackend {
         running.decrementAndGet();
     }
 
+    /** Makes the next reads and writes stop inside the backend, once {@link #entered} is open, until {@link #gate} opens. */
+    void holdRequests() {
+        entered = new CountDownLatch(1);
+        gate = new CountDownLatch(1);
+    }
+
     @Override
     public void read(List<MemorySegment> dst, long offset) throws IOException {
         reads.incrementAndGet();
-        enter("read " + offset);
-        try {
-            long at = offset;
-            for (MemorySegment s : dst) {
-                MemorySegment.copy(data, at, s, 0, s.byteSize());
-                at += s.byteSize();
-            }
-        } finally {
-            leave();
-        }
+        transfer("read", dst, offset, false);
     }
 
     @Override
     public void write(List<MemorySegment> src, long offset) throws IOException {
         writes.incrementAndGet();
-        enter("write " + offset);
+        transfer("write", src, offset, true);
+    }
+
+    /** Copies between the disk from {@code offset} on and {@code segments}, one after the other. */
+    private void transfer(String op, List<MemorySegment> segments, long offset, boolean toDisk) throws IOException {
+        enter(op + " " + offset);
         try {
             long at = offset;
-            for (MemorySegment s : src) {
-                MemorySegment.copy(s, 0, data, at, s.byteSize());
+            for (MemorySegment s : segments) {
+                if (toDisk) {
+                    MemorySegment.copy(s, 0, data, at, s.byteSize());
+                } else {
+                    MemorySegment.copy(data, at, s, 0, s.byteSize());
+                }
                 at += s.byteSize();
             }
         } finally {

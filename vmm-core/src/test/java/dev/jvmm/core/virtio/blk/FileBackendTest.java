@@ -1,8 +1,7 @@
 package dev.jvmm.core.virtio.blk;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,17 +26,8 @@ class FileBackendTest {
     @TempDir
     Path dir;
 
-    private Arena arena;
-
-    @BeforeEach
-    void setUp() {
-        arena = Arena.ofShared();
-    }
-
-    @AfterEach
-    void tearDown() {
-        arena.close();
-    }
+    @AutoClose
+    private final Arena arena = Arena.ofShared();
 
     private Path image(byte[] content) throws IOException {
         Path p = Files.createTempFile(dir, "img", ".raw");

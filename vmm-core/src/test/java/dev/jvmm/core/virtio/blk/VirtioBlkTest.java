@@ -10,6 +10,7 @@ import dev.jvmm.core.virtio.pci.VirtioPciTransport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -22,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -143,10 +143,23 @@ class VirtioBlkTest {
     private record Req(int head, long status, long data) { }
 
     private Req in(DriverRing ring, long sector, int len) {
-        long h = header(T_IN, sector);
+        return withWritableData(ring, T_IN, 16, sector, len);
+    }
+
+    /** A request whose data (filled with CCh) the device writes, IN or GET_ID; a {@code headerLength} below 16 is short. */
+    private Req withWritableData(DriverRing ring, int type, int headerLength, long sector, int len) {
+        long h = header(type, sector);
         long data = filled(len, 0xCC);
         long st = statusByte();
-        return new Req(ring.offer(Desc.readable(h, 16), Desc.writable(data, len), Desc.writable(st, 1)), st, data);
+        return new Req(ring.offer(Desc.readable(h, headerLength), Desc.writable(data, len), Desc.writable(st, 1)), st, data);
+    }
+
+    /** A read of sector 0 now succeeds, as the {@code n}-th used element: the device still serves requests. */
+    private void assertAReadSucceeds(DriverRing ring, int n) {
+        Req r = in(ring, 0, 512);
+        d.kick(0);
+        ring.awaitUsed(n);
+        assertEquals(S_OK, status(r.status()));
     }
 
     private Req out(DriverRing ring, long sector, byte[] bytes) {
@@ -357,16 +370,13 @@ class VirtioBlkTest {
     @Test
     void getIdReturnsTheIdNulPadded() throws Exception {
         DriverRing ring = start(FileBackend.open(image(new byte[4096]), false, "disk-7"), ALL);
-        long h = header(T_GET_ID, 0);
-        long id = filled(20, 0xCC);
-        long st = statusByte();
-        int head = ring.offer(Desc.readable(h, 16), Desc.writable(id, 20), Desc.writable(st, 1));
+        Req id = withWritableData(ring, T_GET_ID, 16, 0, 20);
         d.kick(0);
-        assertEquals(new DriverRing.Used(head, 21), ring.awaitUsed(1));
-        assertEquals(S_OK, status(st));
+        assertEquals(new DriverRing.Used(id.head(), 21), ring.awaitUsed(1));
+        assertEquals(S_OK, status(id.status()));
         byte[] expected = new byte[20];
         System.arraycopy("disk-7".getBytes(StandardCharsets.US_ASCII), 0, expected, 0, 6);
-        assertArrayEquals(expected, mem.read(id, 20));
+        assertArrayEquals(expected, mem.read(id.data(), 20));
     }
 
     @Test
@@ -449,13 +459,10 @@ class VirtioBlkTest {
     void aShortHeaderIsIoerr() {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, ALL);
-        long h = header(T_IN, 0);
-        long data = filled(512, 0xCC);
-        long st = statusByte();
-        int head = ring.offer(Desc.readable(h, 8), Desc.writable(data, 512), Desc.writable(st, 1));
+        Req r = withWritableData(ring, T_IN, 8, 0, 512);
         d.kick(0);
-        assertEquals(new DriverRing.Used(head, 1), ring.awaitUsed(1));
-        assertEquals(S_IOERR, status(st));
+        assertEquals(new DriverRing.Used(r.head(), 1), ring.awaitUsed(1));
+        assertEquals(S_IOERR, status(r.status()));
         assertEquals(0, b.reads.get());
     }
 
@@ -474,10 +481,7 @@ class VirtioBlkTest {
         assertEquals(new DriverRing.Used(head2, 0), used(ring, head2));
         assertEquals(0, b.writes.get());
         assertEquals(0, b.flushes.get());
-        Req ok = in(ring, 0, 512);
-        d.kick(0);
-        ring.awaitUsed(3);
-        assertEquals(S_OK, status(ok.status()));
+        assertAReadSucceeds(ring, 3);
         assertEquals(0, d.status() & ModernPciDriver.NEEDS_RESET);
     }
 
@@ -508,10 +512,7 @@ class VirtioBlkTest {
         assertEquals(S_IOERR, status(r.status()));
         assertEquals(S_IOERR, status(w.status()));
         b.failWith = null;
-        Req ok = in(ring, 0, 512);
-        d.kick(0);
-        ring.awaitUsed(3);
-        assertEquals(S_OK, status(ok.status()));
+        assertAReadSucceeds(ring, 3);
     }
 
     // --- discard and write zeroes -----------------------------------------------------------------------------------
@@ -647,6 +648,34 @@ class VirtioBlkTest {
         assertEquals(0, blk.inFlight());
     }
 
+    /** Kicks queue 0 and waits until {@code b} holds the request (see {@link FakeBackend#holdRequests}). */
+    private void kickAndWaitUntilHeld(FakeBackend b) throws InterruptedException {
+        d.kick(0);
+        assertTrue(b.entered.await(5, TimeUnit.SECONDS));
+    }
+
+    /**
+     * Runs {@code action} on a thread of its own while {@code b} holds a request: it must still be running after
+     * 300 ms, and end without throwing once the request is let go.
+     */
+    private static void assertWaitsForTheHeldRequest(FakeBackend b, String what, Executable action)
+            throws InterruptedException {
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                action.execute();
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        });
+        t.join(300);
+        assertTrue(t.isAlive(), what + " waits for the request in flight");
+        b.gate.countDown();
+        t.join(10_000);
+        assertFalse(t.isAlive(), what + " ends once the request is done");
+        assertEquals(null, failed.get());
+    }
+
     /**
      * A reset while a request is in the backend waits for it, drops its completion, and the used ring stays as it
      * was; the device works again after the driver sets it up anew.
@@ -655,26 +684,11 @@ class VirtioBlkTest {
     void resetWaitsForRequestsInFlightAndDropsThem() throws Exception {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, ALL);
-        b.entered = new CountDownLatch(1);
-        b.gate = new CountDownLatch(1);
+        b.holdRequests();
         in(ring, 0, 512);
-        d.kick(0);
-        assertTrue(b.entered.await(5, TimeUnit.SECONDS));
+        kickAndWaitUntilHeld(b);
         byte[] usedBefore = mem.read(ring.used, 4 + 8 * 64 + 2);
-        AtomicReference<Throwable> failed = new AtomicReference<>();
-        Thread resetter = Thread.ofPlatform().start(() -> {
-            try {
-                d.reset();
-            } catch (Throwable t) {
-                failed.set(t);
-            }
-        });
-        resetter.join(300);
-        assertTrue(resetter.isAlive(), "the reset waits for the request in flight");
-        b.gate.countDown();
-        resetter.join(10_000);
-        assertFalse(resetter.isAlive());
-        assertEquals(null, failed.get());
+        assertWaitsForTheHeldRequest(b, "the reset", d::reset);
         assertEquals(0, blk.inFlight());
         sleep(50);
         assertArrayEquals(usedBefore, mem.read(ring.used, 4 + 8 * 64 + 2), "the old used ring was not touched");
@@ -687,10 +701,7 @@ class VirtioBlkTest {
         d.setupQueue(0, again, 1);
         d.enableQueue(0);
         d.addStatus(DRIVER_OK);
-        Req r = in(again, 0, 512);
-        d.kick(0);
-        again.awaitUsed(1);
-        assertEquals(S_OK, status(r.status()));
+        assertAReadSucceeds(again, 1);
     }
 
     /** close(): requests in flight complete, then the backend is flushed and closed; later requests fail at once. */
@@ -698,23 +709,10 @@ class VirtioBlkTest {
     void closeCompletesInFlightThenFlushes() throws Exception {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, ALL);
-        b.entered = new CountDownLatch(1);
-        b.gate = new CountDownLatch(1);
+        b.holdRequests();
         Req w = out(ring, 0, pattern(512));
-        d.kick(0);
-        assertTrue(b.entered.await(5, TimeUnit.SECONDS));
-        Thread closer = Thread.ofPlatform().start(() -> {
-            try {
-                blk.close();
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        });
-        closer.join(200);
-        assertTrue(closer.isAlive(), "close waits for the write");
-        b.gate.countDown();
-        closer.join(10_000);
-        assertFalse(closer.isAlive());
+        kickAndWaitUntilHeld(b);
+        assertWaitsForTheHeldRequest(b, "close", blk::close);
         assertEquals(S_OK, status(w.status()));
         assertEquals(1, ring.usedIdx());
         assertEquals(List.of("write 0", "flush"), b.ops);
@@ -731,22 +729,10 @@ class VirtioBlkTest {
     void machineFlushWaitsForWrites() throws Exception {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, ALL);
-        b.entered = new CountDownLatch(1);
-        b.gate = new CountDownLatch(1);
+        b.holdRequests();
         out(ring, 0, new byte[512]);
-        d.kick(0);
-        assertTrue(b.entered.await(5, TimeUnit.SECONDS));
-        Thread flusher = Thread.ofPlatform().start(() -> {
-            try {
-                blk.flush();
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            }
-        });
-        flusher.join(200);
-        assertTrue(flusher.isAlive());
-        b.gate.countDown();
-        flusher.join(10_000);
+        kickAndWaitUntilHeld(b);
+        assertWaitsForTheHeldRequest(b, "the flush", blk::flush);
         assertEquals(List.of("write 0", "flush"), b.ops);
         assertNotEquals(0, ring.usedIdx());
     }

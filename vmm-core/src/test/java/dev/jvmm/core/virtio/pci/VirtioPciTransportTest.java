@@ -1,12 +1,12 @@
 package dev.jvmm.core.virtio.pci;
 
 import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.virtio.VirtioDevice;
 import dev.jvmm.core.virtio.pci.DriverRing.Desc;
 import dev.jvmm.core.virtio.rng.VirtioRng;
 import dev.jvmm.pcie.EndpointFunction;
 import dev.jvmm.pcie.msi.RequesterId;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -39,28 +39,17 @@ class VirtioPciTransportTest {
     private static final long RING2 = RAM + 0x4000;
     private static final long BUF = RAM + 0x8000;
 
-    private Arena arena;
-    private GuestMemory mem;
+    @AutoClose
+    private final Arena arena = Arena.ofConfined();
+    private GuestMemory mem = new GuestMemory(RAM, arena.allocate(1 << 20, 4096));
     private final List<Integer> raised = Collections.synchronizedList(new ArrayList<>());
 
-    @BeforeEach
-    void setUp() {
-        arena = Arena.ofConfined();
-        mem = new GuestMemory(RAM, arena.allocate(1 << 20, 4096));
-    }
-
-    @AfterEach
-    void tearDown() {
-        arena.close();
-    }
-
     private VirtioPciTransport rng() {
-        VirtioPciTransport t = new VirtioPciTransport(new VirtioRng(new TestDevices.Counting()), mem);
-        t.setInterruptSink(raised::add);
-        return t;
+        return transport(new VirtioRng(new TestDevices.Counting()));
     }
 
-    private VirtioPciTransport echo(TestDevices.Echo device) {
+    /** A transport for {@code device} whose interrupts go to {@link #raised}. */
+    private VirtioPciTransport transport(VirtioDevice device) {
         VirtioPciTransport t = new VirtioPciTransport(device, mem);
         t.setInterruptSink(raised::add);
         return t;
@@ -128,7 +117,7 @@ class VirtioPciTransportTest {
 
     @Test
     void deviceWithConfigurationHasDeviceCfgAndItsOwnIds() {
-        VirtioPciTransport t = echo(new TestDevices.Echo());
+        VirtioPciTransport t = transport(new TestDevices.Echo());
         ModernPciDriver d = new ModernPciDriver(t.function());
         assertEquals(0x1042, t.function().configRead(0x02, 2), "block");
         assertEquals(0x018000, t.function().configRead(0x08, 4) >>> 8);
@@ -260,7 +249,7 @@ class VirtioPciTransportTest {
     @ParameterizedTest
     @ValueSource(ints = {1, 24, 33, 63})
     void unknownFeatureBitsAreRefused(int bit) {
-        ModernPciDriver d = new ModernPciDriver(echo(new TestDevices.Echo()).function());
+        ModernPciDriver d = new ModernPciDriver(transport(new TestDevices.Echo()).function());
         d.reset();
         d.addStatus(ACKNOWLEDGE | DRIVER);
         assertEquals(TestDevices.Echo.FEATURES | VERSION_1 | INDIRECT_DESC | EVENT_IDX, d.deviceFeatures());
@@ -288,7 +277,7 @@ class VirtioPciTransportTest {
     @Test
     void driverFeaturesAreFrozenByFeaturesOk() {
         TestDevices.Echo device = new TestDevices.Echo();
-        ModernPciDriver d = new ModernPciDriver(echo(device).function());
+        ModernPciDriver d = new ModernPciDriver(transport(device).function());
         long accepted = d.negotiate(VERSION_1 | 1);
         assertEquals(VERSION_1 | 1, accepted);
         d.driverFeatures(VERSION_1 | 1L << 5);
@@ -343,7 +332,7 @@ class VirtioPciTransportTest {
 
     @Test
     void queueAddressesAsQwordsOrHalvesAndSizeRules() {
-        ModernPciDriver d = new ModernPciDriver(echo(new TestDevices.Echo()).function());
+        ModernPciDriver d = new ModernPciDriver(transport(new TestDevices.Echo()).function());
         d.negotiate(VERSION_1);
         d.write(Q_SELECT, 2, 1);
         assertEquals(8, d.read(Q_SIZE, 2), "queue 1's maximum");
@@ -502,7 +491,7 @@ class VirtioPciTransportTest {
         try (Arena shared = Arena.ofShared()) {
             mem = new GuestMemory(RAM, shared.allocate(1 << 20, 4096));
             TestDevices.Echo device = new TestDevices.Echo();
-            VirtioPciTransport t = echo(device);
+            VirtioPciTransport t = transport(device);
             ModernPciDriver d = new ModernPciDriver(t.function());
             DriverRing ring = bringUp(d, VERSION_1, 16);
             int resets = device.resets;
@@ -536,7 +525,7 @@ class VirtioPciTransportTest {
     @Test
     void functionResetResetsTheDevice() {
         TestDevices.Echo device = new TestDevices.Echo();
-        VirtioPciTransport t = echo(device);
+        VirtioPciTransport t = transport(device);
         ModernPciDriver d = new ModernPciDriver(t.function());
         DriverRing ring = bringUp(d, VERSION_1, 16);
         int resets = device.resets;
@@ -594,7 +583,7 @@ class VirtioPciTransportTest {
     @Test
     void configurationChangeBumpsGenerationAndInterrupts() {
         TestDevices.Echo device = new TestDevices.Echo();
-        VirtioPciTransport t = echo(device);
+        VirtioPciTransport t = transport(device);
         ModernPciDriver d = new ModernPciDriver(t.function());
         bringUp(d, VERSION_1, 16);
         int g0 = d.generation();
@@ -614,7 +603,7 @@ class VirtioPciTransportTest {
     @Test
     void staleInterruptHandleIsSilentButTheGenerationStillChanges() {
         TestDevices.Echo device = new TestDevices.Echo();
-        VirtioPciTransport t = echo(device);
+        VirtioPciTransport t = transport(device);
         ModernPciDriver d = new ModernPciDriver(t.function());
         DriverRing ring = bringUp(d, VERSION_1, 16);
         var handle = device.interrupt;
@@ -632,7 +621,7 @@ class VirtioPciTransportTest {
     @Test
     void twoQueuesTwoVectors() {
         TestDevices.Echo device = new TestDevices.Echo();
-        VirtioPciTransport t = echo(device);
+        VirtioPciTransport t = transport(device);
         ModernPciDriver d = new ModernPciDriver(t.function());
         d.enablePci();
         d.enableMsix(false);
@@ -674,7 +663,7 @@ class VirtioPciTransportTest {
     @Test
     void kicksBeforeDriverOkOrForUnknownQueuesAreIgnored() {
         TestDevices.Echo device = new TestDevices.Echo();
-        VirtioPciTransport t = echo(device);
+        VirtioPciTransport t = transport(device);
         ModernPciDriver d = new ModernPciDriver(t.function());
         d.negotiate(VERSION_1);
         DriverRing ring = new DriverRing(mem, RING, 16);
@@ -816,7 +805,7 @@ class VirtioPciTransportTest {
     /** Whatever a guest does to the BARs, nothing throws into the vCPU. */
     @Test
     void randomAccessesNeverThrow() {
-        VirtioPciTransport t = echo(new TestDevices.Echo());
+        VirtioPciTransport t = transport(new TestDevices.Echo());
         EndpointFunction f = t.function();
         Random random = new Random(1234);
         long[] hot = {0x0, 0x4, 0x8, 0xC, 0x10, 0x12, 0x14, 0x15, 0x16, 0x18, 0x1A, 0x1C, 0x1E, 0x20, 0x24, 0x28, 0x2C,

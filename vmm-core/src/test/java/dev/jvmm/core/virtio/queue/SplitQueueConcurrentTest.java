@@ -37,8 +37,7 @@ class SplitQueueConcurrentTest {
             GuestMemory mem = new GuestMemory(TestDriver.RAM_BASE, arena.allocate(1 << 20, 4096));
             TestDriver layout = new TestDriver(mem, SIZE);
             long bufs = layout.alloc(8L * SIZE);
-            SplitQueue q = layout.configure(new SplitQueue(mem, SIZE));
-            q.enable(eventIdx, false);
+            SplitQueue q = layout.enabledQueue(SIZE, eventIdx, false);
             Semaphore kick = new Semaphore(0);   // available buffer notification
             Semaphore irq = new Semaphore(0);    // used buffer notification
             AtomicReference<Throwable> failure = new AtomicReference<>();

@@ -43,8 +43,7 @@ class SplitQueueLargeBufferTest {
             memory = new GuestMemory(TestDriver.RAM_BASE, raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, RAM_BYTES, arena));
         }
         d = new TestDriver(memory, 8);
-        q = d.configure(new SplitQueue(memory, 8));
-        q.enable(false, true);
+        q = d.enabledQueue(8, false, true);
     }
 
     @AfterEach

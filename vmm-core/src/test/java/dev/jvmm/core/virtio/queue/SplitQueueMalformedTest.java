@@ -9,15 +9,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Everything a driver can get wrong ends as a VirtqueueException naming it. */
 class SplitQueueMalformedTest {
-    private final TestDriver.Ram ram = new TestDriver.Ram(1 << 20);
-    private final long end = ram.memory.end();
+    private static final int RAM_BYTES = 1 << 20;
+    private static final long END = TestDriver.RAM_BASE + RAM_BYTES;
+
+    private final TestDriver.Ram ram = new TestDriver.Ram(RAM_BYTES);
     private final TestDriver d = new TestDriver(ram.memory, 8);
     private final long buf = d.alloc(4096);
 
@@ -25,13 +35,7 @@ class SplitQueueMalformedTest {
     void closeRam() { ram.close(); }
 
     private SplitQueue queue(boolean indirect) throws VirtqueueException {
-        return queue(d, indirect);
-    }
-
-    private SplitQueue queue(TestDriver driver, boolean indirect) throws VirtqueueException {
-        SplitQueue q = driver.configure(new SplitQueue(ram.memory, 8));
-        q.enable(false, indirect);
-        return q;
+        return d.enabledQueue(8, false, indirect);
     }
 
     /** A driver with its own rings in the 64 KiB slot {@code slot} (1 to 15) of RAM. */
@@ -43,6 +47,24 @@ class SplitQueueMalformedTest {
         VirtqueueException e = assertThrows(VirtqueueException.class, q::pop);
         assertTrue(e.getMessage().contains(fragment), () -> "message \"" + e.getMessage() + "\" lacks \"" + fragment + "\"");
         assertTrue(q.isBroken());
+    }
+
+    /**
+     * Links the descriptors of {@code table} along {@code path}, descriptor numbers separated by spaces, each to the
+     * next with VIRTQ_DESC_F_NEXT (the last number is only a link target); returns the first.
+     */
+    private int writeLinks(long table, String path, long addr, long len) {
+        int[] p = Arrays.stream(path.split(" ")).mapToInt(Integer::parseInt).toArray();
+        for (int k = 0; k + 1 < p.length; k++) {
+            d.writeDescAt(table, p[k], addr, len, VIRTQ_DESC_F_NEXT, p[k + 1]);
+        }
+        return p[0];
+    }
+
+    /** Makes descriptor 0, pointing at an indirect table of {@code len} bytes at {@code table}, available. */
+    private static void publishIndirect(TestDriver driver, long table, long len) {
+        driver.writeDesc(0, table, len, VIRTQ_DESC_F_INDIRECT, 0);
+        driver.publish(0);
     }
 
     // --- configuration, checked at enable
@@ -80,18 +102,18 @@ class SplitQueueMalformedTest {
         SplitQueue q = d.configure(new SplitQueue(ram.memory, 8));
         q.setDescriptorTable(0);
         assertEnableFails(q, "descriptor table 0x0+0x80 is outside guest RAM");
-        q.setDescriptorTable(end - 64);                    // only half of it inside
+        q.setDescriptorTable(END - 64);                    // only half of it inside
         assertEnableFails(q, "descriptor table");
         q.setDescriptorTable(0xFFFF_FFFF_FFFF_FFF0L);      // would wrap 2^64
         assertEnableFails(q, "descriptor table");
         d.configure(q);
-        q.setAvailRing(end - SplitQueue.availRingBytes(8) + 2);   // used_event past the end
+        q.setAvailRing(END - SplitQueue.availRingBytes(8) + 2);   // used_event past the end
         assertEnableFails(q, "available ring");
         d.configure(q);
-        q.setUsedRing(end - 68);                           // 4-aligned, avail_event past the end
-        assertEnableFails(q, "used ring 0x%x+0x46 is outside guest RAM".formatted(end - 68));
+        q.setUsedRing(END - 68);                           // 4-aligned, avail_event past the end
+        assertEnableFails(q, "used ring 0x%x+0x46 is outside guest RAM".formatted(END - 68));
         d.configure(q);
-        q.setUsedRing(end - 72);                           // the whole 70 bytes fit
+        q.setUsedRing(END - 72);                           // the whole 70 bytes fit
         q.enable(true, true);
         assertTrue(q.isEnabled());
     }
@@ -145,17 +167,13 @@ class SplitQueueMalformedTest {
         assertThrows(VirtqueueException.class, q::pop);
     }
 
-    @Test
-    void headIndexOutOfRangeFails() throws VirtqueueException {
+    @ParameterizedTest
+    @ValueSource(ints = {8, 0xFFFF})
+    void headIndexOutOfRangeFails(int head) throws VirtqueueException {
         SplitQueue q = queue(false);
-        d.writeAvailEntry(0, 8);
+        d.writeAvailEntry(0, head);
         d.setAvailIdx(1);
-        assertMalformed(q, "avail ring entry 0 names head 8, the queue has 8 descriptors");
-        TestDriver other = driverAt(1);
-        SplitQueue q2 = queue(other, false);
-        other.writeAvailEntry(0, 0xFFFF);
-        other.setAvailIdx(1);
-        assertMalformed(q2, "names head 65535");
+        assertMalformed(q, "avail ring entry 0 names head " + head + ", the queue has 8 descriptors");
     }
 
     @Test
@@ -171,59 +189,40 @@ class SplitQueueMalformedTest {
 
     // --- descriptor chains
 
-    @Test
-    void nextOutOfRangeFails() throws VirtqueueException {
+    /**
+     * Chains whose NEXT links go wrong: {@code path} "0 1 2 1" links descriptor 0 to 1, 1 to 2 and 2 back to 1; the
+     * chain starts at its first entry. Each descriptor holds {@code len} bytes: at {@code buf}, or at 0 when empty.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            next out of range                 | 0 8     | 4 | chain from head 0, descriptor 0: next 8 is out of range (8 entries)
+            a descriptor pointing to itself   | 3 3     | 4 | chain from head 3 is longer than the queue size 8 (a loop?)
+            next pointing back                | 0 1 2 1 | 4 | (a loop?)
+            a loop of zero-length descriptors | 0 1 0   | 0 | (a loop?)
+            """)
+    void badNextLinksFail(String what, String path, long len, String fault) throws VirtqueueException {
         SplitQueue q = queue(false);
-        d.writeDesc(0, buf, 4, VIRTQ_DESC_F_NEXT, 8);
-        d.publish(0);
-        assertMalformed(q, "chain from head 0, descriptor 0: next 8 is out of range (8 entries)");
+        d.publish(writeLinks(d.desc, path, len == 0 ? 0 : buf, len));
+        assertMalformed(q, fault);
     }
 
-    @Test
-    void aDescriptorPointingToItselfIsALoop() throws VirtqueueException {
-        SplitQueue q = queue(false);
-        d.writeDesc(3, buf, 4, VIRTQ_DESC_F_NEXT, 3);
-        d.publish(3);
-        assertMalformed(q, "chain from head 3 is longer than the queue size 8 (a loop?)");
+    static Stream<Arguments> buffersOutsideRam() {
+        return Stream.of(
+                arguments(0L, 16L),                                      // far below RAM
+                arguments(TestDriver.RAM_BASE - 1, 2L),                  // straddles the start
+                arguments(END - 8, 16L),                                 // straddles the end
+                arguments(END, 1L),                                      // just past the end
+                arguments(0xFFFF_FFFF_FFFF_FFF0L, 0x20L),                // addr + len wraps 2^64
+                arguments(TestDriver.RAM_BASE + 16, 0xFFFF_FFFFL),       // huge length
+                arguments(Long.MIN_VALUE + TestDriver.RAM_BASE, 16L));   // negative as a signed long
     }
 
-    @Test
-    void nextPointingBackIsALoop() throws VirtqueueException {
+    @ParameterizedTest
+    @MethodSource("buffersOutsideRam")
+    void buffersOutsideRamFail(long addr, long len) throws VirtqueueException {
         SplitQueue q = queue(false);
-        d.writeDesc(0, buf, 4, VIRTQ_DESC_F_NEXT, 1);
-        d.writeDesc(1, buf, 4, VIRTQ_DESC_F_NEXT, 2);
-        d.writeDesc(2, buf, 4, VIRTQ_DESC_F_NEXT, 1);
-        d.publish(0);
-        assertMalformed(q, "(a loop?)");
-    }
-
-    @Test
-    void loopOfZeroLengthDescriptorsIsALoopToo() throws VirtqueueException {
-        SplitQueue q = queue(false);
-        d.writeDesc(0, 0, 0, VIRTQ_DESC_F_NEXT, 1);
-        d.writeDesc(1, 0, 0, VIRTQ_DESC_F_NEXT, 0);
-        d.publish(0);
-        assertMalformed(q, "(a loop?)");
-    }
-
-    @Test
-    void buffersOutsideRamFail() throws VirtqueueException {
-        long[][] cases = {
-                {0, 16},                                       // far below RAM
-                {TestDriver.RAM_BASE - 1, 2},                  // straddles the start
-                {end - 8, 16},                                 // straddles the end
-                {end, 1},                                      // just past the end
-                {0xFFFF_FFFF_FFFF_FFF0L, 0x20},                // addr + len wraps 2^64
-                {TestDriver.RAM_BASE + 16, 0xFFFF_FFFFL},      // huge length
-                {Long.MIN_VALUE + TestDriver.RAM_BASE, 16},    // negative as a signed long
-        };
-        for (int i = 0; i < cases.length; i++) {
-            long[] c = cases[i];
-            TestDriver driver = driverAt(i + 1);
-            SplitQueue q = queue(driver, false);
-            driver.add(in(c[0], c[1]));
-            assertMalformed(q, "buffer 0x%x+0x%x is outside guest RAM".formatted(c[0], c[1]));
-        }
+        d.add(in(addr, len));
+        assertMalformed(q, "buffer 0x%x+0x%x is outside guest RAM".formatted(addr, len));
     }
 
     @Test
@@ -256,8 +255,7 @@ class SplitQueueMalformedTest {
         long outer = d.alloc(32);
         d.writeDescAt(outer, 0, buf, 4, VIRTQ_DESC_F_NEXT, 1);
         d.writeDescAt(outer, 1, inner, 16, VIRTQ_DESC_F_INDIRECT, 0);
-        d.writeDesc(0, outer, 32, VIRTQ_DESC_F_INDIRECT, 0);
-        d.publish(0);
+        publishIndirect(d, outer, 32);
         assertMalformed(q, "indirect table at 0x%x, entry 1: INDIRECT inside an indirect table".formatted(outer));
     }
 
@@ -271,68 +269,43 @@ class SplitQueueMalformedTest {
         assertMalformed(q, "INDIRECT together with NEXT");
     }
 
-    @Test
-    void indirectTableLengthsThatAreNotWholeDescriptorsFail() throws VirtqueueException {
-        long table = d.writeIndirectTable(out(buf, 4), out(buf, 4));
-        long[] lengths = {0, 1, 15, 17, 31, 0xFFFF_FFF0L + 1};
-        for (int i = 0; i < lengths.length; i++) {
-            long len = lengths[i];
-            TestDriver driver = driverAt(i + 1);
-            SplitQueue q = queue(driver, true);
-            driver.writeDesc(0, table, len, VIRTQ_DESC_F_INDIRECT, 0);
-            driver.publish(0);
-            assertMalformed(q, "indirect table length %d is not a non-zero multiple of 16".formatted(len));
-        }
-    }
-
-    @Test
-    void indirectTableOverTheLimitFails() throws VirtqueueException {
+    @ParameterizedTest
+    @ValueSource(longs = {0, 1, 15, 17, 31, 0xFFFF_FFF0L + 1})
+    void indirectTableLengthsThatAreNotWholeDescriptorsFail(long len) throws VirtqueueException {
         SplitQueue q = queue(true);
-        long table = d.alloc(16 * 1025);
-        d.writeDesc(0, table, 16 * 1025, VIRTQ_DESC_F_INDIRECT, 0);
-        d.publish(0);
-        assertMalformed(q, "indirect table of 1025 entries, more than 1024");
-        TestDriver other = driverAt(1);
-        SplitQueue q2 = queue(other, true);
-        other.writeDesc(0, table, 0xFFFF_FFF0L, VIRTQ_DESC_F_INDIRECT, 0);
-        other.publish(0);
-        assertMalformed(q2, "indirect table of 268435455 entries, more than 1024");
+        publishIndirect(d, d.writeIndirectTable(out(buf, 4), out(buf, 4)), len);
+        assertMalformed(q, "indirect table length %d is not a non-zero multiple of 16".formatted(len));
     }
 
-    @Test
-    void indirectTableOutsideRamFails() throws VirtqueueException {
-        long[] addrs = {0, end - 16, 0xFFFF_FFFF_FFFF_FFF0L};
-        for (int i = 0; i < addrs.length; i++) {
-            long addr = addrs[i];
-            TestDriver driver = driverAt(i + 1);
-            SplitQueue q = queue(driver, true);
-            driver.writeDesc(0, addr, 32, VIRTQ_DESC_F_INDIRECT, 0);
-            driver.publish(0);
-            assertMalformed(q, "indirect table 0x%x+0x20 is outside guest RAM".formatted(addr));
-        }
-    }
-
-    @Test
-    void aLoopInsideAnIndirectTableFails() throws VirtqueueException {
+    @ParameterizedTest
+    @ValueSource(longs = {16 * 1025, 0xFFFF_FFF0L})   // 1025 entries; 268435455 entries, more than the table's memory
+    void indirectTableOverTheLimitFails(long len) throws VirtqueueException {
         SplitQueue q = queue(true);
-        long table = d.alloc(48);
-        d.writeDescAt(table, 0, buf, 4, VIRTQ_DESC_F_NEXT, 1);
-        d.writeDescAt(table, 1, buf, 4, VIRTQ_DESC_F_NEXT, 2);
-        d.writeDescAt(table, 2, buf, 4, VIRTQ_DESC_F_NEXT, 0);
-        d.writeDesc(0, table, 48, VIRTQ_DESC_F_INDIRECT, 0);
-        d.publish(0);
-        assertMalformed(q, "indirect table at 0x%x chains more than its 3 entries (a loop?)".formatted(table));
+        publishIndirect(d, d.alloc(16 * 1025), len);
+        assertMalformed(q, "indirect table of %d entries, more than 1024".formatted(len / 16));
     }
 
-    @Test
-    void nextOutsideAnIndirectTableFails() throws VirtqueueException {
+    @ParameterizedTest
+    @ValueSource(longs = {0, END - 16, 0xFFFF_FFFF_FFFF_FFF0L})
+    void indirectTableOutsideRamFails(long addr) throws VirtqueueException {
         SplitQueue q = queue(true);
-        long table = d.alloc(32);
-        d.writeDescAt(table, 0, buf, 4, VIRTQ_DESC_F_NEXT, 2);   // the table has 2 entries
-        d.writeDescAt(table, 1, buf, 4, 0, 0);
-        d.writeDesc(0, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
-        d.publish(0);
-        assertMalformed(q, "next 2 is out of range (2 entries)");
+        publishIndirect(d, addr, 32);
+        assertMalformed(q, "indirect table 0x%x+0x20 is outside guest RAM".formatted(addr));
+    }
+
+    /** As {@link #badNextLinksFail}, inside an indirect table of {@code entries} entries ({@code %x}: its address). */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            a loop inside an indirect table  | 3 | 0 1 2 0 | indirect table at 0x%x chains more than its 3 entries (a loop?)
+            next outside an indirect table   | 2 | 0 2     | next 2 is out of range (2 entries)
+            """)
+    void badNextLinksInsideAnIndirectTableFail(String what, int entries, String path, String fault)
+            throws VirtqueueException {
+        SplitQueue q = queue(true);
+        long table = d.alloc(16L * entries);
+        writeLinks(table, path, buf, 4);
+        publishIndirect(d, table, 16L * entries);
+        assertMalformed(q, fault.formatted(table));
     }
 
     @Test
@@ -356,8 +329,8 @@ class SplitQueueMalformedTest {
     @Test
     void anIndirectBufferOutsideRamFails() throws VirtqueueException {
         SplitQueue q = queue(true);
-        d.addIndirect(out(buf, 4), in(end - 2, 4));
-        assertMalformed(q, "buffer 0x%x+0x4 is outside guest RAM".formatted(end - 2));
+        d.addIndirect(out(buf, 4), in(END - 2, 4));
+        assertMalformed(q, "buffer 0x%x+0x4 is outside guest RAM".formatted(END - 2));
     }
 
     // --- after an error

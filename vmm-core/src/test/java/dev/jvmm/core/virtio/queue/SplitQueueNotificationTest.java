@@ -21,9 +21,7 @@ class SplitQueueNotificationTest {
     void closeRam() { ram.close(); }
 
     private SplitQueue queue(boolean eventIdx) throws VirtqueueException {
-        SplitQueue q = d.configure(new SplitQueue(ram.memory, 8));
-        q.enable(eventIdx, false);
-        return q;
+        return d.enabledQueue(8, eventIdx, false);
     }
 
     /** The driver adds one chain, the device pops and returns it. */
@@ -195,8 +193,7 @@ class SplitQueueNotificationTest {
     void enableNotificationsReportsChainsThatArrivedMeanwhile() throws VirtqueueException {
         for (boolean eventIdx : new boolean[] {false, true}) {
             TestDriver other = new TestDriver(ram.memory, TestDriver.RAM_BASE + (eventIdx ? 0x8_0000 : 0x4_0000), 8);
-            SplitQueue q = other.configure(new SplitQueue(ram.memory, 8));
-            q.enable(eventIdx, false);
+            SplitQueue q = other.enabledQueue(8, eventIdx, false);
             q.disableNotifications();
             other.add(in(other.alloc(8), 8));  // the driver adds while notifications are off ...
             assertTrue(q.enableNotifications(), "... so the device has to look again");

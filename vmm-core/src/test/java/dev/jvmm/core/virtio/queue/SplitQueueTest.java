@@ -16,14 +16,17 @@ import org.junit.jupiter.api.Test;
 /** Well-formed rings: configuration, direct and indirect chains, returning them, reset. */
 class SplitQueueTest {
     private final TestDriver.Ram ram = new TestDriver.Ram(4 << 20);
+    /** The driver and the queue of the tests that {@link #start} them. */
+    private TestDriver d;
+    private SplitQueue q;
 
     @AfterEach
     void closeRam() { ram.close(); }
 
-    private SplitQueue enabled(TestDriver d, boolean eventIdx, boolean indirect) throws VirtqueueException {
-        SplitQueue q = d.configure(new SplitQueue(ram.memory, 256));
-        q.enable(eventIdx, indirect);
-        return q;
+    /** Sets up {@link #d}, a driver with {@code size} descriptors, and {@link #q}: up to 256, configured by it, enabled. */
+    private void start(int size, boolean eventIdx, boolean indirect) throws VirtqueueException {
+        d = new TestDriver(ram.memory, size);
+        q = d.enabledQueue(256, eventIdx, indirect);
     }
 
     @Test
@@ -56,16 +59,14 @@ class SplitQueueTest {
 
     @Test
     void anEmptyQueuePopsNothing() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 16);
-        SplitQueue q = enabled(d, false, false);
+        start(16, false, false);
         assertTrue(q.isEnabled());
         assertTrue(q.pop().isEmpty());
     }
 
     @Test
     void simpleChainsComeOutInOrder() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 16);
-        SplitQueue q = enabled(d, false, false);
+        start(16, false, false);
         long a = d.alloc(100, 0xAA);
         long b = d.alloc(64);
         int h1 = d.add(out(a, 100));
@@ -88,8 +89,7 @@ class SplitQueueTest {
 
     @Test
     void readableThenWritableSplitAcrossDescriptors() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 16);
-        SplitQueue q = enabled(d, false, false);
+        start(16, false, false);
         long hdr = d.alloc(16, 1);
         long data = d.alloc(512, 2);
         long buf = d.alloc(4096);
@@ -105,8 +105,7 @@ class SplitQueueTest {
 
     @Test
     void pushUsedWritesTheElementThenTheIndex() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 4);
-        SplitQueue q = enabled(d, false, false);
+        start(4, false, false);
         long b = d.alloc(32);
         int head = d.add(out(b, 8), in(b + 8, 24));
         DescriptorChain c = q.pop().orElseThrow();
@@ -120,8 +119,7 @@ class SplitQueueTest {
 
     @Test
     void pushUsedRefusesDeviceMistakes() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 4);
-        SplitQueue q = enabled(d, false, false);
+        start(4, false, false);
         long b = d.alloc(32);
         d.add(in(b, 32));
         DescriptorChain c = q.pop().orElseThrow();
@@ -137,8 +135,7 @@ class SplitQueueTest {
 
     @Test
     void ringsWrapAroundManyTimes() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 4);
-        SplitQueue q = enabled(d, false, false);
+        start(4, false, false);
         long b = d.alloc(16);
         for (int i = 0; i < 70_000; i++) {      // past 2^16: both 16-bit indices wrap
             int head = d.add(out(b, 4), in(b + 4, 12));
@@ -153,8 +150,7 @@ class SplitQueueTest {
 
     @Test
     void aFullRingOfChainsIsServedInAnyOrder() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 8);
-        SplitQueue q = enabled(d, false, false);
+        start(8, false, false);
         long b = d.alloc(8 * 8);
         for (int i = 0; i < 8; i++) d.add(in(b + 8L * i, 8));
         DescriptorChain[] chains = new DescriptorChain[8];
@@ -167,8 +163,7 @@ class SplitQueueTest {
 
     @Test
     void indirectTable() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 4);
-        SplitQueue q = enabled(d, false, true);
+        start(4, false, true);
         long a = d.alloc(16);
         long b = d.alloc(100);
         long c = d.alloc(1);
@@ -183,8 +178,7 @@ class SplitQueueTest {
 
     @Test
     void indirectTableChainsInAnyOrderOfEntries() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 4);
-        SplitQueue q = enabled(d, false, true);
+        start(4, false, true);
         long a = d.alloc(64);
         long table = d.alloc(16 * 4);
         // entries 2 -> 0 -> 3, entry 1 unused garbage
@@ -204,8 +198,7 @@ class SplitQueueTest {
     void directDescriptorsFollowedByOneIndirectAreAccepted() throws VirtqueueException {
         // §2.7.5.3.2: "The device MUST handle the case of zero or more normal chained descriptors followed by a
         // single descriptor with flags&VIRTQ_DESC_F_INDIRECT."
-        TestDriver d = new TestDriver(ram.memory, 8);
-        SplitQueue q = enabled(d, false, true);
+        start(8, false, true);
         long hdr = d.alloc(16);
         long data = d.alloc(32);
         long st = d.alloc(1);
@@ -221,8 +214,7 @@ class SplitQueueTest {
 
     @Test
     void theWriteFlagOfTheDescriptorReferringToATableIsIgnored() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 4);
-        SplitQueue q = enabled(d, false, true);
+        start(4, false, true);
         long a = d.alloc(8);
         long table = d.writeIndirectTable(out(a, 8));
         d.writeDesc(1, table, 16, SplitQueue.VIRTQ_DESC_F_INDIRECT | SplitQueue.VIRTQ_DESC_F_WRITE, 0);
@@ -232,8 +224,7 @@ class SplitQueueTest {
 
     @Test
     void anIndirectTableOfTheLargestSizeIsAccepted() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 2);
-        SplitQueue q = enabled(d, false, true);
+        start(2, false, true);
         long a = d.alloc(SplitQueue.MAX_INDIRECT_DESCRIPTORS);
         TestDriver.Seg[] segs = new TestDriver.Seg[SplitQueue.MAX_INDIRECT_DESCRIPTORS];
         for (int i = 0; i < segs.length; i++) segs[i] = in(a + i, 1);
@@ -245,8 +236,7 @@ class SplitQueueTest {
 
     @Test
     void zeroLengthDescriptorsContributeNothing() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 8);
-        SplitQueue q = enabled(d, false, false);
+        start(8, false, false);
         long a = d.alloc(16);
         // A zero-length descriptor's address is never used, so it is not checked either.
         d.add(out(a, 0), out(a, 8), out(0xDEAD_0000_0000L, 0), in(a + 8, 0), in(a + 8, 8), in(-1L, 0));
@@ -262,8 +252,7 @@ class SplitQueueTest {
 
     @Test
     void aChainOfQueueSizeDescriptorsIsAccepted() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 16);
-        SplitQueue q = enabled(d, false, false);
+        start(16, false, false);
         long a = d.alloc(16);
         TestDriver.Seg[] segs = new TestDriver.Seg[16];
         for (int i = 0; i < 16; i++) segs[i] = out(a + i, 1);
@@ -273,8 +262,7 @@ class SplitQueueTest {
 
     @Test
     void bufferAtTheVeryEndOfRamIsAccepted() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 4);
-        SplitQueue q = enabled(d, false, false);
+        start(4, false, false);
         long end = ram.memory.end();
         d.add(out(end - 4096, 4096));
         assertEquals(List.of(new GuestBuffer(end - 4096, 4096)), q.pop().orElseThrow().readable());
@@ -282,8 +270,7 @@ class SplitQueueTest {
 
     @Test
     void configurationWritesWhileEnabledAreIgnored() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 16);
-        SplitQueue q = enabled(d, false, false);
+        start(16, false, false);
         q.setSize(4);
         q.setDescriptorTable(0);
         q.setAvailRing(0);
@@ -301,8 +288,7 @@ class SplitQueueTest {
     @Test
     void aSmallerSizeThanTheMaximumIsUsed() throws VirtqueueException {
         TestDriver d = new TestDriver(ram.memory, 32);
-        SplitQueue q = d.configure(new SplitQueue(ram.memory, 1024));
-        q.enable(false, false);
+        SplitQueue q = d.enabledQueue(1024, false, false);
         assertEquals(32, q.size());
         long a = d.alloc(4);
         for (int i = 0; i < 40; i++) {
@@ -314,8 +300,7 @@ class SplitQueueTest {
 
     @Test
     void resetReturnsToTheResetStateAndDropsOldChains() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 16);
-        SplitQueue q = enabled(d, true, true);
+        start(16, true, true);
         long a = d.alloc(4);
         d.add(in(a, 4));
         DescriptorChain stale = q.pop().orElseThrow();
@@ -344,8 +329,7 @@ class SplitQueueTest {
 
     @Test
     void readAndWriteWalkTheBuffers() throws VirtqueueException {
-        TestDriver d = new TestDriver(ram.memory, 8);
-        SplitQueue q = enabled(d, false, false);
+        start(8, false, false);
         long r1 = d.alloc(3);
         long r2 = d.alloc(5);
         ram.memory.write(r1, new byte[] {1, 2, 3});

@@ -85,6 +85,13 @@ final class TestDriver {
         return q;
     }
 
+    /** A queue of at most {@code maxSize} entries on this driver's memory, given this layout and enabled. */
+    SplitQueue enabledQueue(int maxSize, boolean eventIdx, boolean indirect) throws VirtqueueException {
+        SplitQueue q = configure(new SplitQueue(mem, maxSize));
+        q.enable(eventIdx, indirect);
+        return q;
+    }
+
     /** Allocates {@code len} bytes of data (16-aligned) and fills them with {@code fill}. */
     long alloc(long len, int fill) {
         long a = Sizes.alignUp(dataNext, 16);

@@ -7,8 +7,7 @@ import dev.jvmm.core.virtio.pci.DriverRing.Desc;
 import dev.jvmm.core.virtio.pci.ModernPciDriver;
 import dev.jvmm.core.virtio.pci.TestDevices;
 import dev.jvmm.core.virtio.pci.VirtioPciTransport;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -32,20 +31,10 @@ class VirtioRngTest {
     private static final long RING = RAM + 0x1000;
     private static final long BUF = RAM + 0x10000;
 
-    private Arena arena;
-    private GuestMemory mem;
+    @AutoClose
+    private final Arena arena = Arena.ofConfined();
+    private final GuestMemory mem = new GuestMemory(RAM, arena.allocate(1 << 20, 4096));
     private final List<Integer> raised = new ArrayList<>();
-
-    @BeforeEach
-    void setUp() {
-        arena = Arena.ofConfined();
-        mem = new GuestMemory(RAM, arena.allocate(1 << 20, 4096));
-    }
-
-    @AfterEach
-    void tearDown() {
-        arena.close();
-    }
 
     private ModernPciDriver driver(VirtioRng rng) {
         VirtioPciTransport t = new VirtioPciTransport(rng, mem);
