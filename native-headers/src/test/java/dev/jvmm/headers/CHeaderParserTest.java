@@ -1,5 +1,12 @@
 package dev.jvmm.headers;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.jvmm.headers.gen.CHeader;
 import dev.jvmm.headers.gen.CType;
 import dev.jvmm.headers.gen.CType.Array;
@@ -11,16 +18,8 @@ import dev.jvmm.headers.gen.CType.PrimKind;
 import dev.jvmm.headers.gen.CType.Tagged;
 import dev.jvmm.headers.gen.CType.Typedef;
 import dev.jvmm.headers.gen.Manifest;
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The C declaration parser and the manifest reader, on hand-written input (no compiler needed). */
 class CHeaderParserTest {
@@ -62,7 +61,9 @@ class CHeaderParserTest {
         List<String> names = demo.members().stream().map(CMember::name).toList();
         assertEquals(java.util.Arrays.asList("a", "b", null, "io", "other", "ptr", "reg"), names);
 
-        assertEquals(new Typedef("__u8", new Prim(PrimKind.CHAR, "unsigned char")), demo.members().get(0).type());
+        assertEquals(
+                new Typedef("__u8", new Prim(PrimKind.CHAR, "unsigned char")),
+                demo.members().get(0).type());
         assertInstanceOf(Array.class, demo.members().get(1).type());
         CAggregate union = ((Inline) demo.members().get(2).type()).aggregate();
         assertTrue(union.union());
@@ -85,8 +86,10 @@ class CHeaderParserTest {
         assertFalse(h.macros().get("KVM_RUN").functionLike());
         assertTrue(h.macros().get("KVM_REG_ARM_CORE_REG").functionLike());
         assertEquals("/usr/include/linux/kvm.h", h.macros().get("KVMIO").file());
-        assertEquals("kvm_device_type", h.enumConstants().get("KVM_DEV_TYPE_MAX").enumTag());
-        assertTrue(h.macros().get("KVM_RUN").position() < h.enumConstants().get("KVM_DEV_TYPE_A").position());
+        assertEquals(
+                "kvm_device_type", h.enumConstants().get("KVM_DEV_TYPE_MAX").enumTag());
+        assertTrue(h.macros().get("KVM_RUN").position()
+                < h.enumConstants().get("KVM_DEV_TYPE_A").position());
         assertTrue(h.enumConstants().get("KVM_DEV_TYPE_A").position()
                 < h.enumConstants().get("KVM_DEV_TYPE_B").position());
         assertEquals(1, h.skipped().size(), "the function-pointer typedef is skipped: " + h.skipped());
@@ -94,13 +97,15 @@ class CHeaderParserTest {
 
     @Test
     void manifestReadsJextractSyntaxAndFieldDirectives() {
-        Manifest m = Manifest.parse("t.manifest", List.of(
-                "#### Extracted from: linux/kvm.h",
-                "",
-                "--include-constant KVM_RUN              # header: linux/kvm.h",
-                "--include-struct kvm_run                # header: linux/kvm.h",
-                "#@ fields kvm_run exit_reason io",
-                "#@ fields kvm_run mmio"));
+        Manifest m = Manifest.parse(
+                "t.manifest",
+                List.of(
+                        "#### Extracted from: linux/kvm.h",
+                        "",
+                        "--include-constant KVM_RUN              # header: linux/kvm.h",
+                        "--include-struct kvm_run                # header: linux/kvm.h",
+                        "#@ fields kvm_run exit_reason io",
+                        "#@ fields kvm_run mmio"));
         assertEquals(List.of("KVM_RUN"), List.copyOf(m.constants()));
         assertEquals(List.of("kvm_run"), List.copyOf(m.structs()));
         assertEquals(List.of("exit_reason", "io", "mmio"), List.copyOf(m.fieldsOf("kvm_run")));
@@ -108,7 +113,8 @@ class CHeaderParserTest {
 
         assertThrows(IllegalArgumentException.class, () -> Manifest.parse("t", List.of("--include-function f")));
         assertThrows(IllegalArgumentException.class, () -> Manifest.parse("t", List.of("#@ fields kvm_run io")));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> Manifest.parse("t", List.of("--include-constant A", "--include-constant A")));
     }
 }

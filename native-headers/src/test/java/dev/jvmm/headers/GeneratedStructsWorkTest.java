@@ -1,5 +1,9 @@
 package dev.jvmm.headers;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import dev.jvmm.headers.gen.Arch;
 import dev.jvmm.headers.gen.ProbeResult;
 import dev.jvmm.headers.linux.common.kvm_h;
@@ -8,19 +12,14 @@ import dev.jvmm.headers.linux.common.kvm_irq_routing_entry;
 import dev.jvmm.headers.linux.common.kvm_irq_routing_msi;
 import dev.jvmm.headers.linux.common.kvm_run;
 import dev.jvmm.headers.linux.common.kvm_userspace_memory_region;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The generated classes used the way vmm-kvm will use them, through FFM: values written with the accessors
@@ -65,8 +64,12 @@ class GeneratedStructsWorkTest {
         try (Arena arena = Arena.ofConfined()) {
             // KVM_RUN's page is mmap'ed; here a plain segment of the C size stands in for it
             MemorySegment run = arena.allocate(c.sizeof("kvm_run"), 8);
-            MemorySegment.copy(MemorySegment.ofArray(leLong(0x1234_5678_9abc_def0L)), 0, run,
-                    c.offsetof("kvm_run", "mmio.phys_addr"), 8);
+            MemorySegment.copy(
+                    MemorySegment.ofArray(leLong(0x1234_5678_9abc_def0L)),
+                    0,
+                    run,
+                    c.offsetof("kvm_run", "mmio.phys_addr"),
+                    8);
             run.set(JAVA_BYTE, c.offsetof("kvm_run", "mmio.is_write"), (byte) 1);
             run.set(LE_INT, c.offsetof("kvm_run", "exit_reason"), (int) c.constant("KVM_EXIT_MMIO"));
 
@@ -105,9 +108,10 @@ class GeneratedStructsWorkTest {
             ByteBuffer b = raw(routing);
             assertEquals(2, b.getInt((int) c.offsetof("kvm_irq_routing", "nr")));
             assertEquals(33, b.getInt((int) (base + c.offsetof("kvm_irq_routing_entry", "gsi"))));
-            assertEquals(c.constant("KVM_IRQ_ROUTING_MSI"),
-                    b.getInt((int) (base + c.offsetof("kvm_irq_routing_entry", "type"))));
-            assertEquals(0x0108, b.getInt((int) (base + c.offsetof("kvm_irq_routing_entry", "u.msi")
+            assertEquals(c.constant("KVM_IRQ_ROUTING_MSI"), b.getInt((int)
+                    (base + c.offsetof("kvm_irq_routing_entry", "type"))));
+            assertEquals(0x0108, b.getInt((int) (base
+                    + c.offsetof("kvm_irq_routing_entry", "u.msi")
                     + c.offsetof("kvm_irq_routing_msi", "devid"))));
         }
     }
@@ -128,8 +132,8 @@ class GeneratedStructsWorkTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment init = dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.allocate(arena);
             dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.target(init, 5);
-            dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.features(init, 0,
-                    1 << dev.jvmm.headers.linux.aarch64.kvm_h.KVM_ARM_VCPU_PSCI_0_2());
+            dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.features(
+                    init, 0, 1 << dev.jvmm.headers.linux.aarch64.kvm_h.KVM_ARM_VCPU_PSCI_0_2());
             dev.jvmm.headers.linux.aarch64.kvm_vcpu_init.features(init, 1, 0x55);
             ByteBuffer b = raw(init);
             int features = (int) c.offsetof("kvm_vcpu_init", "features");
@@ -148,8 +152,8 @@ class GeneratedStructsWorkTest {
             dev.jvmm.headers.linux.x86_64.kvm_segment.selector(cs, (short) 0x10);
             dev.jvmm.headers.linux.x86_64.kvm_sregs.interrupt_bitmap(sregs, 2, 1L << 63);
             ByteBuffer b = raw(sregs);
-            assertEquals(0x10, b.getShort((int) (c.offsetof("kvm_sregs", "cs")
-                    + c.offsetof("kvm_segment", "selector"))));
+            assertEquals(
+                    0x10, b.getShort((int) (c.offsetof("kvm_sregs", "cs") + c.offsetof("kvm_segment", "selector"))));
             assertEquals(1L << 63, b.getLong((int) (c.offsetof("kvm_sregs", "interrupt_bitmap") + 2 * 8)));
         }
     }

@@ -1,13 +1,13 @@
 package dev.jvmm.headers;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.jvmm.headers.gen.Arch;
 import dev.jvmm.headers.gen.CHeader.Macro;
 import dev.jvmm.headers.gen.CType;
 import dev.jvmm.headers.gen.CType.Prim;
 import dev.jvmm.headers.gen.Generator.ArchInput;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,9 +15,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Recomputes every generated ioctl number the way rust-vmm's kvm-ioctls does
@@ -30,6 +29,7 @@ class IoctlNumberTest {
 
     /** include/uapi/asm-generic/ioctl.h, used by both x86 and arm64: nr 8 bits, type 8, size 14, dir 2. */
     private static final int IOC_NONE = 0;
+
     private static final int IOC_WRITE = 1;
     private static final int IOC_READ = 2;
 
@@ -37,15 +37,39 @@ class IoctlNumberTest {
             Pattern.compile("^_IO(R|W|WR)?\\s*\\(\\s*KVMIO\\s*,\\s*([0-9a-fA-Fx]+)\\s*(?:,\\s*(.+?))?\\s*\\)$");
 
     /** The ioctls vmm-kvm uses (the brief's list); each must be generated and checked here. */
-    private static final Set<String> REQUIRED = Set.of("KVM_GET_API_VERSION", "KVM_CREATE_VM",
-            "KVM_CHECK_EXTENSION", "KVM_GET_VCPU_MMAP_SIZE", "KVM_CREATE_VCPU", "KVM_SET_USER_MEMORY_REGION",
-            "KVM_RUN", "KVM_IRQ_LINE", "KVM_SIGNAL_MSI", "KVM_IRQFD", "KVM_IOEVENTFD", "KVM_SET_GSI_ROUTING",
-            "KVM_CREATE_DEVICE", "KVM_SET_DEVICE_ATTR", "KVM_GET_DEVICE_ATTR", "KVM_HAS_DEVICE_ATTR",
-            "KVM_SET_SIGNAL_MASK", "KVM_GET_ONE_REG", "KVM_SET_ONE_REG", "KVM_GET_REG_LIST", "KVM_CREATE_IRQCHIP",
+    private static final Set<String> REQUIRED = Set.of(
+            "KVM_GET_API_VERSION",
+            "KVM_CREATE_VM",
+            "KVM_CHECK_EXTENSION",
+            "KVM_GET_VCPU_MMAP_SIZE",
+            "KVM_CREATE_VCPU",
+            "KVM_SET_USER_MEMORY_REGION",
+            "KVM_RUN",
+            "KVM_IRQ_LINE",
+            "KVM_SIGNAL_MSI",
+            "KVM_IRQFD",
+            "KVM_IOEVENTFD",
+            "KVM_SET_GSI_ROUTING",
+            "KVM_CREATE_DEVICE",
+            "KVM_SET_DEVICE_ATTR",
+            "KVM_GET_DEVICE_ATTR",
+            "KVM_HAS_DEVICE_ATTR",
+            "KVM_SET_SIGNAL_MASK",
+            "KVM_GET_ONE_REG",
+            "KVM_SET_ONE_REG",
+            "KVM_GET_REG_LIST",
+            "KVM_CREATE_IRQCHIP",
             "KVM_ENABLE_CAP");
+
     private static final Set<String> REQUIRED_AARCH64 = Set.of("KVM_ARM_VCPU_INIT", "KVM_ARM_PREFERRED_TARGET");
-    private static final Set<String> REQUIRED_X86_64 = Set.of("KVM_GET_REGS", "KVM_SET_REGS", "KVM_GET_SREGS",
-            "KVM_SET_SREGS", "KVM_SET_TSS_ADDR", "KVM_SET_IDENTITY_MAP_ADDR", "KVM_GET_SUPPORTED_CPUID",
+    private static final Set<String> REQUIRED_X86_64 = Set.of(
+            "KVM_GET_REGS",
+            "KVM_SET_REGS",
+            "KVM_GET_SREGS",
+            "KVM_SET_SREGS",
+            "KVM_SET_TSS_ADDR",
+            "KVM_SET_IDENTITY_MAP_ADDR",
+            "KVM_GET_SUPPORTED_CPUID",
             "KVM_SET_CPUID2");
 
     @ParameterizedTest
@@ -91,10 +115,13 @@ class IoctlNumberTest {
     /** Size of the ioctl's argument type: a generated struct's sizeof(), or a scalar typedef's width. */
     private static long sizeOf(String cType, Arch arch, ArchInput in) throws ReflectiveOperationException {
         if (cType.startsWith("struct ")) {
-            Class<?> struct = Class.forName(arch.javaPackage() + "." + cType.substring("struct ".length()).strip());
+            Class<?> struct = Class.forName(arch.javaPackage() + "."
+                    + cType.substring("struct ".length()).strip());
             return (long) struct.getMethod("sizeof").invoke(null);
         }
-        CType t = in.header().typedefs().containsKey(cType) ? in.header().typedefs().get(cType).resolved() : null;
+        CType t = in.header().typedefs().containsKey(cType)
+                ? in.header().typedefs().get(cType).resolved()
+                : null;
         if (cType.equals("int") || cType.equals("unsigned int")) {
             return Integer.BYTES;
         }
@@ -107,7 +134,8 @@ class IoctlNumberTest {
                 default -> throw new IllegalArgumentException("ioctl argument type " + cType);
             };
         }
-        throw new IllegalArgumentException("ioctl argument type " + cType + " is neither a generated struct nor a scalar");
+        throw new IllegalArgumentException(
+                "ioctl argument type " + cType + " is neither a generated struct nor a scalar");
     }
 
     private static boolean hasMethod(Class<?> c, String name) {

@@ -1,5 +1,7 @@
 package dev.jvmm.headers;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.jvmm.headers.gen.Arch;
 import dev.jvmm.headers.gen.CIntType;
 import dev.jvmm.headers.gen.CType;
@@ -10,10 +12,6 @@ import dev.jvmm.headers.gen.CType.Inline;
 import dev.jvmm.headers.gen.Generator.ArchInput;
 import dev.jvmm.headers.gen.Manifest;
 import dev.jvmm.headers.gen.ProbeResult;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.lang.foreign.GroupLayout;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
@@ -24,8 +22,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The bindgen layout-test idea (rust-vmm kvm-bindings asserts every size and offset against the compiler):
@@ -44,7 +43,9 @@ class LayoutConformanceTest {
         for (String name : in.manifest().constants()) {
             checkConstant(header, name, in.probe(), problems);
         }
-        assertEquals(new TreeSet<>(in.manifest().constants()), constantNames(header),
+        assertEquals(
+                new TreeSet<>(in.manifest().constants()),
+                constantNames(header),
                 "kvm_h must hold exactly the manifest's constants");
         assertEquals(List.of(), problems, arch.id() + " constants");
     }
@@ -87,7 +88,8 @@ class LayoutConformanceTest {
     void commonPackageHoldsTheWholeSharedManifest() throws ReflectiveOperationException {
         Manifest shared = Manifest.shared(Toolchains.MANIFEST_DIR);
         Set<String> common = constantNames(Class.forName(Arch.COMMON_PACKAGE + ".kvm_h"));
-        List<String> missing = new ArrayList<>(shared.constants().stream().filter(n -> !common.contains(n)).toList());
+        List<String> missing = new ArrayList<>(
+                shared.constants().stream().filter(n -> !common.contains(n)).toList());
         shared.structs().stream().filter(t -> commonClass(t) == null).forEach(t -> missing.add("struct " + t));
         assertEquals(List.of(), missing, "kvm.manifest entries missing from " + Arch.COMMON_PACKAGE);
     }
@@ -149,16 +151,31 @@ class LayoutConformanceTest {
             throws ReflectiveOperationException {
         ProbeResult probe = in.probe();
         String where = cls.getName();
-        expect(problems, where + ".sizeof()", probe.sizeof(tag), (long) cls.getMethod("sizeof").invoke(null));
+        expect(problems, where + ".sizeof()", probe.sizeof(tag), (long)
+                cls.getMethod("sizeof").invoke(null));
         GroupLayout layout = (GroupLayout) cls.getMethod("layout").invoke(null);
         expect(problems, where + " alignment", probe.alignof(tag), layout.byteAlignment());
-        checkMembers(cls, tag, in.header().requireAggregate(tag), "", 0, in.manifest().fieldsOf(tag), probe,
+        checkMembers(
+                cls,
+                tag,
+                in.header().requireAggregate(tag),
+                "",
+                0,
+                in.manifest().fieldsOf(tag),
+                probe,
                 problems);
     }
 
     /** Checks the members a class should have, and that it has no others. */
-    private static void checkMembers(Class<?> cls, String tag, CAggregate agg, String prefix, long base,
-                                     Set<String> selection, ProbeResult probe, List<String> problems)
+    private static void checkMembers(
+            Class<?> cls,
+            String tag,
+            CAggregate agg,
+            String prefix,
+            long base,
+            Set<String> selection,
+            ProbeResult probe,
+            List<String> problems)
             throws ReflectiveOperationException {
         Set<String> expected = new TreeSet<>();
         walk(cls, tag, agg, prefix, base, selection, probe, expected, problems);
@@ -171,8 +188,16 @@ class LayoutConformanceTest {
         expect(problems, cls.getName() + " fields", expected, actual);
     }
 
-    private static void walk(Class<?> cls, String tag, CAggregate agg, String prefix, long base,
-                             Set<String> selection, ProbeResult probe, Set<String> expected, List<String> problems)
+    private static void walk(
+            Class<?> cls,
+            String tag,
+            CAggregate agg,
+            String prefix,
+            long base,
+            Set<String> selection,
+            ProbeResult probe,
+            Set<String> expected,
+            List<String> problems)
             throws ReflectiveOperationException {
         for (CMember m : agg.members()) {
             if (m.bitfield()) {
@@ -191,9 +216,10 @@ class LayoutConformanceTest {
             expected.add(m.name());
             String path = prefix + m.name();
             String where = cls.getName() + "." + m.name();
-            expect(problems, where + "$offset()", probe.offsetof(tag, path) - base,
-                    (long) cls.getMethod(m.name() + "$offset").invoke(null));
-            MemoryLayout layout = (MemoryLayout) cls.getMethod(m.name() + "$layout").invoke(null);
+            expect(problems, where + "$offset()", probe.offsetof(tag, path) - base, (long)
+                    cls.getMethod(m.name() + "$offset").invoke(null));
+            MemoryLayout layout =
+                    (MemoryLayout) cls.getMethod(m.name() + "$layout").invoke(null);
             boolean flexible = m.type().resolved() instanceof Array a && a.flexible();
             expect(problems, where + " size", flexible ? 0 : probe.sizeof(tag, path), layout.byteSize());
 
@@ -201,24 +227,30 @@ class LayoutConformanceTest {
             List<Long> dims = new ArrayList<>();
             String index = "";
             while (t instanceof Array a) {
-                dims.add(a.flexible() ? 0L : probe.dimension(tag, path, dims.size()).orElseThrow());
+                dims.add(
+                        a.flexible()
+                                ? 0L
+                                : probe.dimension(tag, path, dims.size()).orElseThrow());
                 index += "[0]";
                 t = a.element().resolved();
             }
             if (!dims.isEmpty()) {
-                long[] javaDims = (long[]) cls.getMethod(m.name() + "$dimensions").invoke(null);
-                expect(problems, where + "$dimensions()", dims,
+                long[] javaDims =
+                        (long[]) cls.getMethod(m.name() + "$dimensions").invoke(null);
+                expect(
+                        problems,
+                        where + "$dimensions()",
+                        dims,
                         Arrays.stream(javaDims).boxed().toList());
             }
             if (t instanceof Inline(CAggregate inner)) {
                 Class<?> nested = Class.forName(cls.getName() + "$" + m.name());
                 long elements = dims.stream().reduce(1L, (a, b) -> a * b);
                 if (elements > 0) {
-                    expect(problems, nested.getName() + ".sizeof()", probe.sizeof(tag, path) / elements,
-                            (long) nested.getMethod("sizeof").invoke(null));
+                    expect(problems, nested.getName() + ".sizeof()", probe.sizeof(tag, path) / elements, (long)
+                            nested.getMethod("sizeof").invoke(null));
                 }
-                checkMembers(nested, tag, inner, path + index + ".", probe.offsetof(tag, path), null, probe,
-                        problems);
+                checkMembers(nested, tag, inner, path + index + ".", probe.offsetof(tag, path), null, probe, problems);
             } else if (dims.isEmpty() && !(t instanceof CType.Tagged)) {
                 // a scalar: the getter's Java type must be as wide as the C member
                 Class<?> carrier = cls.getMethod(m.name(), MemorySegment.class).getReturnType();

@@ -1,9 +1,10 @@
 package dev.jvmm.headers;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.jvmm.headers.gen.Arch;
 import dev.jvmm.headers.gen.Generator;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,9 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Test;
 
 /**
  * The committed sources are exactly what the generator makes from the manifest and this machine's headers,
@@ -29,15 +28,18 @@ class RegenerationIsStableTest {
 
     @Test
     void committedSourcesEqualAFreshGeneration() throws IOException {
-        List<Generator.ArchInput> inputs = Arrays.stream(Arch.values()).map(Toolchains::input).toList();
-        Map<String, String> fresh = Generator.generateFrom(Toolchains.MANIFEST_DIR, inputs).files();
+        List<Generator.ArchInput> inputs =
+                Arrays.stream(Arch.values()).map(Toolchains::input).toList();
+        Map<String, String> fresh =
+                Generator.generateFrom(Toolchains.MANIFEST_DIR, inputs).files();
 
         Set<String> committed = new TreeSet<>();
         for (String pkg : List.of(Arch.COMMON_PACKAGE, Arch.AARCH64.javaPackage(), Arch.X86_64.javaPackage())) {
             Path dir = Toolchains.SOURCE_ROOT.resolve(pkg.replace('.', '/'));
             if (Files.isDirectory(dir)) {
                 try (Stream<Path> files = Files.list(dir)) {
-                    files.forEach(p -> committed.add(Toolchains.SOURCE_ROOT.relativize(p).toString()));
+                    files.forEach(p ->
+                            committed.add(Toolchains.SOURCE_ROOT.relativize(p).toString()));
                 }
             }
         }
@@ -46,8 +48,8 @@ class RegenerationIsStableTest {
             String onDisk = Files.readString(Toolchains.SOURCE_ROOT.resolve(f.getKey()), StandardCharsets.UTF_8);
             if (!onDisk.equals(f.getValue())) {
                 fail(f.getKey() + " differs from a fresh generation; regenerate with "
-                        + "`scripts/mvn -pl native-headers -Pregen generate-sources`. " + firstDifference(onDisk,
-                        f.getValue()));
+                        + "`scripts/mvn -pl native-headers -Pregen generate-sources`. "
+                        + firstDifference(onDisk, f.getValue()));
             }
         }
     }

@@ -3,13 +3,12 @@ package dev.jvmm.headers;
 import dev.jvmm.headers.gen.Arch;
 import dev.jvmm.headers.gen.CCompiler;
 import dev.jvmm.headers.gen.Generator.ArchInput;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * The compilers the checks need, and their answers, computed once per test JVM. A missing compiler fails the
@@ -21,12 +20,12 @@ final class Toolchains {
     static final String ALLOW_MISSING = "jvmm.headers.allowMissingCompiler";
     /** Surefire runs tests in the module directory. */
     static final Path MANIFEST_DIR = Path.of("manifest");
+
     static final Path SOURCE_ROOT = Path.of("src", "main", "java");
 
     private static final Map<Arch, ArchInput> INPUTS = new EnumMap<>(Arch.class);
 
-    private Toolchains() {
-    }
+    private Toolchains() {}
 
     static CCompiler compiler(Arch arch) {
         return CCompiler.find(arch).orElseGet(() -> {

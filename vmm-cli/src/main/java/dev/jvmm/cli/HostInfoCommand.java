@@ -12,13 +12,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code jvmm host-info}: what this host's KVM can do and what jvmm would choose here. */
-@Command(name = "host-info", mixinStandardHelpOptions = true,
+@Command(
+        name = "host-info",
+        mixinStandardHelpOptions = true,
         description = {
             "Reports the host's KVM: API version, capabilities on the system and VM fds, which interrupt",
             "controllers a VM can get (KVM_CREATE_DEVICE_TEST), whether MSIs carry device ids once an ITS",
-            "exists, and what --gic-msi=auto would choose."})
+            "exists, and what --gic-msi=auto would choose."
+        })
 final class HostInfoCommand implements Callable<Integer> {
-    @Option(names = "--kvm-device", paramLabel = "PATH", defaultValue = "/dev/kvm",
+    @Option(
+            names = "--kvm-device",
+            paramLabel = "PATH",
+            defaultValue = "/dev/kvm",
             description = "KVM device to open (default: ${DEFAULT-VALUE}).")
     Path kvmDevice;
 
@@ -29,7 +35,8 @@ final class HostInfoCommand implements Callable<Integer> {
     public Integer call() {
         HostKvmInfo info;
         if (java.nio.file.Files.isDirectory(kvmDevice)) {
-            throw new UserError("--kvm-device " + kvmDevice + ": is a directory, not the KVM device", ExitStatus.USAGE.code());
+            throw new UserError(
+                    "--kvm-device " + kvmDevice + ": is a directory, not the KVM device", ExitStatus.USAGE.code());
         }
         try {
             info = HostKvmInfo.probe(kvmDevice);
@@ -38,7 +45,9 @@ final class HostInfoCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf("jvmm %s on %s, Java %s%n", Version.jvmmVersion(), info.arch(), Runtime.version());
-        out.printf("KVM: %s, API version %d, kvm_run mapping %d bytes%n", kvmDevice, info.apiVersion(), info.vcpuMmapSize());
+        out.printf(
+                "KVM: %s, API version %d, kvm_run mapping %d bytes%n",
+                kvmDevice, info.apiVersion(), info.vcpuMmapSize());
         out.println("capabilities (KVM_CHECK_EXTENSION)          /dev/kvm   VM fd");
         for (Map.Entry<String, String[]> e : info.capabilityTable().entrySet()) {
             out.printf("  %-40s %8s %7s%n", e.getKey(), e.getValue()[0], e.getValue()[1]);
@@ -47,7 +56,8 @@ final class HostInfoCommand implements Callable<Integer> {
         for (var e : info.deviceTypes().entrySet()) {
             out.printf("  %-40s %s%n", e.getKey(), e.getValue() ? "yes" : "no");
         }
-        out.printf("KVM_CAP_MSI_DEVID on a VM with a GICv3 ITS: %s%n",
+        out.printf(
+                "KVM_CAP_MSI_DEVID on a VM with a GICv3 ITS: %s%n",
                 info.msiDevidWithIts().map(String::valueOf).orElse("not probed (no ITS on this host)"));
         out.printf("ITS available: %s%n", info.gic().its() && info.gic().vgicV3() ? "yes" : "no");
         out.printf("--gic-msi=auto would choose: %s%n", info.describeChoice(GicMsiMode.AUTO));

@@ -4,7 +4,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code jvmm}: the top-level command; work happens in subcommands. */
-@Command(name = "jvmm",
+@Command(
+        name = "jvmm",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = "A KVM virtual machine monitor for aarch64 guests, written in Java.",

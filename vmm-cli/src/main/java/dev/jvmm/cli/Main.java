@@ -1,13 +1,11 @@
 package dev.jvmm.cli;
 
-import picocli.CommandLine;
-
 /**
  * The process entry point. The only place jvmm exits the JVM: every command returns a status, and
  * {@link JvmmCommand} turns expected failures into one line on stderr.
  */
 public final class Main {
-    private Main() { }
+    private Main() {}
 
     public static void main(String[] args) {
         // Link the KVM layer while picocli parses and validates: both take seconds on an emulated CPU.

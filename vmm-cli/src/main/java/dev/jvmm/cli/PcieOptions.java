@@ -18,22 +18,30 @@ import picocli.CommandLine.Option;
  * the hierarchy itself is checked by {@link PcieConfig}, whose messages name the part at fault.
  */
 final class PcieOptions {
-    @Option(names = "--pcie-root-complex", paramLabel = "NAME[,segment=N][,buses=N]",
+    @Option(
+            names = "--pcie-root-complex",
+            paramLabel = "NAME[,segment=N][,buses=N]",
             description = "A PCIe host bridge (ECAM, pci-host-ecam-generic) for PCI segment N (0-15; default: the "
                     + "lowest one no other root complex uses) with buses 0..N-1 (1-256, default 256). Repeatable.")
     List<String> rootComplexes = new ArrayList<>();
 
-    @Option(names = "--pcie-root-port", paramLabel = "RC:NAME[,hotplug]",
+    @Option(
+            names = "--pcie-root-port",
+            paramLabel = "RC:NAME[,hotplug]",
             description = "A PCIe root port on root complex RC, at the next device number of its root bus; hotplug "
                     + "gives it a hot-plug slot. Repeatable.")
     List<String> rootPorts = new ArrayList<>();
 
-    @Option(names = "--pcie-switch", paramLabel = "PORT:NAME[,ports=N][,hotplug]",
+    @Option(
+            names = "--pcie-switch",
+            paramLabel = "PORT:NAME[,ports=N][,hotplug]",
             description = "A PCIe switch below PORT with N downstream ports (1-32, default 1) named NAME.dp0, NAME.dp1 "
                     + "...; hotplug gives each a hot-plug slot. Repeatable.")
     List<String> switches = new ArrayList<>();
 
-    @Option(names = "--pcie-endpoint", paramLabel = "PORT:NAME[,functions=N][,vendor=ID][,device=ID][,class=CODE][,bar64]",
+    @Option(
+            names = "--pcie-endpoint",
+            paramLabel = "PORT:NAME[,functions=N][,vendor=ID][,device=ID][,class=CODE][,bar64]",
             description = "A test endpoint below PORT (like QEMU's pci-testdev: default 1b36:0005, class ff0000, "
                     + "no driver) with N functions (1-8, default 1) and one 4 KiB memory BAR per function that reads back "
                     + "what is written; bar64 makes it a 64-bit prefetchable BAR. IDs in hex (0x...) or decimal. "
@@ -46,7 +54,11 @@ final class PcieOptions {
      */
     static final String NO_SETTINGS = "(no settings)";
 
-    @Option(names = "--rng", arity = "0..1", fallbackValue = NO_SETTINGS, paramLabel = "[port=PORT][,id=NAME]",
+    @Option(
+            names = "--rng",
+            arity = "0..1",
+            fallbackValue = NO_SETTINGS,
+            paramLabel = "[port=PORT][,id=NAME]",
             description = "A virtio-rng device (virtio 1.2 entropy device over modern virtio-pci, MSI-X) fed from the "
                     + "host's SecureRandom; the guest sees /dev/hwrng. port= names a PCIe port (root port or switch "
                     + "downstream port) or a root complex (the device then sits on its root bus); without it the device "
@@ -54,14 +66,19 @@ final class PcieOptions {
                     + "' when none is given). id= names it (default rng0, rng1, ...). Repeatable.")
     List<String> rngs = new ArrayList<>();
 
-    @Option(names = "--disk", paramLabel = "path=FILE[,readonly][,port=PORT][,id=NAME]",
+    @Option(
+            names = "--disk",
+            paramLabel = "path=FILE[,readonly][,port=PORT][,id=NAME]",
             description = "A virtio-blk disk backed by FILE (an image file or a block device), flushed for real "
                     + "(fdatasync) when the guest flushes; readonly makes the guest see a read-only disk. port= and "
                     + "the default placement as for --rng; id= names it (default disk0, disk1, ...; it is also the "
                     + "serial the guest reads). Repeatable.")
     List<String> disks = new ArrayList<>();
 
-    @Option(names = "--console", paramLabel = "pl011|virtio", defaultValue = "pl011",
+    @Option(
+            names = "--console",
+            paramLabel = "pl011|virtio",
+            defaultValue = "pl011",
             description = "The guest console on stdin/stdout: the PL011 UART (ttyAMA0), or a virtio-console "
                     + "(hvc0: give the guest console=hvc0; the PL011 stays for earlycon) (default: ${DEFAULT-VALUE}).")
     String console = "pl011";
@@ -88,10 +105,16 @@ final class PcieOptions {
         }
         List<PcieConfig.EndpointSpec> eps = new ArrayList<>();
         for (String arg : endpoints) {
-            Parsed p = Parsed.of("--pcie-endpoint", arg, true, Set.of("functions", "vendor", "device", "class", "bar64"));
-            eps.add(new PcieConfig.EndpointSpec(p.parent(), p.name(), p.number("functions", 1),
-                    p.number("vendor", PciTestDevice.VENDOR_ID), p.number("device", PciTestDevice.DEVICE_ID),
-                    p.number("class", PciTestDevice.CLASS_CODE), p.flag("bar64")));
+            Parsed p =
+                    Parsed.of("--pcie-endpoint", arg, true, Set.of("functions", "vendor", "device", "class", "bar64"));
+            eps.add(new PcieConfig.EndpointSpec(
+                    p.parent(),
+                    p.name(),
+                    p.number("functions", 1),
+                    p.number("vendor", PciTestDevice.VENDOR_ID),
+                    p.number("device", PciTestDevice.DEVICE_ID),
+                    p.number("class", PciTestDevice.CLASS_CODE),
+                    p.flag("bar64")));
         }
         if (rcs.isEmpty() && !(rps.isEmpty() && sws.isEmpty() && eps.isEmpty())) {
             throw new IllegalArgumentException("PCIe ports, switches and endpoints need a --pcie-root-complex");
@@ -106,13 +129,22 @@ final class PcieOptions {
             Parsed p = Parsed.settingsOnly("--disk", arg, Set.of("path", "readonly", "port", "id"));
             String path = p.text("path", null);
             if (path == null) throw new IllegalArgumentException("--disk '" + arg + "': path=FILE is required");
-            String name = p.text("id", "disk" + devices.stream().filter(d -> d.kind() == PcieConfig.DeviceKind.VIRTIO_BLK).count());
-            devices.add(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_BLK, name, p.text("port", null),
+            String name = p.text(
+                    "id",
+                    "disk"
+                            + devices.stream()
+                                    .filter(d -> d.kind() == PcieConfig.DeviceKind.VIRTIO_BLK)
+                                    .count());
+            devices.add(new PcieConfig.DeviceSpec(
+                    PcieConfig.DeviceKind.VIRTIO_BLK,
+                    name,
+                    p.text("port", null),
                     new PcieConfig.DiskOptions(Path.of(path), p.flag("readonly"))));
         }
         switch (console) {
-            case "pl011" -> { }
-            case "virtio" -> devices.add(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_CONSOLE, VIRTIO_CONSOLE_NAME, null));
+            case "pl011" -> {}
+            case "virtio" ->
+                devices.add(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_CONSOLE, VIRTIO_CONSOLE_NAME, null));
             default -> throw new IllegalArgumentException("--console must be pl011 or virtio (got '" + console + "')");
         }
         try {
@@ -175,14 +207,18 @@ final class PcieOptions {
             return new Parsed(option, arg, null, null, settings(option, arg, parts, 0, keys));
         }
 
-        private static Map<String, String> settings(String option, String arg, String[] parts, int from, Set<String> keys) {
+        private static Map<String, String> settings(
+                String option, String arg, String[] parts, int from, Set<String> keys) {
             Map<String, String> settings = new LinkedHashMap<>();
             for (int i = from; i < parts.length; i++) {
                 String s = parts[i];
                 int eq = s.indexOf('=');
                 String key = eq < 0 ? s : s.substring(0, eq);
                 if (!keys.contains(key)) {
-                    throw bad(option, arg, "unknown setting '" + key + "' (known: " + String.join(", ", sorted(keys)) + ")");
+                    throw bad(
+                            option,
+                            arg,
+                            "unknown setting '" + key + "' (known: " + String.join(", ", sorted(keys)) + ")");
                 }
                 if (settings.put(key, eq < 0 ? FLAG : s.substring(eq + 1)) != null) {
                     throw bad(option, arg, "'" + key + "' is given twice");
@@ -191,7 +227,9 @@ final class PcieOptions {
             return settings;
         }
 
-        boolean has(String key) { return settings.containsKey(key); }
+        boolean has(String key) {
+            return settings.containsKey(key);
+        }
 
         /** A bare flag such as {@code hotplug}; {@code hotplug=...} is refused. */
         boolean flag(String key) {
@@ -215,7 +253,9 @@ final class PcieOptions {
             if (v == null) return fallback;
             if (v.equals(FLAG)) throw bad(option, arg, "'" + key + "' needs a value (" + key + "=N)");
             try {
-                long n = v.startsWith("0x") || v.startsWith("0X") ? Long.parseLong(v.substring(2), 16) : Long.parseLong(v);
+                long n = v.startsWith("0x") || v.startsWith("0X")
+                        ? Long.parseLong(v.substring(2), 16)
+                        : Long.parseLong(v);
                 if (n < 0 || n > Integer.MAX_VALUE) throw new NumberFormatException();
                 return (int) n;
             } catch (NumberFormatException e) {

@@ -1,10 +1,10 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.irq.GicMsiMode;
+import dev.jvmm.core.machine.Machine;
 import dev.jvmm.core.machine.MachineConfig;
 import dev.jvmm.core.machine.MachineException;
 import dev.jvmm.core.machine.MemorySize;
-import dev.jvmm.core.machine.Machine;
 import dev.jvmm.core.vcpu.GuestExit;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -18,33 +18,51 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code jvmm run}: boot an aarch64 Linux guest and run it until it powers off. */
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = "Boots an arm64 Linux kernel (direct kernel boot: Image or Image.gz, optional initramfs) on "
                 + "this aarch64 KVM host, with an in-kernel GICv3, the architected timer, PSCI, a PL011 console on "
                 + "stdin/stdout and an optional PCIe hierarchy, and runs it until the guest powers off.",
         exitCodeListHeading = "%nExit status:%n")
 final class RunCommand implements Callable<Integer> {
-    @Option(names = "--kernel", required = true, paramLabel = "FILE",
+    @Option(
+            names = "--kernel",
+            required = true,
+            paramLabel = "FILE",
             description = "arm64 kernel: a raw Image or a gzip-compressed Image.gz.")
     Path kernel;
 
     @Option(names = "--initrd", paramLabel = "FILE", description = "initramfs (cpio, optionally compressed).")
     Path initrd;
 
-    @Option(names = "--cmdline", paramLabel = "TEXT", defaultValue = "console=ttyAMA0",
+    @Option(
+            names = "--cmdline",
+            paramLabel = "TEXT",
+            defaultValue = "console=ttyAMA0",
             description = "Kernel command line, at most 2047 bytes (default: ${DEFAULT-VALUE}).")
     String cmdline;
 
-    @Option(names = {"--memory", "-m"}, paramLabel = "SIZE", defaultValue = "512M",
+    @Option(
+            names = {"--memory", "-m"},
+            paramLabel = "SIZE",
+            defaultValue = "512M",
             description = "Guest RAM: a number with K, M or G (a plain number is MiB); 64M to 512G in steps of 2M "
                     + "(default: ${DEFAULT-VALUE}).")
     String memory;
 
-    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
+    @Option(
+            names = "--cpus",
+            paramLabel = "N",
+            defaultValue = "1",
             description = "Number of vCPUs, 1 to 123 (8 on a GICv2-only host) (default: ${DEFAULT-VALUE}).")
     int cpus;
 
-    @Option(names = "--gic-msi", paramLabel = "MODE", defaultValue = "auto",
+    @Option(
+            names = "--gic-msi",
+            paramLabel = "MODE",
+            defaultValue = "auto",
             description = "MSI controller: its (in-kernel GICv3 ITS), v2m (GICv2m frame emulated by jvmm, 64 SPIs), "
                     + "or auto (ITS when the host can, else v2m) (default: ${DEFAULT-VALUE}).")
     String gicMsi;
@@ -52,14 +70,19 @@ final class RunCommand implements Callable<Integer> {
     @CommandLine.Mixin
     PcieOptions pcie = new PcieOptions();
 
-    @Option(names = "--kvm-device", paramLabel = "PATH", defaultValue = "/dev/kvm",
+    @Option(
+            names = "--kvm-device",
+            paramLabel = "PATH",
+            defaultValue = "/dev/kvm",
             description = "KVM device (default: ${DEFAULT-VALUE}).")
     Path kvmDevice;
 
-    @Option(names = "--stats",
-            description = "Print on stderr which MSI controller jvmm chose and why; when the guest has stopped, how long "
-                    + "jvmm took to build the machine and to run the guest, the vCPU exits seen, per vCPU, and what "
-                    + "became of the MSIs (delivered, blocked by the guest, failed, rejected; irqfd vs direct per device).")
+    @Option(
+            names = "--stats",
+            description =
+                    "Print on stderr which MSI controller jvmm chose and why; when the guest has stopped, how long "
+                            + "jvmm took to build the machine and to run the guest, the vCPU exits seen, per vCPU, and what "
+                            + "became of the MSIs (delivered, blocked by the guest, failed, rejected; irqfd vs direct per device).")
     boolean stats;
 
     @CommandLine.Spec
@@ -76,8 +99,11 @@ final class RunCommand implements Callable<Integer> {
         // blocked in write(2) holding a stream's lock, and nothing on the way out may wait for it.
         try (Machine machine = Machine.create(config, kvmDevice, new FileOutputStream(FileDescriptor.out))) {
             if (stats) {
-                err.printf("jvmm-stats msi-controller=%s gic=%s reason: %s%n", machine.msi().msi().cliName(),
-                        machine.msi().gicV3() ? "v3" : "v2", machine.msi().reason());
+                err.printf(
+                        "jvmm-stats msi-controller=%s gic=%s reason: %s%n",
+                        machine.msi().msi().cliName(),
+                        machine.msi().gicV3() ? "v3" : "v2",
+                        machine.msi().reason());
                 err.flush();
             }
             signals.attach(() -> machine.stop("stopped by a signal"));
@@ -89,7 +115,8 @@ final class RunCommand implements Callable<Integer> {
             if (stats) printStats(err, machine, t1 - t0, t2 - t1);
             machine.close();
             if (machine.consoleDropped() > 0) {
-                err.printf("jvmm: %d bytes of guest console output were dropped: stdout did not keep up%n",
+                err.printf(
+                        "jvmm: %d bytes of guest console output were dropped: stdout did not keep up%n",
                         machine.consoleDropped());
             }
             return status;
@@ -127,9 +154,15 @@ final class RunCommand implements Callable<Integer> {
             perVcpu.append(e);
             total += e;
         }
-        err.printf("jvmm-stats setup-ms=%d run-ms=%d exits=%s exits-total=%d unhandled-mmio=%d external-aborts=%d"
-                + " jvm-uptime-ms=%d%n", setupNanos / 1_000_000, runNanos / 1_000_000, perVcpu, total,
-                machine.unhandledMmio(), machine.externalAborts(),
+        err.printf(
+                "jvmm-stats setup-ms=%d run-ms=%d exits=%s exits-total=%d unhandled-mmio=%d external-aborts=%d"
+                        + " jvm-uptime-ms=%d%n",
+                setupNanos / 1_000_000,
+                runNanos / 1_000_000,
+                perVcpu,
+                total,
+                machine.unhandledMmio(),
+                machine.externalAborts(),
                 java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
         err.printf("jvmm-stats setup: %s%n", machine.setupPhases());
         err.printf("jvmm-stats msi: %s%n", machine.msiStats());
@@ -162,7 +195,8 @@ final class RunCommand implements Callable<Integer> {
     MachineConfig config() {
         inputFile("--kernel", kernel);
         if (initrd != null) inputFile("--initrd", initrd);
-        if (Files.isDirectory(kvmDevice)) throw usage("--kvm-device " + kvmDevice + ": is a directory, not the KVM device");
+        if (Files.isDirectory(kvmDevice))
+            throw usage("--kvm-device " + kvmDevice + ": is a directory, not the KVM device");
         long mem;
         try {
             mem = MemorySize.parse(memory);
@@ -170,8 +204,8 @@ final class RunCommand implements Callable<Integer> {
             throw usage("--memory: " + e.getMessage());
         }
         try {
-            return new MachineConfig(kernel, Optional.ofNullable(initrd), cmdline, mem, cpus, GicMsiMode.parse(gicMsi),
-                    pcie.toConfig());
+            return new MachineConfig(
+                    kernel, Optional.ofNullable(initrd), cmdline, mem, cpus, GicMsiMode.parse(gicMsi), pcie.toConfig());
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }

@@ -29,7 +29,7 @@ final class SignalStop {
     }
 
     private void onSignal() {
-        Runnable s = stop.getAndSet(() -> { }); // from now on attach() sees a stop already under way
+        Runnable s = stop.getAndSet(() -> {}); // from now on attach() sees a stop already under way
         if (s == null) {
             System.err.println("jvmm: stopped by a signal during set-up");
             System.err.flush();
@@ -49,7 +49,9 @@ final class SignalStop {
      * From now on a signal stops the guest through {@code stopAction} (instead of halting at once). Returns false
      * when a signal came first: the process is already on its way out.
      */
-    boolean attach(Runnable stopAction) { return stop.compareAndSet(null, stopAction); }
+    boolean attach(Runnable stopAction) {
+        return stop.compareAndSet(null, stopAction);
+    }
 
     /** The run is over with this status; returns true when no signal is being handled (exit normally). */
     boolean disarm(int exitStatus) {

@@ -10,7 +10,11 @@ final class UserError extends RuntimeException {
         this.status = status;
     }
 
-    UserError(String message, int status) { this(message, status, null); }
+    UserError(String message, int status) {
+        this(message, status, null);
+    }
 
-    int status() { return status; }
+    int status() {
+        return status;
+    }
 }

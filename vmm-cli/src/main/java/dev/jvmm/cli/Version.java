@@ -21,8 +21,10 @@ final class Version implements CommandLine.IVersionProvider {
     public String[] getVersion() {
         return new String[] {
             "jvmm " + jvmmVersion(),
-            "Java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ", " + System.getProperty("java.home") + ")",
-            "host " + System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"),
+            "Java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ", "
+                    + System.getProperty("java.home") + ")",
+            "host " + System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                    + System.getProperty("os.arch"),
         };
     }
 }

@@ -26,9 +26,12 @@ class Aarch64BootIT {
     static void bootGuests(@TempDir Path tmp) throws Exception {
         EmulatedAarch64Host.skipIfAsked();
         Path share = GuestImage.share(tmp);
-        String script = String.join("\n",
+        String script = String.join(
+                "\n",
                 // The full boot log once, with earlycon; the other runs are quiet (each console byte is a VM exit).
-                guest("two-cpus", "--cpus 2 --memory 256M --cmdline 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'"),
+                guest(
+                        "two-cpus",
+                        "--cpus 2 --memory 256M --cmdline 'console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1'"),
                 guest("one-cpu", "--cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1'"),
                 // Verbose, so the kernel's own report of its MSI controller is on the console.
                 guest("v2m", "--cpus 1 --memory 256M --gic-msi=v2m --cmdline 'console=ttyAMA0 panic=-1'"),
@@ -40,7 +43,8 @@ class Aarch64BootIT {
                 "echo '@@BEGIN gzip-kernel'; " + JVMM.replace("/work/guest/Image", "/work/guest/Image.gz")
                         + " --cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1'; echo \"@@END gzip-kernel rc=$?\"",
                 // A guest that waits at a shell forever, stopped with SIGTERM once it is up.
-                "echo '@@BEGIN sigterm'; " + JVMM + " --cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.shell'"
+                "echo '@@BEGIN sigterm'; " + JVMM
+                        + " --cpus 1 --memory 256M --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.shell'"
                         + " < /dev/null & pid=$!; sleep 30; kill -TERM $pid; wait $pid; echo \"@@END sigterm rc=$?\"",
                 "true");
         result = EmulatedAarch64Host.runShared(share, script, List.of(), 1200);
@@ -56,7 +60,9 @@ class Aarch64BootIT {
     }
 
     private static void assertGuestLine(EmulatedAarch64Host.Section r, String line) {
-        assertTrue(r.console().lines().anyMatch(l -> l.strip().equals(line)), "guest did not print '" + line + "':\n" + r.console());
+        assertTrue(
+                r.console().lines().anyMatch(l -> l.strip().equals(line)),
+                "guest did not print '" + line + "':\n" + r.console());
     }
 
     @Test
@@ -65,9 +71,12 @@ class Aarch64BootIT {
         assertGuestLine(r, "JVMM-GUEST cpus-online=2");
         assertGuestLine(r, "JVMM-GUEST ready");
         assertGuestLine(r, "JVMM-GUEST done");
-        assertTrue(r.console().lines().anyMatch(l -> l.strip().matches("JVMM-GUEST kernel=6\\.\\d+\\.\\d+.*-cloud-arm64")),
+        assertTrue(
+                r.console().lines().anyMatch(l -> l.strip().matches("JVMM-GUEST kernel=6\\.\\d+\\.\\d+.*-cloud-arm64")),
                 r.console());
-        assertTrue(r.console().contains("earlycon: pl11 at MMIO 0x0000000009000000"), "earlycon did not start:\n" + r.console());
+        assertTrue(
+                r.console().contains("earlycon: pl11 at MMIO 0x0000000009000000"),
+                "earlycon did not start:\n" + r.console());
         assertTrue(r.console().contains("Booting Linux on physical CPU 0x0000000000"), r.console());
         // --gic-msi=auto on a host with an ITS: the guest finds the ITS at its place in the memory map.
         assertTrue(r.console().contains("ITS [mem 0x08080000-0x0809ffff]"), r.console());

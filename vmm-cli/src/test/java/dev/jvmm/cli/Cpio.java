@@ -64,8 +64,8 @@ final class Cpio {
         byte[] nameBytes = (name + "\0").getBytes(StandardCharsets.US_ASCII);
         int size = data == null ? 0 : data.length;
         int nlink = (mode & S_IFDIR) != 0 ? 2 : 1;
-        String header = "070701" + hex(ino) + hex(mode) + hex(0) + hex(0) + hex(mode == 0 ? 1 : nlink) + hex(0) + hex(size)
-                + hex(0) + hex(0) + hex(0) + hex(0) + hex(nameBytes.length) + hex(0);
+        String header = "070701" + hex(ino) + hex(mode) + hex(0) + hex(0) + hex(mode == 0 ? 1 : nlink) + hex(0)
+                + hex(size) + hex(0) + hex(0) + hex(0) + hex(0) + hex(nameBytes.length) + hex(0);
         out.writeBytes(header.getBytes(StandardCharsets.US_ASCII));
         out.writeBytes(nameBytes);
         pad(out);

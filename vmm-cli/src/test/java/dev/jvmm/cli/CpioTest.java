@@ -18,11 +18,16 @@ class CpioTest {
 
     @Test
     void gnuCpioExtractsTheArchive() throws Exception {
-        byte[] archive = new Cpio().directory("jvmm.d").file("jvmm.d/50-x.sh", 0755, "echo hi\n").toBytes();
+        byte[] archive = new Cpio()
+                .directory("jvmm.d")
+                .file("jvmm.d/50-x.sh", 0755, "echo hi\n")
+                .toBytes();
         Path a = Files.write(dir.resolve("a.cpio"), archive);
         Path out = Files.createDirectories(dir.resolve("out"));
-        Process p = new ProcessBuilder("cpio", "-idm", "--quiet", "-F", a.toString()).directory(out.toFile())
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("cpio", "-idm", "--quiet", "-F", a.toString())
+                .directory(out.toFile())
+                .redirectErrorStream(true)
+                .start();
         String log = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), log);

@@ -24,7 +24,8 @@ final class EmulatedAarch64Host {
         /** The output of the command {@link #marked} ran as {@code name}, and its status. */
         Section section(String name) {
             java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-                    "(?s)@@BEGIN " + name + "\\R(.*?)@@END " + name + " rc=(\\d+)").matcher(output);
+                            "(?s)@@BEGIN " + name + "\\R(.*?)@@END " + name + " rc=(\\d+)")
+                    .matcher(output);
             assertTrue(m.find(), "no run '" + name + "' in the output:\n" + output);
             return new Section(m.group(1), Integer.parseInt(m.group(2)));
         }
@@ -58,21 +59,29 @@ final class EmulatedAarch64Host {
         return out;
     }
 
-    private EmulatedAarch64Host() { }
+    private EmulatedAarch64Host() {}
 
-    static Path repo() { return Path.of(System.getProperty("jvmm.repo", "..")).toAbsolutePath().normalize(); }
+    static Path repo() {
+        return Path.of(System.getProperty("jvmm.repo", "..")).toAbsolutePath().normalize();
+    }
 
-    static Path dist() { return Path.of(System.getProperty("jvmm.dist", "target/jvmm")).toAbsolutePath(); }
+    static Path dist() {
+        return Path.of(System.getProperty("jvmm.dist", "target/jvmm")).toAbsolutePath();
+    }
 
     static void skipIfAsked() {
-        assumeFalse("skip".equals(System.getProperty("jvmm.test.arm64")),
+        assumeFalse(
+                "skip".equals(System.getProperty("jvmm.test.arm64")),
                 "SKIPPED: emulated arm64 host tests disabled with -Djvmm.test.arm64=skip");
     }
 
     /** Runs {@code sh -c script} in the emulated host with jvmm's distribution at /jvmm. */
-    static Result run(String script, List<String> runOptions, int timeoutSeconds) throws IOException, InterruptedException {
+    static Result run(String script, List<String> runOptions, int timeoutSeconds)
+            throws IOException, InterruptedException {
         Path dist = dist();
-        assertTrue(Files.isExecutable(dist.resolve("bin/jvmm")), "jvmm distribution missing at " + dist + " (run mvn package)");
+        assertTrue(
+                Files.isExecutable(dist.resolve("bin/jvmm")),
+                "jvmm distribution missing at " + dist + " (run mvn package)");
         return launch(dist, "/jvmm", script, runOptions, timeoutSeconds);
     }
 
@@ -89,14 +98,23 @@ final class EmulatedAarch64Host {
 
     private static Result launch(Path share, String at, String script, List<String> runOptions, int timeoutSeconds)
             throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(repo().resolve("tools/arm64-host/run").toString(),
-                "--share", share.toString(), "--at", at, "--timeout", Integer.toString(timeoutSeconds)));
+        List<String> cmd = new ArrayList<>(List.of(
+                repo().resolve("tools/arm64-host/run").toString(),
+                "--share",
+                share.toString(),
+                "--at",
+                at,
+                "--timeout",
+                Integer.toString(timeoutSeconds)));
         cmd.addAll(runOptions);
         cmd.addAll(List.of("--", "sh", "-c", script));
         Path log = Files.createTempFile("jvmm-arm64-host", ".log");
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            Process p = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
             if (!p.waitFor(timeoutSeconds + 300L, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 throw new AssertionError("emulated arm64 host did not finish; log: " + Files.readString(log));

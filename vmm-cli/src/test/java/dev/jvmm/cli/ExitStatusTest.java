@@ -12,7 +12,8 @@ class ExitStatusTest {
     @Test
     void theReadmeTableIsTheEnum() throws Exception {
         String readme = Files.readString(EmulatedAarch64Host.repo().resolve("README.md"));
-        List<String> rows = readme.lines().filter(l -> l.matches("\\| \\d \\| .*")).toList();
+        List<String> rows =
+                readme.lines().filter(l -> l.matches("\\| \\d \\| .*")).toList();
         assertEquals(ExitStatus.values().length, rows.size(), "README exit status rows: " + rows);
         for (ExitStatus s : ExitStatus.values()) {
             assertEquals("| " + s.code() + " | " + s.meaning() + " |", rows.get(s.ordinal()));
@@ -27,7 +28,8 @@ class ExitStatusTest {
             String help = r.out().replaceAll("\\s+", " ");
             assertTrue(help.contains("Exit status:"), help);
             for (ExitStatus s : ExitStatus.values()) {
-                assertTrue(help.contains(s.code() + " " + s.meaning().replaceAll("\\s+", " ")),
+                assertTrue(
+                        help.contains(s.code() + " " + s.meaning().replaceAll("\\s+", " ")),
                         String.join(" ", args) + " lists " + s + ": " + help);
             }
         }

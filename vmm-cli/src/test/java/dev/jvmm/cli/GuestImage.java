@@ -18,16 +18,21 @@ import java.util.concurrent.TimeUnit;
  * distribution, for {@code tools/arm64-host/run --share}.
  */
 final class GuestImage {
-    private GuestImage() { }
+    private GuestImage() {}
 
     static Path cacheDir() throws IOException, InterruptedException {
         Path script = EmulatedAarch64Host.repo().resolve("tools/guest/build-guest");
-        Process p = new ProcessBuilder(script.toString()).inheritIO()
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        Process p = new ProcessBuilder(script.toString())
+                .inheritIO()
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
         assertTrue(p.waitFor(900, TimeUnit.SECONDS), "build-guest did not finish");
         assertEquals(0, p.exitValue(), "build-guest failed");
-        String cache = System.getenv().getOrDefault("JVMM_GUEST_CACHE",
-                System.getenv().getOrDefault("XDG_CACHE_HOME", System.getProperty("user.home") + "/.cache") + "/jvmm/guest");
+        String cache = System.getenv()
+                .getOrDefault(
+                        "JVMM_GUEST_CACHE",
+                        System.getenv().getOrDefault("XDG_CACHE_HOME", System.getProperty("user.home") + "/.cache")
+                                + "/jvmm/guest");
         Path dir = Path.of(cache);
         assertTrue(Files.isRegularFile(dir.resolve("Image")), "no Image in " + dir);
         assertTrue(Files.isRegularFile(dir.resolve("initramfs.cpio.gz")), "no initramfs in " + dir);
@@ -47,7 +52,8 @@ final class GuestImage {
             link(guest.resolve(f), share.resolve("guest").resolve(f));
         }
         try (var in = Files.newInputStream(guest.resolve("Image"));
-             var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(share.resolve("guest/Image.gz")), 1 << 16)) {
+                var out = new java.util.zip.GZIPOutputStream(
+                        Files.newOutputStream(share.resolve("guest/Image.gz")), 1 << 16)) {
             in.transferTo(out);
         }
         Files.write(share.resolve("guest/nisv.img"), Aarch64Payloads.loadPairFromDevice());
@@ -58,10 +64,13 @@ final class GuestImage {
      * {@link #share(Path)} with the test guest's initramfs extended by {@link #jvmmScript} into
      * guest/{@code initramfs}.
      */
-    static Path share(Path tmp, Class<?> owner, String script, String initramfs) throws IOException, InterruptedException {
+    static Path share(Path tmp, Class<?> owner, String script, String initramfs)
+            throws IOException, InterruptedException {
         Path share = share(tmp);
         jvmmScript(owner, script)
-                .appendTo(share.resolve("guest/initramfs.cpio.gz"), share.resolve("guest").resolve(initramfs));
+                .appendTo(
+                        share.resolve("guest/initramfs.cpio.gz"),
+                        share.resolve("guest").resolve(initramfs));
         return share;
     }
 

@@ -23,7 +23,10 @@ class HostInfoCommandTest {
         CliRunner r = CliRunner.run("host-info", "--kvm-device", "/dev/jvmm-test-no-such-kvm");
         assertEquals(ExitStatus.FAILURE.code(), r.status());
         assertEquals(1, r.err().lines().count(), r.err());
-        assertTrue(r.err().startsWith("jvmm: open /dev/jvmm-test-no-such-kvm: No such file or directory (ENOENT, errno 2)"),
+        assertTrue(
+                r.err()
+                        .startsWith(
+                                "jvmm: open /dev/jvmm-test-no-such-kvm: No such file or directory (ENOENT, errno 2)"),
                 r.err());
         assertFalse(r.err().contains("Exception"), r.err());
     }
@@ -32,7 +35,9 @@ class HostInfoCommandTest {
     void aFileThatIsNoKvmDeviceIsOneLine() {
         CliRunner r = CliRunner.run("host-info", "--kvm-device", "/dev/null");
         assertEquals(ExitStatus.FAILURE.code(), r.status());
-        assertEquals("jvmm: KVM_GET_API_VERSION: Inappropriate ioctl for device (ENOTTY, errno 25)", r.err().strip());
+        assertEquals(
+                "jvmm: KVM_GET_API_VERSION: Inappropriate ioctl for device (ENOTTY, errno 25)",
+                r.err().strip());
     }
 
     @Test

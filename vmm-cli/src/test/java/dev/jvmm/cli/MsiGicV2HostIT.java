@@ -21,7 +21,8 @@ class MsiGicV2HostIT {
     static void bootGuests(@TempDir Path tmp) throws Exception {
         EmulatedAarch64Host.skipIfAsked();
         Path share = MsiIT.guestShare(tmp);
-        String host = String.join("\n",
+        String host = String.join(
+                "\n",
                 EmulatedAarch64Host.marked("auto", MsiIT.JVMM + " --gic-msi=auto " + MsiIT.DEVICES),
                 EmulatedAarch64Host.marked("its", MsiIT.JVMM + " --gic-msi=its " + MsiIT.DEVICES),
                 "true");
@@ -31,7 +32,8 @@ class MsiGicV2HostIT {
     @Test
     void autoFallsBackToV2mBesideAGicV2AndEveryRngDeliversData() {
         EmulatedAarch64Host.Section auto = result.section("auto");
-        assertTrue(auto.console().contains("jvmm-stats msi-controller=v2m gic=v2 reason: no GICv3 ITS on this host"),
+        assertTrue(
+                auto.console().contains("jvmm-stats msi-controller=v2m gic=v2 reason: no GICv3 ITS on this host"),
                 auto.console());
         MsiIT.checkGuest(auto, "GICv2m");
     }
@@ -40,8 +42,11 @@ class MsiGicV2HostIT {
     void askingForTheItsFailsAtStartWithOneLineNamingIt() {
         EmulatedAarch64Host.Section its = result.section("its");
         assertEquals(1, its.status(), its.console());
-        assertTrue(its.console().contains("jvmm: --gic-msi=its: the host's KVM cannot create a GICv3 ITS (no GICv3 either);"
-                + " use --gic-msi=v2m or auto"), its.console());
+        assertTrue(
+                its.console()
+                        .contains("jvmm: --gic-msi=its: the host's KVM cannot create a GICv3 ITS (no GICv3 either);"
+                                + " use --gic-msi=v2m or auto"),
+                its.console());
         assertTrue(!its.console().contains("JVMM-GUEST"), "no guest booted:\n" + its.console());
     }
 }

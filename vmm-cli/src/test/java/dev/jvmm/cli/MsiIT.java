@@ -34,11 +34,17 @@ class MsiIT {
      * rc0: rp0 -> rng-rp; rp1 -> sw0 (2 ports), dp1 -> rng-sw; rng-rc on rc0's root bus (an integrated endpoint);
      * rc1 (segment 1): rp2 -> rng-seg1.
      */
-    static final String DEVICES = String.join(" ",
-            "--pcie-root-complex rc0", "--pcie-root-complex rc1,segment=1",
-            "--pcie-root-port rc0:rp0", "--pcie-root-port rc0:rp1", "--pcie-switch rp1:sw0,ports=2",
+    static final String DEVICES = String.join(
+            " ",
+            "--pcie-root-complex rc0",
+            "--pcie-root-complex rc1,segment=1",
+            "--pcie-root-port rc0:rp0",
+            "--pcie-root-port rc0:rp1",
+            "--pcie-switch rp1:sw0,ports=2",
             "--pcie-root-port rc1:rp2",
-            "--rng port=rp0,id=rng-rp", "--rng port=sw0.dp1,id=rng-sw", "--rng port=rp2,id=rng-seg1",
+            "--rng port=rp0,id=rng-rp",
+            "--rng port=sw0.dp1,id=rng-sw",
+            "--rng port=rp2,id=rng-seg1",
             "--rng port=rc0,id=rng-rc");
     /**
      * Where Linux puts them (it numbers buses depth first): rp0's bus 1, the switch's dp1 bus 5, rc0's root bus
@@ -52,7 +58,8 @@ class MsiIT {
     static void bootGuests(@TempDir Path tmp) throws Exception {
         EmulatedAarch64Host.skipIfAsked();
         Path share = guestShare(tmp);
-        String host = String.join("\n",
+        String host = String.join(
+                "\n",
                 EmulatedAarch64Host.marked("its", JVMM + " --gic-msi=its " + DEVICES),
                 EmulatedAarch64Host.marked("v2m", JVMM + " --gic-msi=v2m " + DEVICES),
                 EmulatedAarch64Host.marked("auto", JVMM + " --gic-msi=auto " + DEVICES),
@@ -75,7 +82,9 @@ class MsiIT {
     @Test
     void autoChoosesTheItsOnAGicV3HostAndSaysWhy() {
         EmulatedAarch64Host.Section auto = result.section("auto");
-        assertTrue(auto.console().contains("jvmm-stats msi-controller=its gic=v3 reason: the host's KVM can create a GICv3 ITS"),
+        assertTrue(
+                auto.console()
+                        .contains("jvmm-stats msi-controller=its gic=v3 reason: the host's KVM can create a GICv3 ITS"),
                 auto.console());
     }
 
@@ -83,7 +92,8 @@ class MsiIT {
     void aDeviceOnAPortThatDoesNotExistIsRefusedBeforeBooting() {
         EmulatedAarch64Host.Section bad = result.section("bad-port");
         assertEquals(2, bad.status(), bad.console());
-        assertTrue(bad.console().contains("jvmm: invalid PCIe topology: endpoint 'rng0': port 'nowhere' does not exist"),
+        assertTrue(
+                bad.console().contains("jvmm: invalid PCIe topology: endpoint 'rng0': port 'nowhere' does not exist"),
                 bad.console());
     }
 
@@ -98,8 +108,13 @@ class MsiIT {
         assertEquals(0, run.status(), "the guest powered off cleanly:\n" + console);
         assertTrue(console.contains("JVMM-GUEST script=60-msi.sh rc=0"), console);
 
-        List<Map<String, String>> devs = run.lines("JVMM-MSI-DEV").stream().map(EmulatedAarch64Host::fields).toList();
-        assertEquals(PCI_ADDRESSES, new HashSet<>(devs.stream().map(d -> d.get("pci")).toList()), console);
+        List<Map<String, String>> devs = run.lines("JVMM-MSI-DEV").stream()
+                .map(EmulatedAarch64Host::fields)
+                .toList();
+        assertEquals(
+                PCI_ADDRESSES,
+                new HashSet<>(devs.stream().map(d -> d.get("pci")).toList()),
+                console);
         for (Map<String, String> d : devs) {
             assertEquals("0x1044", d.get("device"), "virtio 1.0 entropy device id (0x1040 + 4): " + d);
             assertEquals("virtio_rng", d.get("driver"), "the virtio device is bound to virtio_rng: " + d);
@@ -108,12 +123,16 @@ class MsiIT {
 
         List<String> irqLines = run.lines("JVMM-MSI-IRQ");
         for (String pci : PCI_ADDRESSES) {
-            // Linux names per-device MSI domains after the parent domain and the device (e.g. ITS-PCI-MSIX-0001:01:00.0).
-            assertTrue(irqLines.stream().anyMatch(l -> l.contains(pci) && l.contains(domain) && l.contains("MSI")),
+            // Linux names per-device MSI domains after the parent domain and the device (e.g.
+            // ITS-PCI-MSIX-0001:01:00.0).
+            assertTrue(
+                    irqLines.stream().anyMatch(l -> l.contains(pci) && l.contains(domain) && l.contains("MSI")),
                     pci + " has no MSI line on " + domain + ":\n" + String.join("\n", irqLines));
         }
 
-        List<Map<String, String>> reads = run.lines("JVMM-MSI-READ").stream().map(EmulatedAarch64Host::fields).toList();
+        List<Map<String, String>> reads = run.lines("JVMM-MSI-READ").stream()
+                .map(EmulatedAarch64Host::fields)
+                .toList();
         assertEquals(PCI_ADDRESSES.size(), reads.size(), console);
         Set<String> grew = new HashSet<>();
         Set<String> data = new HashSet<>();
@@ -128,10 +147,12 @@ class MsiIT {
             }
         }
         assertEquals(PCI_ADDRESSES.size(), data.size(), "every read returned fresh bytes: " + data);
-        Set<String> virtio = new HashSet<>(devs.stream().map(d -> d.get("virtio")).toList());
+        Set<String> virtio =
+                new HashSet<>(devs.stream().map(d -> d.get("virtio")).toList());
         assertEquals(virtio, grew, "every device's requests vector counted interrupts during a read through it");
 
-        Matcher stats = Pattern.compile("jvmm-stats msi: (\\w+): delivered=(\\d+) blocked=(\\d+) failed=(\\d+) rejected=(\\d+); (.*)")
+        Matcher stats = Pattern.compile(
+                        "jvmm-stats msi: (\\w+): delivered=(\\d+) blocked=(\\d+) failed=(\\d+) rejected=(\\d+); (.*)")
                 .matcher(console);
         assertTrue(stats.find(), console);
         assertEquals("0", stats.group(5), "no message went to a wrong doorbell: " + stats.group());
@@ -148,7 +169,8 @@ class MsiIT {
         Map<String, Long> out = new java.util.LinkedHashMap<>();
         for (String kv : list.split(",")) {
             int eq = kv.indexOf('=');
-            if (eq > 0 && !kv.substring(eq + 1).isEmpty()) out.put(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
+            if (eq > 0 && !kv.substring(eq + 1).isEmpty())
+                out.put(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
         }
         return out;
     }

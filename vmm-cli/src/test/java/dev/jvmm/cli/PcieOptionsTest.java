@@ -57,7 +57,8 @@ class PcieOptionsTest {
             String[] all = run(args);
             new picocli.CommandLine(cmd).parseArgs(java.util.Arrays.copyOfRange(all, 1, all.length)); // without "run"
             long rngs = cmd.pcie.toConfig().devices().stream()
-                    .filter(d -> d.kind() == PcieConfig.DeviceKind.VIRTIO_RNG).count();
+                    .filter(d -> d.kind() == PcieConfig.DeviceKind.VIRTIO_RNG)
+                    .count();
             assertEquals(args[0].equals(args[1]) ? 2 : 1, rngs, String.join(" ", args));
         }
     }
@@ -66,20 +67,38 @@ class PcieOptionsTest {
     void anRngWithoutAPortGetsARootPortOfItsOwnAndARootComplexWhenThereIsNone() {
         PcieConfig c = options("--rng", "", "--rng", "id=entropy").toConfig();
         assertEquals(List.of(new PcieConfig.RootComplexSpec("pcie0", 0, 256)), c.rootComplexes());
-        assertEquals(List.of(new PcieConfig.RootPortSpec("pcie0", "rng0-port", false),
-                new PcieConfig.RootPortSpec("pcie0", "entropy-port", false)), c.rootPorts());
-        assertEquals(List.of(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, "rng0", null),
-                new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, "entropy", null)), c.devices());
+        assertEquals(
+                List.of(
+                        new PcieConfig.RootPortSpec("pcie0", "rng0-port", false),
+                        new PcieConfig.RootPortSpec("pcie0", "entropy-port", false)),
+                c.rootPorts());
+        assertEquals(
+                List.of(
+                        new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, "rng0", null),
+                        new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, "entropy", null)),
+                c.devices());
     }
 
     @Test
     void anRngGoesBelowANamedPortOrOnARootBus() {
-        PcieConfig c = options("--pcie-root-complex", "rc0", "--pcie-root-port", "rc0:rp0",
-                "--rng", "port=rp0", "--rng", "port=rc0,id=onbus").toConfig();
+        PcieConfig c = options(
+                        "--pcie-root-complex",
+                        "rc0",
+                        "--pcie-root-port",
+                        "rc0:rp0",
+                        "--rng",
+                        "port=rp0",
+                        "--rng",
+                        "port=rc0,id=onbus")
+                .toConfig();
         assertEquals(1, c.rootPorts().size(), "no extra port: " + c.rootPorts());
         var t = c.buildTopology();
         assertTrue(t.port("rp0").orElseThrow().linkedDevice().isPresent(), "rng0 below rp0");
-        assertTrue(t.rootComplex("rc0").orElseThrow().integratedEndpoints().contains(t.endpoint("onbus").orElseThrow()),
+        assertTrue(
+                t.rootComplex("rc0")
+                        .orElseThrow()
+                        .integratedEndpoints()
+                        .contains(t.endpoint("onbus").orElseThrow()),
                 "onbus is an integrated endpoint on rc0's root bus");
     }
 
@@ -94,29 +113,51 @@ class PcieOptionsTest {
     @Test
     void theEndToEndHierarchyParses() {
         PcieConfig c = options(
-                "--pcie-root-complex", "rc0",
-                "--pcie-root-complex", "rc1,segment=1,buses=16",
-                "--pcie-root-port", "rc0:rp0",
-                "--pcie-root-port", "rc0:rp1",
-                "--pcie-root-port", "rc1:rp2,hotplug",
-                "--pcie-root-port", "rc1:rp3",
-                "--pcie-switch", "rp1:sw0,ports=3",
-                "--pcie-endpoint", "sw0.dp1:ep0,functions=2",
-                "--pcie-endpoint", "rp3:ep1,vendor=0x1234,device=0x5678,class=0x058000,bar64").toConfig();
-        assertEquals(List.of(new PcieConfig.RootComplexSpec("rc0", 0, 256), new PcieConfig.RootComplexSpec("rc1", 1, 16)),
+                        "--pcie-root-complex", "rc0",
+                        "--pcie-root-complex", "rc1,segment=1,buses=16",
+                        "--pcie-root-port", "rc0:rp0",
+                        "--pcie-root-port", "rc0:rp1",
+                        "--pcie-root-port", "rc1:rp2,hotplug",
+                        "--pcie-root-port", "rc1:rp3",
+                        "--pcie-switch", "rp1:sw0,ports=3",
+                        "--pcie-endpoint", "sw0.dp1:ep0,functions=2",
+                        "--pcie-endpoint", "rp3:ep1,vendor=0x1234,device=0x5678,class=0x058000,bar64")
+                .toConfig();
+        assertEquals(
+                List.of(new PcieConfig.RootComplexSpec("rc0", 0, 256), new PcieConfig.RootComplexSpec("rc1", 1, 16)),
                 c.rootComplexes());
-        assertEquals(List.of(new PcieConfig.RootPortSpec("rc0", "rp0", false), new PcieConfig.RootPortSpec("rc0", "rp1", false),
-                new PcieConfig.RootPortSpec("rc1", "rp2", true), new PcieConfig.RootPortSpec("rc1", "rp3", false)), c.rootPorts());
+        assertEquals(
+                List.of(
+                        new PcieConfig.RootPortSpec("rc0", "rp0", false),
+                        new PcieConfig.RootPortSpec("rc0", "rp1", false),
+                        new PcieConfig.RootPortSpec("rc1", "rp2", true),
+                        new PcieConfig.RootPortSpec("rc1", "rp3", false)),
+                c.rootPorts());
         assertEquals(List.of(new PcieConfig.SwitchSpec("rp1", "sw0", 3, false)), c.switches());
-        assertEquals(List.of(new PcieConfig.EndpointSpec("sw0.dp1", "ep0", 2, 0x1B36, 0x0005, 0xFF0000, false),
-                new PcieConfig.EndpointSpec("rp3", "ep1", 1, 0x1234, 0x5678, 0x058000, true)), c.endpoints());
+        assertEquals(
+                List.of(
+                        new PcieConfig.EndpointSpec("sw0.dp1", "ep0", 2, 0x1B36, 0x0005, 0xFF0000, false),
+                        new PcieConfig.EndpointSpec("rp3", "ep1", 1, 0x1234, 0x5678, 0x058000, true)),
+                c.endpoints());
     }
 
     @Test
     void defaultSegmentsSkipTheOnesNamedExplicitly() {
-        PcieConfig c = options("--pcie-root-complex", "a", "--pcie-root-complex", "b,segment=0",
-                "--pcie-root-complex", "c", "--pcie-root-complex", "d,segment=2").toConfig();
-        assertEquals(List.of(1, 0, 3, 2), c.rootComplexes().stream().map(PcieConfig.RootComplexSpec::segment).toList());
+        PcieConfig c = options(
+                        "--pcie-root-complex",
+                        "a",
+                        "--pcie-root-complex",
+                        "b,segment=0",
+                        "--pcie-root-complex",
+                        "c",
+                        "--pcie-root-complex",
+                        "d,segment=2")
+                .toConfig();
+        assertEquals(
+                List.of(1, 0, 3, 2),
+                c.rootComplexes().stream()
+                        .map(PcieConfig.RootComplexSpec::segment)
+                        .toList());
     }
 
     @Test
@@ -126,59 +167,94 @@ class PcieOptionsTest {
 
     @Test
     void decimalAndHexNumbers() {
-        PcieConfig c = options("--pcie-root-complex", "rc,buses=0x10", "--pcie-root-port", "rc:rp",
-                "--pcie-endpoint", "rp:ep,vendor=4660,functions=0x3").toConfig();
+        PcieConfig c = options(
+                        "--pcie-root-complex",
+                        "rc,buses=0x10",
+                        "--pcie-root-port",
+                        "rc:rp",
+                        "--pcie-endpoint",
+                        "rp:ep,vendor=4660,functions=0x3")
+                .toConfig();
         assertEquals(16, c.rootComplexes().getFirst().buses());
         assertEquals(0x1234, c.endpoints().getFirst().vendorId());
         assertEquals(3, c.endpoints().getFirst().functions());
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
-        "--pcie-root-port|rp0|--pcie-root-port 'rp0': expected PARENT:NAME before the first ','",
-        "--pcie-root-port|rc0:|--pcie-root-port 'rc0:': expected PARENT:NAME before the first ','",
-        "--pcie-root-port|rc0:rp0,hotplug=yes|--pcie-root-port 'rc0:rp0,hotplug=yes': 'hotplug' takes no value",
-        "--pcie-switch|rp0:sw,ports=three|--pcie-switch 'rp0:sw,ports=three': ports=three is not a number",
-        "--pcie-switch|rp0:sw,ports|--pcie-switch 'rp0:sw,ports': 'ports' needs a value (ports=N)",
-        "--pcie-switch|rp0:sw,port=2|--pcie-switch 'rp0:sw,port=2': unknown setting 'port' (known: hotplug, ports)",
-        "--pcie-endpoint|rp0:ep,functions=2,functions=3|--pcie-endpoint 'rp0:ep,functions=2,functions=3': 'functions' is given twice",
-        "--pcie-root-complex|a:b|--pcie-root-complex 'a:b': a root complex has no parent; expected NAME",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "--pcie-root-port|rp0|--pcie-root-port 'rp0': expected PARENT:NAME before the first ','",
+                "--pcie-root-port|rc0:|--pcie-root-port 'rc0:': expected PARENT:NAME before the first ','",
+                "--pcie-root-port|rc0:rp0,hotplug=yes|--pcie-root-port 'rc0:rp0,hotplug=yes': 'hotplug' takes no value",
+                "--pcie-switch|rp0:sw,ports=three|--pcie-switch 'rp0:sw,ports=three': ports=three is not a number",
+                "--pcie-switch|rp0:sw,ports|--pcie-switch 'rp0:sw,ports': 'ports' needs a value (ports=N)",
+                "--pcie-switch|rp0:sw,port=2|--pcie-switch 'rp0:sw,port=2': unknown setting 'port' (known: hotplug, ports)",
+                "--pcie-endpoint|rp0:ep,functions=2,functions=3|--pcie-endpoint 'rp0:ep,functions=2,functions=3': 'functions' is given twice",
+                "--pcie-root-complex|a:b|--pcie-root-complex 'a:b': a root complex has no parent; expected NAME",
+            })
     void malformedArgumentsNameTheOptionAndTheArgument(String option, String arg, String message) {
         PcieOptions o = options("--pcie-root-complex", "rc0", "--pcie-root-port", "rc0:rp0", option, arg);
-        assertEquals(message, assertThrows(IllegalArgumentException.class, o::toConfig).getMessage());
+        assertEquals(
+                message,
+                assertThrows(IllegalArgumentException.class, o::toConfig).getMessage());
     }
 
     @Test
     void aPortOnAMissingRootComplexIsRefusedWithStatus2() throws Exception {
-        assertUsage("invalid PCIe topology: root port 'rp3': root complex 'rc9' does not exist",
-                "--pcie-root-complex", "rc0", "--pcie-root-port", "rc9:rp3");
+        assertUsage(
+                "invalid PCIe topology: root port 'rp3': root complex 'rc9' does not exist",
+                "--pcie-root-complex",
+                "rc0",
+                "--pcie-root-port",
+                "rc9:rp3");
     }
 
     @Test
     void everyProblemIsListedOnOneLine() throws Exception {
-        assertUsage("invalid PCIe topology: switch 'sw0': port 'rp7' does not exist; endpoint 'ep0': port 'sw0.dp5' does not exist",
-                "--pcie-root-complex", "rc0", "--pcie-switch", "rp7:sw0,ports=2", "--pcie-endpoint", "sw0.dp5:ep0");
+        assertUsage(
+                "invalid PCIe topology: switch 'sw0': port 'rp7' does not exist; endpoint 'ep0': port 'sw0.dp5' does not exist",
+                "--pcie-root-complex",
+                "rc0",
+                "--pcie-switch",
+                "rp7:sw0,ports=2",
+                "--pcie-endpoint",
+                "sw0.dp5:ep0");
     }
 
     @Test
     void twoDevicesOnOnePortAreRefused() throws Exception {
-        assertUsage("invalid PCIe topology: endpoint 'b': port 'rp0' already has endpoint 'a'",
-                "--pcie-root-complex", "rc0", "--pcie-root-port", "rc0:rp0",
-                "--pcie-endpoint", "rp0:a", "--pcie-endpoint", "rp0:b");
+        assertUsage(
+                "invalid PCIe topology: endpoint 'b': port 'rp0' already has endpoint 'a'",
+                "--pcie-root-complex",
+                "rc0",
+                "--pcie-root-port",
+                "rc0:rp0",
+                "--pcie-endpoint",
+                "rp0:a",
+                "--pcie-endpoint",
+                "rp0:b");
     }
 
     @Test
     void segmentBeyondTheEcamAreaIsRefused() throws Exception {
-        assertUsage("invalid PCIe topology: root complex 'rc0': segment=16 out of range 0-15 (the memory map has ECAM for 16 segments)",
-                "--pcie-root-complex", "rc0,segment=16");
+        assertUsage(
+                "invalid PCIe topology: root complex 'rc0': segment=16 out of range 0-15 (the memory map has ECAM for 16 segments)",
+                "--pcie-root-complex",
+                "rc0,segment=16");
     }
 
     @Test
     void tooFewBusesForTheHierarchy() throws Exception {
-        assertUsage("invalid PCIe topology: root complex 'rc0': buses=2 is too small, the root bus, the ports and the switches"
+        assertUsage(
+                "invalid PCIe topology: root complex 'rc0': buses=2 is too small, the root bus, the ports and the switches"
                         + " below it need at least 6",
-                "--pcie-root-complex", "rc0,buses=2", "--pcie-root-port", "rc0:rp0", "--pcie-switch", "rp0:sw0,ports=3");
+                "--pcie-root-complex",
+                "rc0,buses=2",
+                "--pcie-root-port",
+                "rc0:rp0",
+                "--pcie-switch",
+                "rp0:sw0,ports=3");
     }
 
     @Test
@@ -190,8 +266,12 @@ class PcieOptionsTest {
     void helpDocumentsThePcieOptions() {
         CliRunner r = CliRunner.run("run", "--help");
         assertEquals(0, r.status());
-        for (String opt : new String[] {"--pcie-root-complex=NAME[,segment=N][,buses=N]", "--pcie-root-port=RC:NAME[,hotplug]",
-                "--pcie-switch=PORT:NAME[,ports=N][,hotplug]", "--pcie-endpoint=PORT:NAME[,functions=N]"}) {
+        for (String opt : new String[] {
+            "--pcie-root-complex=NAME[,segment=N][,buses=N]",
+            "--pcie-root-port=RC:NAME[,hotplug]",
+            "--pcie-switch=PORT:NAME[,ports=N][,hotplug]",
+            "--pcie-endpoint=PORT:NAME[,functions=N]"
+        }) {
             assertTrue(r.out().contains(opt), "help lacks " + opt + ":\n" + r.out());
         }
     }

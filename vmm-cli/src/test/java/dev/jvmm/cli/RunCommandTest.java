@@ -38,25 +38,41 @@ class RunCommandTest {
     void kernelOrInitrdNamingADirectoryOrADeviceSaySo() throws Exception {
         assertUsage("--kernel " + dir + ": is a directory, not a file", "run", "--kernel", dir.toString());
         assertUsage("--kernel /dev/null: not a regular file", "run", "--kernel", "/dev/null");
-        assertUsage("--initrd " + dir + ": is a directory, not a file",
-                "run", "--kernel", kernel().toString(), "--initrd", dir.toString());
+        assertUsage(
+                "--initrd " + dir + ": is a directory, not a file",
+                "run",
+                "--kernel",
+                kernel().toString(),
+                "--initrd",
+                dir.toString());
     }
 
     @Test
     void kvmDeviceNamingADirectorySaysSo() throws Exception {
-        assertUsage("--kvm-device " + dir + ": is a directory, not the KVM device",
-                "run", "--kernel", kernel().toString(), "--kvm-device", dir.toString());
+        assertUsage(
+                "--kvm-device " + dir + ": is a directory, not the KVM device",
+                "run",
+                "--kernel",
+                kernel().toString(),
+                "--kvm-device",
+                dir.toString());
     }
 
     @Test
     void initrdFileDoesNotExist() throws Exception {
-        assertUsage("--initrd /nonexistent/initrd: no such file",
-                "run", "--kernel", kernel().toString(), "--initrd", "/nonexistent/initrd");
+        assertUsage(
+                "--initrd /nonexistent/initrd: no such file",
+                "run",
+                "--kernel",
+                kernel().toString(),
+                "--initrd",
+                "/nonexistent/initrd");
     }
 
     @Test
     void memoryTooSmall() throws Exception {
-        assertUsage("--memory 32M is too small: at least 64M", "run", "--kernel", kernel().toString(), "--memory", "32M");
+        assertUsage(
+                "--memory 32M is too small: at least 64M", "run", "--kernel", kernel().toString(), "--memory", "32M");
     }
 
     @Test
@@ -66,14 +82,20 @@ class RunCommandTest {
 
     @Test
     void memoryNotASize() throws Exception {
-        assertUsage("--memory: not a size: 'lots' (use e.g. 512M or 2G)",
-                "run", "--kernel", kernel().toString(), "--memory", "lots");
+        assertUsage(
+                "--memory: not a size: 'lots' (use e.g. 512M or 2G)",
+                "run",
+                "--kernel",
+                kernel().toString(),
+                "--memory",
+                "lots");
     }
 
     @Test
     void cpusOutOfRange() throws Exception {
         assertUsage("--cpus must be between 1 and 123 (got 0)", "run", "--kernel", kernel().toString(), "--cpus", "0");
-        assertUsage("--cpus must be between 1 and 123 (got 500)", "run", "--kernel", kernel().toString(), "--cpus", "500");
+        assertUsage(
+                "--cpus must be between 1 and 123 (got 500)", "run", "--kernel", kernel().toString(), "--cpus", "500");
     }
 
     @Test
@@ -85,14 +107,24 @@ class RunCommandTest {
 
     @Test
     void badGicMsiMode() throws Exception {
-        assertUsage("--gic-msi must be one of auto, its, v2m (got 'msi')",
-                "run", "--kernel", kernel().toString(), "--gic-msi", "msi");
+        assertUsage(
+                "--gic-msi must be one of auto, its, v2m (got 'msi')",
+                "run",
+                "--kernel",
+                kernel().toString(),
+                "--gic-msi",
+                "msi");
     }
 
     @Test
     void cmdlineTooLong() throws Exception {
-        assertUsage("--cmdline is 3000 bytes; the arm64 kernel takes at most 2047",
-                "run", "--kernel", kernel().toString(), "--cmdline", "x".repeat(3000));
+        assertUsage(
+                "--cmdline is 3000 bytes; the arm64 kernel takes at most 2047",
+                "run",
+                "--kernel",
+                kernel().toString(),
+                "--cmdline",
+                "x".repeat(3000));
     }
 
     @Test
@@ -106,20 +138,24 @@ class RunCommandTest {
 
     @Test
     void aValidKernelOnAHostThatIsNotAarch64IsOneLine() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "x86_64 hosts only");
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                System.getProperty("os.arch").equals("amd64"), "x86_64 hosts only");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/kvm")), "SKIPPED: no /dev/kvm");
         Path kernel = Files.write(dir.resolve("Image"), Aarch64Payloads.loadPairFromDevice());
         CliRunner r = CliRunner.run("run", "--kernel", kernel.toString());
         assertEquals(ExitStatus.FAILURE.code(), r.status(), r.err());
-        assertEquals("jvmm: this host is not aarch64: jvmm runs aarch64 guests on aarch64 KVM hosts only", r.err().strip());
+        assertEquals(
+                "jvmm: this host is not aarch64: jvmm runs aarch64 guests on aarch64 KVM hosts only",
+                r.err().strip());
     }
 
     @Test
     void helpDocumentsEveryOption() {
         CliRunner r = CliRunner.run("run", "--help");
         assertEquals(0, r.status());
-        for (String opt : new String[] {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--gic-msi",
-                "--kvm-device", "Exit status"}) {
+        for (String opt : new String[] {
+            "--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--gic-msi", "--kvm-device", "Exit status"
+        }) {
             assertTrue(r.out().contains(opt), "help lacks " + opt + ":\n" + r.out());
         }
     }

@@ -31,9 +31,13 @@ class VirtioBlkIT {
     private static final int READ_SIZE = 8 << 20, WRITE_SIZE = 4 << 20, RO_SIZE = 1 << 20, PATTERN_SIZE = 1 << 20;
     private static final String JVMM = "/work/jvmm/bin/jvmm run --kernel /work/guest/Image"
             + " --initrd /work/guest/initramfs-blk.cpio --cpus 2 --memory 256M --stats";
-    private static final String DEVICES = String.join(" ",
-            "--pcie-root-complex rc0", "--pcie-root-complex rc1,segment=1",
-            "--pcie-root-port rc0:rp0", "--pcie-root-port rc0:rp1", "--pcie-switch rp1:sw0,ports=2",
+    private static final String DEVICES = String.join(
+            " ",
+            "--pcie-root-complex rc0",
+            "--pcie-root-complex rc1,segment=1",
+            "--pcie-root-port rc0:rp0",
+            "--pcie-root-port rc0:rp1",
+            "--pcie-switch rp1:sw0,ports=2",
             "--pcie-root-port rc1:rp2",
             "--disk path=/work/disk-read.img,port=rp0,id=disk-read",
             "--disk path=/work/disk-write.img,port=sw0.dp0,id=disk-write",
@@ -57,24 +61,35 @@ class VirtioBlkIT {
 
         // Each run gets a fresh zeroed writable image; afterwards the host checksums the pattern area and the rest.
         String fresh = "rm -f /work/disk-write.img; head -c " + WRITE_SIZE + " /dev/zero > /work/disk-write.img";
-        String after = "echo \"JVMM-HOST-FILES pattern=$(head -c " + PATTERN_SIZE + " /work/disk-write.img | sha256sum | cut -d' ' -f1)"
+        String after = "echo \"JVMM-HOST-FILES pattern=$(head -c " + PATTERN_SIZE
+                + " /work/disk-write.img | sha256sum | cut -d' ' -f1)"
                 + " rest=$(tail -c +" + (PATTERN_SIZE + 1) + " /work/disk-write.img | sha256sum | cut -d' ' -f1)"
                 + " read=$(sha256sum /work/disk-read.img | cut -d' ' -f1) ro=$(sha256sum /work/disk-ro.img | cut -d' ' -f1)\"";
         String quiet = " --cmdline 'console=ttyAMA0 quiet panic=-1'";
         String hvc = " --console=virtio --cmdline 'console=hvc0 quiet panic=-1'";
-        String sigterm = JVMM + " --gic-msi=its " + DEVICES + " --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.blk-wait'"
-                + " > /tmp/sigterm.log 2>&1 & pid=$!;"
-                + " i=0; while ! grep -q JVMM-BLK-SYNCED /tmp/sigterm.log && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done;"
-                + " kill -TERM $pid; wait $pid; rc=$?; cat /tmp/sigterm.log; " + after + "; (exit $rc)";
-        String host = String.join("\n",
-                fresh, EmulatedAarch64Host.marked("its", JVMM + " --gic-msi=its " + DEVICES + quiet + "; rc=$?; " + after + "; (exit $rc)"),
-                fresh, EmulatedAarch64Host.marked("v2m-hvc", JVMM + " --gic-msi=v2m " + DEVICES + hvc + "; rc=$?; " + after + "; (exit $rc)"),
-                fresh, EmulatedAarch64Host.marked("sigterm", sigterm),
+        String sigterm =
+                JVMM + " --gic-msi=its " + DEVICES + " --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.blk-wait'"
+                        + " > /tmp/sigterm.log 2>&1 & pid=$!;"
+                        + " i=0; while ! grep -q JVMM-BLK-SYNCED /tmp/sigterm.log && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done;"
+                        + " kill -TERM $pid; wait $pid; rc=$?; cat /tmp/sigterm.log; " + after + "; (exit $rc)";
+        String host = String.join(
+                "\n",
+                fresh,
+                EmulatedAarch64Host.marked(
+                        "its", JVMM + " --gic-msi=its " + DEVICES + quiet + "; rc=$?; " + after + "; (exit $rc)"),
+                fresh,
+                EmulatedAarch64Host.marked(
+                        "v2m-hvc", JVMM + " --gic-msi=v2m " + DEVICES + hvc + "; rc=$?; " + after + "; (exit $rc)"),
+                fresh,
+                EmulatedAarch64Host.marked("sigterm", sigterm),
                 // A second jvmm on an image the first one holds (busybox in the emulated host has no flock).
-                EmulatedAarch64Host.marked("locked", JVMM + " --disk path=/work/disk-read.img,id=holder"
-                        + " --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.blk-wait' > /tmp/holder.log 2>&1 & holder=$!;"
-                        + " i=0; while ! grep -q msi-controller /tmp/holder.log && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done; "
-                        + JVMM + " --disk path=/work/disk-read.img" + quiet + "; rc=$?; kill -TERM $holder; wait $holder; (exit $rc)"),
+                EmulatedAarch64Host.marked(
+                        "locked",
+                        JVMM + " --disk path=/work/disk-read.img,id=holder"
+                                + " --cmdline 'console=ttyAMA0 quiet panic=-1 jvmm.blk-wait' > /tmp/holder.log 2>&1 & holder=$!;"
+                                + " i=0; while ! grep -q msi-controller /tmp/holder.log && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done; "
+                                + JVMM + " --disk path=/work/disk-read.img" + quiet
+                                + "; rc=$?; kill -TERM $holder; wait $holder; (exit $rc)"),
                 EmulatedAarch64Host.marked("missing", JVMM + " --disk path=/work/nope.img" + quiet),
                 EmulatedAarch64Host.marked("directory", JVMM + " --disk path=/work" + quiet),
                 "true");
@@ -103,10 +118,14 @@ class VirtioBlkIT {
     void theGuestReadsWritesAndIsRefusedWhereItShouldBe(String run) throws Exception {
         EmulatedAarch64Host.Section s = result.section(run);
         assertEquals(0, s.status(), "the guest powered off:\n" + s.console());
-        Map<String, Map<String, String>> disks = s.lines("JVMM-BLK-DEV").stream().map(EmulatedAarch64Host::fields)
+        Map<String, Map<String, String>> disks = s.lines("JVMM-BLK-DEV").stream()
+                .map(EmulatedAarch64Host::fields)
                 .collect(Collectors.toMap(f -> f.get("serial"), f -> f));
-        assertEquals(Map.of("disk-read", "0000:01:00.0", "disk-write", "0000:04:00.0", "disk-ro", "0001:01:00.0"),
-                disks.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().get("pci"))),
+        assertEquals(
+                Map.of("disk-read", "0000:01:00.0", "disk-write", "0000:04:00.0", "disk-ro", "0001:01:00.0"),
+                disks.entrySet().stream()
+                        .collect(Collectors.toMap(
+                                Map.Entry::getKey, e -> e.getValue().get("pci"))),
                 "each disk where it was put, its serial the id: " + disks);
         assertEquals(String.valueOf(READ_SIZE / 512), disks.get("disk-read").get("sectors"));
         assertEquals("1", disks.get("disk-ro").get("ro"));
@@ -148,8 +167,12 @@ class VirtioBlkIT {
     void aLockedMissingOrDirectoryImageIsRefusedAtStartWithOneLine() {
         EmulatedAarch64Host.Section locked = result.section("locked");
         assertEquals(2, locked.status(), locked.console());
-        assertTrue(locked.console().lines().anyMatch(l -> l.startsWith("jvmm: disk 'disk0' (/work/disk-read.img): ")
-                && l.contains("in use")), locked.console());
+        assertTrue(
+                locked.console()
+                        .lines()
+                        .anyMatch(l ->
+                                l.startsWith("jvmm: disk 'disk0' (/work/disk-read.img): ") && l.contains("in use")),
+                locked.console());
         EmulatedAarch64Host.Section missing = result.section("missing");
         assertEquals(2, missing.status(), missing.console());
         assertTrue(missing.console().contains("jvmm: disk 'disk0' (/work/nope.img): "), missing.console());

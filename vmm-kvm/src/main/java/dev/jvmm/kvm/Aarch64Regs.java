@@ -10,7 +10,7 @@ import dev.jvmm.headers.linux.aarch64.kvm_h;
  * emit, so the offsets come from the generated {@code user_pt_regs} layout instead.
  */
 public final class Aarch64Regs {
-    private Aarch64Regs() { }
+    private Aarch64Regs() {}
 
     private static long core(long byteOffset) {
         return kvm_h.KVM_REG_ARM64() | kvm_h.KVM_REG_SIZE_U64() | kvm_h.KVM_REG_ARM_CORE() | (byteOffset / 4);
@@ -36,7 +36,9 @@ public final class Aarch64Regs {
      * the generated shift and mask constants).
      */
     public static long sysreg(int op0, int op1, int crn, int crm, int op2) {
-        return kvm_h.KVM_REG_ARM64() | kvm_h.KVM_REG_SIZE_U64() | kvm_h.KVM_REG_ARM64_SYSREG()
+        return kvm_h.KVM_REG_ARM64()
+                | kvm_h.KVM_REG_SIZE_U64()
+                | kvm_h.KVM_REG_ARM64_SYSREG()
                 | (((long) op0 << kvm_h.KVM_REG_ARM64_SYSREG_OP0_SHIFT()) & kvm_h.KVM_REG_ARM64_SYSREG_OP0_MASK())
                 | (((long) op1 << kvm_h.KVM_REG_ARM64_SYSREG_OP1_SHIFT()) & kvm_h.KVM_REG_ARM64_SYSREG_OP1_MASK())
                 | (((long) crn << kvm_h.KVM_REG_ARM64_SYSREG_CRN_SHIFT()) & kvm_h.KVM_REG_ARM64_SYSREG_CRN_MASK())

@@ -12,7 +12,11 @@ public enum Aarch64VcpuFeature {
 
     private final int bit;
 
-    Aarch64VcpuFeature(int bit) { this.bit = bit; }
+    Aarch64VcpuFeature(int bit) {
+        this.bit = bit;
+    }
 
-    public int bit() { return bit; }
+    public int bit() {
+        return bit;
+    }
 }

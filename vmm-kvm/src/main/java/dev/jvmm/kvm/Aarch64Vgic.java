@@ -32,7 +32,7 @@ public final class Aarch64Vgic implements AutoCloseable {
     private final boolean v3;
     private final List<Its> itses = new ArrayList<>();
 
-    private record Its(DeviceFd device, long base) { }
+    private record Its(DeviceFd device, long base) {}
 
     /** Takes ownership of a vGIC device; v2 or v3 follows from its KVM_DEV_TYPE. */
     Aarch64Vgic(DeviceFd gic) {
@@ -75,8 +75,9 @@ public final class Aarch64Vgic implements AutoCloseable {
         long distSize = kvm_h.KVM_VGIC_V2_DIST_SIZE();
         long cpuSize = kvm_h.KVM_VGIC_V2_CPU_SIZE();
         if (overlaps(distBase, distSize, cpuBase, cpuSize)) {
-            throw new IllegalArgumentException("vGICv2 distributor [0x%x, +0x%x) and CPU interface [0x%x, +0x%x) overlap"
-                    .formatted(distBase, distSize, cpuBase, cpuSize));
+            throw new IllegalArgumentException(
+                    "vGICv2 distributor [0x%x, +0x%x) and CPU interface [0x%x, +0x%x) overlap"
+                            .formatted(distBase, distSize, cpuBase, cpuSize));
         }
         DeviceFd gic = vm.createDevice(dev.jvmm.headers.linux.common.kvm_h.KVM_DEV_TYPE_ARM_VGIC_V2());
         try {
@@ -93,13 +94,15 @@ public final class Aarch64Vgic implements AutoCloseable {
     /** arm-vgic.rst / arm-vgic-v3.rst, KVM_DEV_ARM_VGIC_GRP_NR_IRQS: 64 to 1024 in steps of 32. */
     private static void checkNrIrqs(int nrIrqs) {
         if (nrIrqs < 64 || nrIrqs > 1024 || nrIrqs % 32 != 0) {
-            throw new IllegalArgumentException("vGIC interrupt count must be a multiple of 32 in [64, 1024]: " + nrIrqs);
+            throw new IllegalArgumentException(
+                    "vGIC interrupt count must be a multiple of 32 in [64, 1024]: " + nrIrqs);
         }
     }
 
     private static void checkAligned(String what, long base, long alignment) {
         if (base < 0 || (base & (alignment - 1)) != 0) {
-            throw new IllegalArgumentException("%s base 0x%x must be %d KiB aligned".formatted(what, base, alignment >> 10));
+            throw new IllegalArgumentException(
+                    "%s base 0x%x must be %d KiB aligned".formatted(what, base, alignment >> 10));
         }
     }
 
@@ -108,7 +111,9 @@ public final class Aarch64Vgic implements AutoCloseable {
     }
 
     /** True for a vGICv3, false for a vGICv2. */
-    public boolean isV3() { return v3; }
+    public boolean isV3() {
+        return v3;
+    }
 
     /** KVM_DEV_ARM_VGIC_CTRL_INIT on the vGIC; call after every vCPU was created and initialized. */
     public void initialize() throws ErrnoException {
@@ -126,8 +131,8 @@ public final class Aarch64Vgic implements AutoCloseable {
         checkAligned("ITS", base, V3_ALIGN);
         for (Its other : itses) {
             if (overlaps(base, ITS_SIZE, other.base(), ITS_SIZE)) {
-                throw new IllegalArgumentException("ITS at 0x%x overlaps the ITS at 0x%x (each takes 128 KiB)"
-                        .formatted(base, other.base()));
+                throw new IllegalArgumentException(
+                        "ITS at 0x%x overlaps the ITS at 0x%x (each takes 128 KiB)".formatted(base, other.base()));
             }
         }
         DeviceFd d = vm.createDevice(dev.jvmm.headers.linux.common.kvm_h.KVM_DEV_TYPE_ARM_VGIC_ITS());
@@ -150,13 +155,19 @@ public final class Aarch64Vgic implements AutoCloseable {
         itses.add(new Its(d, base));
     }
 
-    public boolean hasIts() { return !itses.isEmpty(); }
+    public boolean hasIts() {
+        return !itses.isEmpty();
+    }
 
     /** How many ITSes {@link #addIts} added. */
-    public int itsCount() { return itses.size(); }
+    public int itsCount() {
+        return itses.size();
+    }
 
     /** The base addresses of the ITSes, in the order they were added. */
-    public List<Long> itsBases() { return itses.stream().map(Its::base).toList(); }
+    public List<Long> itsBases() {
+        return itses.stream().map(Its::base).toList();
+    }
 
     /** Closes every ITS, then the vGIC, all of them even when a close fails (the first failure is thrown). */
     @Override

@@ -13,11 +13,15 @@ import dev.jvmm.headers.linux.common.kvm_h;
  * {@code unsigned long}, so ints are widened without sign extension.
  */
 final class Abi {
-    private Abi() { }
+    private Abi() {}
 
-    private static long req(int v) { return Integer.toUnsignedLong(v); }
+    private static long req(int v) {
+        return Integer.toUnsignedLong(v);
+    }
 
-    private static long req(long v) { return v; }
+    private static long req(long v) {
+        return v;
+    }
 
     // system ioctls (on /dev/kvm)
     static final long KVM_GET_API_VERSION = req(kvm_h.KVM_GET_API_VERSION());

@@ -36,11 +36,17 @@ public enum Cap {
 
     private final int number;
 
-    Cap(int number) { this.number = number; }
+    Cap(int number) {
+        this.number = number;
+    }
 
     /** The KVM_CAP_* number. */
-    public int number() { return number; }
+    public int number() {
+        return number;
+    }
 
     /** "KVM_CAP_MSI_DEVID". */
-    public String kvmName() { return "KVM_CAP_" + name(); }
+    public String kvmName() {
+        return "KVM_CAP_" + name();
+    }
 }

@@ -22,7 +22,9 @@ public final class DeviceFd extends Fd {
     }
 
     /** The KVM_DEV_TYPE_* this device was created as. */
-    public int type() { return type; }
+    public int type() {
+        return type;
+    }
 
     /** Sets an attribute whose value is a 64-bit integer (e.g. a vGIC base address). */
     public void setAttrU64(int group, long attr, long value) throws ErrnoException {

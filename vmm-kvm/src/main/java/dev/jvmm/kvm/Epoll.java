@@ -27,11 +27,13 @@ public final class Epoll extends Fd {
     public static final int EPOLLERR = Libc.EPOLLERR;
     /** Always reported, whether asked for or not (epoll_ctl(2)). */
     public static final int EPOLLHUP = Libc.EPOLLHUP;
+
     public static final int EPOLLRDHUP = Libc.EPOLLRDHUP;
     /** Edge-triggered: reported once per change, not for as long as the fd stays ready. */
     public static final int EPOLLET = Libc.EPOLLET;
     /** Reported once, then disabled until {@link #modify} re-arms it. */
     public static final int EPOLLONESHOT = Libc.EPOLLONESHOT;
+
     public static final int EPOLLEXCLUSIVE = Libc.EPOLLEXCLUSIVE;
 
     /** Events one {@link #await} can return at most with {@link #create()}. */
@@ -44,6 +46,7 @@ public final class Epoll extends Fd {
      * other 64-bit arch). LibcConstantsTest checks both against the C compilers.
      */
     static final int EVENT_SIZE = eventSize(HostArch.current());
+
     static final int DATA_OFFSET = dataOffset(HostArch.current());
 
     /** One epoll_event for epoll_ctl, per thread: registration may run on any thread, concurrently. */
@@ -61,12 +64,18 @@ public final class Epoll extends Fd {
         this.events = Arena.ofAuto().allocate((long) EVENT_SIZE * maxEvents, 8);
     }
 
-    static int eventSize(HostArch arch) { return arch == HostArch.X86_64 ? 12 : 16; }
+    static int eventSize(HostArch arch) {
+        return arch == HostArch.X86_64 ? 12 : 16;
+    }
 
-    static int dataOffset(HostArch arch) { return arch == HostArch.X86_64 ? 4 : 8; }
+    static int dataOffset(HostArch arch) {
+        return arch == HostArch.X86_64 ? 4 : 8;
+    }
 
     /** epoll_create1(EPOLL_CLOEXEC), returning up to {@link #DEFAULT_MAX_EVENTS} fds per {@link #await}. */
-    public static Epoll create() throws ErrnoException { return create(DEFAULT_MAX_EVENTS); }
+    public static Epoll create() throws ErrnoException {
+        return create(DEFAULT_MAX_EVENTS);
+    }
 
     /** epoll_create1(EPOLL_CLOEXEC), returning up to {@code maxEvents} fds per {@link #await}. */
     public static Epoll create(int maxEvents) throws ErrnoException {
@@ -128,5 +137,7 @@ public final class Epoll extends Fd {
     }
 
     /** The most events one {@link #await} returns. */
-    public int maxEvents() { return maxEvents; }
+    public int maxEvents() {
+        return maxEvents;
+    }
 }

@@ -27,7 +27,7 @@ public final class Errno {
     public static final int ENOSYS = 38;
     public static final int EOPNOTSUPP = 95;
 
-    private Errno() { }
+    private Errno() {}
 
     /** "Permission denied (EACCES, errno 13)"; unknown numbers still name the number. */
     public static String describe(int errno) {

@@ -21,10 +21,16 @@ public final class ErrnoException extends IOException {
         this.errno = errno;
     }
 
-    public String operation() { return operation; }
+    public String operation() {
+        return operation;
+    }
 
-    public int errno() { return errno; }
+    public int errno() {
+        return errno;
+    }
 
     /** True when errno is the given one, e.g. {@code e.is(Errno.EBUSY)}. */
-    public boolean is(int expected) { return errno == expected; }
+    public boolean is(int expected) {
+        return errno == expected;
+    }
 }

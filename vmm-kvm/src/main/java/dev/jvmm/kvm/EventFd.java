@@ -21,7 +21,9 @@ public final class EventFd extends Fd {
     }
 
     /** A blocking eventfd (reads wait for a signal). */
-    public static EventFd create() throws ErrnoException { return create(false); }
+    public static EventFd create() throws ErrnoException {
+        return create(false);
+    }
 
     public static EventFd create(boolean nonBlocking) throws ErrnoException {
         int flags = Libc.EFD_CLOEXEC | (nonBlocking ? Libc.EFD_NONBLOCK : 0);
@@ -36,7 +38,9 @@ public final class EventFd extends Fd {
         Libc.write(fd(), v, "eventfd write");
     }
 
-    public void signal() throws ErrnoException { signal(1); }
+    public void signal() throws ErrnoException {
+        signal(1);
+    }
 
     /**
      * Reads and resets the counter. A non-blocking eventfd with nothing signalled returns 0 (a signalled

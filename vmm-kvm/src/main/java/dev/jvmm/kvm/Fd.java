@@ -23,9 +23,13 @@ abstract class Fd implements AutoCloseable {
     }
 
     /** The fd number for passing to the kernel inside a struct (irqfd, ioeventfd). */
-    public final int rawFd() { return fd(); }
+    public final int rawFd() {
+        return fd();
+    }
 
-    public final boolean isClosed() { return closed.get(); }
+    public final boolean isClosed() {
+        return closed.get();
+    }
 
     @Override
     public void close() throws ErrnoException {
@@ -33,5 +37,7 @@ abstract class Fd implements AutoCloseable {
     }
 
     @Override
-    public String toString() { return what + "(fd " + fd + (closed.get() ? ", closed)" : ")"); }
+    public String toString() {
+        return what + "(fd " + fd + (closed.get() ? ", closed)" : ")");
+    }
 }

@@ -2,7 +2,9 @@ package dev.jvmm.kvm;
 
 /** The host's CPU architecture, which picks the arch-specific half of the KVM API. */
 public enum HostArch {
-    X86_64, AARCH64, OTHER;
+    X86_64,
+    AARCH64,
+    OTHER;
 
     private static final HostArch CURRENT = switch (System.getProperty("os.arch")) {
         case "amd64", "x86_64" -> X86_64;
@@ -10,7 +12,9 @@ public enum HostArch {
         default -> OTHER;
     };
 
-    public static HostArch current() { return CURRENT; }
+    public static HostArch current() {
+        return CURRENT;
+    }
 
     public String uname() {
         return switch (this) {

@@ -74,9 +74,13 @@ public final class HostFile extends Fd {
         };
     }
 
-    static int statModeOffset(HostArch arch) { return arch == HostArch.X86_64 ? 24 : 16; }
+    static int statModeOffset(HostArch arch) {
+        return arch == HostArch.X86_64 ? 24 : 16;
+    }
 
-    static int statSizeOffset(HostArch arch) { return 48; }
+    static int statSizeOffset(HostArch arch) {
+        return 48;
+    }
 
     /**
      * Opens {@code path} with {@code O_CLOEXEC} and {@code O_RDONLY} or {@code O_RDWR}; never creates it.
@@ -89,7 +93,8 @@ public final class HostFile extends Fd {
     public static HostFile open(Path path, boolean readOnly) throws ErrnoException {
         Objects.requireNonNull(path, "path");
         if (HostArch.current() == HostArch.OTHER) {
-            throw new UnsupportedOperationException("struct stat layout unknown on " + HostArch.current().uname());
+            throw new UnsupportedOperationException(
+                    "struct stat layout unknown on " + HostArch.current().uname());
         }
         String p = path.toString();
         int fd;
@@ -107,9 +112,10 @@ public final class HostFile extends Fd {
             throw e;
         }
         if (type != Libc.S_IFREG && type != Libc.S_IFBLK) {
-            IllegalArgumentException e = new IllegalArgumentException(type == Libc.S_IFDIR
-                    ? p + " is a directory, not a disk image"
-                    : p + " is neither a regular file nor a block device");
+            IllegalArgumentException e = new IllegalArgumentException(
+                    type == Libc.S_IFDIR
+                            ? p + " is a directory, not a disk image"
+                            : p + " is neither a regular file nor a block device");
             closeQuietly(fd, e);
             throw e;
         }
@@ -133,13 +139,19 @@ public final class HostFile extends Fd {
     }
 
     /** The path it was opened with. */
-    public String path() { return path; }
+    public String path() {
+        return path;
+    }
 
     /** Opened {@code O_RDONLY}. */
-    public boolean isReadOnly() { return readOnly; }
+    public boolean isReadOnly() {
+        return readOnly;
+    }
 
     /** A block device rather than a regular file. */
-    public boolean isBlockDevice() { return blockDevice; }
+    public boolean isBlockDevice() {
+        return blockDevice;
+    }
 
     /** The size in bytes now: {@code st_size} of a regular file, {@code BLKGETSIZE64} of a block device. */
     public long size() throws ErrnoException {
@@ -236,8 +248,8 @@ public final class HostFile extends Fd {
         checkRange(offset, total);
         int fd = fd();
         MemorySegment iov = IOVECS.get();
-        int next = 0;     // first segment not yet done
-        long skip = 0;    // bytes of segments[next] already done
+        int next = 0; // first segment not yet done
+        long skip = 0; // bytes of segments[next] already done
         long done = 0;
         while (done < total) {
             int count = 0;

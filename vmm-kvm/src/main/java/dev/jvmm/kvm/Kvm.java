@@ -9,11 +9,16 @@ import java.nio.file.Path;
 public final class Kvm extends Fd {
     /** The only API version there has ever been (api.rst §4.1: "the only stable version is 12"). */
     public static final int API_VERSION = 12;
+
     public static final Path DEFAULT_PATH = Path.of("/dev/kvm");
 
-    private Kvm(int fd) { super(fd, "/dev/kvm"); }
+    private Kvm(int fd) {
+        super(fd, "/dev/kvm");
+    }
 
-    public static Kvm open() throws ErrnoException { return open(DEFAULT_PATH); }
+    public static Kvm open() throws ErrnoException {
+        return open(DEFAULT_PATH);
+    }
 
     /**
      * Initializes the classes every VM needs (the libc downcall handles, the ioctl numbers, the kick signal) so
@@ -23,8 +28,17 @@ public final class Kvm extends Fd {
      */
     public static void preload() {
         try {
-            for (Class<?> c : new Class<?>[] {Libc.class, Abi.class, VcpuKicker.class, VcpuRunner.class,
-                    Aarch64Vgic.class, Aarch64Regs.class, Aarch64VcpuFeature.class, Cap.class, KvmHostProbe.class}) {
+            for (Class<?> c : new Class<?>[] {
+                Libc.class,
+                Abi.class,
+                VcpuKicker.class,
+                VcpuRunner.class,
+                Aarch64Vgic.class,
+                Aarch64Regs.class,
+                Aarch64VcpuFeature.class,
+                Cap.class,
+                KvmHostProbe.class
+            }) {
                 Class.forName(c.getName(), true, c.getClassLoader());
             }
         } catch (ClassNotFoundException e) {
@@ -41,8 +55,8 @@ public final class Kvm extends Fd {
         int version = kvm.apiVersion();
         if (version != API_VERSION) {
             kvm.close();
-            throw new ErrnoException("KVM_GET_API_VERSION returned " + version + ", jvmm needs " + API_VERSION,
-                    Errno.EINVAL);
+            throw new ErrnoException(
+                    "KVM_GET_API_VERSION returned " + version + ", jvmm needs " + API_VERSION, Errno.EINVAL);
         }
         return kvm;
     }
@@ -66,7 +80,9 @@ public final class Kvm extends Fd {
     }
 
     /** KVM_CREATE_VM with the default machine type (on arm64: the default 40-bit IPA space). */
-    public VmFd createVm() throws ErrnoException { return createVm(0); }
+    public VmFd createVm() throws ErrnoException {
+        return createVm(0);
+    }
 
     /**
      * KVM_CREATE_VM. On arm64 the type carries the IPA size (KVM_VM_TYPE_ARM_IPA_SIZE, api.rst §4.2); 0 is the

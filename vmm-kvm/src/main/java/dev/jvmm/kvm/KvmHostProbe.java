@@ -17,7 +17,7 @@ public final class KvmHostProbe {
     /** Device type names in the order they are reported, with their KVM_DEV_TYPE_* numbers. */
     public static final Map<String, Integer> DEVICE_TYPES = deviceTypes();
 
-    private KvmHostProbe() { }
+    private KvmHostProbe() {}
 
     private static Map<String, Integer> deviceTypes() {
         Map<String, Integer> m = new LinkedHashMap<>();
@@ -38,15 +38,25 @@ public final class KvmHostProbe {
         try (VmFd vm = kvm.createVm()) {
             for (Cap c : Cap.values()) vmCaps.put(c, ask(() -> vm.checkExtension(c)));
             for (var e : DEVICE_TYPES.entrySet()) {
-                devices.put(e.getKey(), ask(() -> vm.canCreateDevice(e.getValue()) ? 1 : 0).orElse(0) == 1);
+                devices.put(
+                        e.getKey(),
+                        ask(() -> vm.canCreateDevice(e.getValue()) ? 1 : 0).orElse(0) == 1);
             }
-            if (HostArch.current() == HostArch.AARCH64 && devices.get("KVM_DEV_TYPE_ARM_VGIC_V3")
+            if (HostArch.current() == HostArch.AARCH64
+                    && devices.get("KVM_DEV_TYPE_ARM_VGIC_V3")
                     && devices.get("KVM_DEV_TYPE_ARM_VGIC_ITS")) {
                 devid = msiDevidWithIts(vm, notes);
             }
         }
-        return new KvmHostReport(HostArch.current(), kvm.apiVersion(), kvm.vcpuMmapSize(), sys, vmCaps, devices,
-                devid, List.copyOf(notes));
+        return new KvmHostReport(
+                HostArch.current(),
+                kvm.apiVersion(),
+                kvm.vcpuMmapSize(),
+                sys,
+                vmCaps,
+                devices,
+                devid,
+                List.copyOf(notes));
     }
 
     /**
@@ -56,7 +66,7 @@ public final class KvmHostProbe {
     @SuppressWarnings("try") // the devices only need to exist while the VM is asked
     private static Optional<Integer> msiDevidWithIts(VmFd vm, List<String> notes) {
         try (DeviceFd gic = vm.createDevice(kvm_h.KVM_DEV_TYPE_ARM_VGIC_V3());
-             DeviceFd its = vm.createDevice(kvm_h.KVM_DEV_TYPE_ARM_VGIC_ITS())) {
+                DeviceFd its = vm.createDevice(kvm_h.KVM_DEV_TYPE_ARM_VGIC_ITS())) {
             return Optional.of(vm.checkExtension(Cap.MSI_DEVID));
         } catch (ErrnoException e) {
             notes.add("creating vGICv3 + ITS in the probe VM: " + e.getMessage());

@@ -34,40 +34,40 @@ final class Libc {
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
 
     // int ioctl(int fd, unsigned long request, ...): the two shapes jvmm needs, an integer or a pointer argument.
-    private static final MethodHandle IOCTL_LONG = linkErrno("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
-    private static final MethodHandle IOCTL_PTR = linkErrno("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
+    private static final MethodHandle IOCTL_LONG =
+            linkErrno("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
+    private static final MethodHandle IOCTL_PTR =
+            linkErrno("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
     // int open(const char *path, int flags, ...  mode_t mode)
-    private static final MethodHandle OPEN = linkErrno("open",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
+    private static final MethodHandle OPEN =
+            linkErrno("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
     private static final MethodHandle CLOSE = linkErrno("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
-    private static final MethodHandle MMAP = linkErrno("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), -1);
-    private static final MethodHandle MUNMAP = linkErrno("munmap",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), -1);
-    private static final MethodHandle EVENTFD = linkErrno("eventfd",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
-    private static final MethodHandle READ = linkErrno("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
-    private static final MethodHandle WRITE = linkErrno("write",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
-    private static final MethodHandle SIGACTION = linkErrno("sigaction",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), -1);
+    private static final MethodHandle MMAP = linkErrno(
+            "mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), -1);
+    private static final MethodHandle MUNMAP =
+            linkErrno("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), -1);
+    private static final MethodHandle EVENTFD =
+            linkErrno("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
+    private static final MethodHandle READ =
+            linkErrno("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
+    private static final MethodHandle WRITE =
+            linkErrno("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), -1);
+    private static final MethodHandle SIGACTION =
+            linkErrno("sigaction", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), -1);
     // int epoll_create1(int flags); int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
     // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
-    private static final MethodHandle EPOLL_CREATE1 = linkErrno("epoll_create1",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
-    private static final MethodHandle EPOLL_CTL = linkErrno("epoll_ctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), -1);
-    private static final MethodHandle EPOLL_WAIT = linkErrno("epoll_wait",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), -1);
+    private static final MethodHandle EPOLL_CREATE1 =
+            linkErrno("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
+    private static final MethodHandle EPOLL_CTL =
+            linkErrno("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), -1);
+    private static final MethodHandle EPOLL_WAIT =
+            linkErrno("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), -1);
     // pthread_* return the error number instead of setting errno.
     private static final MethodHandle PTHREAD_SELF = link("pthread_self", FunctionDescriptor.of(JAVA_LONG));
-    private static final MethodHandle PTHREAD_KILL = link("pthread_kill",
-            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle PTHREAD_SIGMASK = link("pthread_sigmask",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle PTHREAD_KILL =
+            link("pthread_kill", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PTHREAD_SIGMASK =
+            link("pthread_sigmask", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SIGRTMIN = link("__libc_current_sigrtmin", FunctionDescriptor.of(JAVA_INT));
 
     // Flag values below are the asm-generic ones, shared by x86_64 and arm64 (include/uapi/asm-generic/fcntl.h,
@@ -102,16 +102,20 @@ final class Libc {
     static final int SIG_UNBLOCK = 1;
     /** glibc's sigset_t: 1024 bits. The kernel's own sigset (KVM_SET_SIGNAL_MASK) is 64 bits. */
     static final int GLIBC_SIGSET_BYTES = 128;
+
     static final int KERNEL_SIGSET_BYTES = 8;
 
-    private Libc() { }
+    private Libc() {}
 
     @SuppressWarnings("restricted")
     private static MethodHandle linkErrno(String name, FunctionDescriptor fd, int firstVariadic) {
         var addr = LIBC.findOrThrow(name);
         return firstVariadic < 0
                 ? LINKER.downcallHandle(addr, fd, Linker.Option.captureCallState("errno"))
-                : LINKER.downcallHandle(addr, fd, Linker.Option.firstVariadicArg(firstVariadic),
+                : LINKER.downcallHandle(
+                        addr,
+                        fd,
+                        Linker.Option.firstVariadicArg(firstVariadic),
                         Linker.Option.captureCallState("errno"));
     }
 
@@ -188,7 +192,8 @@ final class Libc {
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
-        // EINTR from close(2) on Linux still means the fd is gone: do not retry (close(2), "Dealing with error returns").
+        // EINTR from close(2) on Linux still means the fd is gone: do not retry (close(2), "Dealing with error
+        // returns").
         if (r < 0 && errno(cap) != Errno.EINTR) throw new ErrnoException("close", errno(cap));
     }
 
@@ -358,25 +363,27 @@ final class Libc {
     // pwritev/fallocate are the 64-bit-offset calls there (no *64 variants needed).
 
     // ssize_t pread(int fd, void *buf, size_t count, off_t offset); ssize_t pwrite(...) likewise
-    private static final MethodHandle PREAD = linkErrno("pread",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), -1);
-    private static final MethodHandle PWRITE = linkErrno("pwrite",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), -1);
+    private static final MethodHandle PREAD =
+            linkErrno("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), -1);
+    private static final MethodHandle PWRITE =
+            linkErrno("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), -1);
     // ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset); pwritev likewise
-    private static final MethodHandle PREADV = linkErrno("preadv",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), -1);
-    private static final MethodHandle PWRITEV = linkErrno("pwritev",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), -1);
+    private static final MethodHandle PREADV =
+            linkErrno("preadv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), -1);
+    private static final MethodHandle PWRITEV =
+            linkErrno("pwritev", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG), -1);
     // ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags) (glibc 2.26, Linux 4.6)
-    private static final MethodHandle PREADV2 = linkErrno("preadv2",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), -1);
+    private static final MethodHandle PREADV2 = linkErrno(
+            "preadv2", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), -1);
     /** preadv2 flag: fail with EAGAIN instead of waiting for I/O, i.e. read only what the page cache holds. */
     static final int RWF_NOWAIT = 0x8;
+
     private static final MethodHandle FDATASYNC = linkErrno("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
     // int fallocate(int fd, int mode, off_t offset, off_t len)
-    private static final MethodHandle FALLOCATE = linkErrno("fallocate",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
-    private static final MethodHandle FLOCK = linkErrno("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
+    private static final MethodHandle FALLOCATE =
+            linkErrno("fallocate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
+    private static final MethodHandle FLOCK =
+            linkErrno("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), -1);
 
     /**
      * int fstat(int fd, struct stat *buf), linked on first use: glibc exports {@code fstat} as a symbol only since
@@ -445,7 +452,8 @@ final class Libc {
         while (true) {
             long r;
             try {
-                r = write ? (long) PWRITEV.invokeExact(cap, fd, iov, count, offset)
+                r = write
+                        ? (long) PWRITEV.invokeExact(cap, fd, iov, count, offset)
                         : (long) PREADV.invokeExact(cap, fd, iov, count, offset);
             } catch (Throwable t) {
                 throw new AssertionError(t);

@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 public record MemorySlot(int slot, int flags, long guestPhysAddr, MemorySegment host) {
     /** KVM_MEM_READONLY: writes exit to userspace as MMIO (needs KVM_CAP_READONLY_MEM). */
     public static final int READONLY = 1 << 1;
+
     private static final long PAGE = 4096;
 
     public MemorySlot {

@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 
 /** Host memory mappings: guest RAM and the vCPU's {@code kvm_run} page. */
 public final class Mmap {
-    private Mmap() { }
+    private Mmap() {}
 
     /**
      * Private anonymous memory of {@code size} bytes (page-aligned by the kernel), unmapped when {@code arena}
@@ -13,8 +13,13 @@ public final class Mmap {
      */
     public static MemorySegment anonymous(long size, Arena arena) throws ErrnoException {
         if (size <= 0) throw new IllegalArgumentException("mapping size must be positive: " + size);
-        MemorySegment raw = Libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE,
-                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0, "mmap anonymous " + size);
+        MemorySegment raw = Libc.mmap(
+                size,
+                Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE,
+                -1,
+                0,
+                "mmap anonymous " + size);
         return reinterpret(raw, size, arena);
     }
 

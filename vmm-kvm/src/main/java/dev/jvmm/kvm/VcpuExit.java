@@ -11,10 +11,10 @@ import java.lang.foreign.ValueLayout;
  */
 public sealed interface VcpuExit {
     /** Guest port read (x86): fill {@code data} with {@code size * count} bytes. */
-    record IoIn(int port, int size, int count, MemorySegment data) implements VcpuExit { }
+    record IoIn(int port, int size, int count, MemorySegment data) implements VcpuExit {}
 
     /** Guest port write (x86): {@code data} holds {@code size * count} bytes. */
-    record IoOut(int port, int size, int count, MemorySegment data) implements VcpuExit { }
+    record IoOut(int port, int size, int count, MemorySegment data) implements VcpuExit {}
 
     /** Guest load from an address no memory slot backs: fill {@code data} ({@code length} bytes, little-endian). */
     record MmioRead(long address, int length, MemorySegment data) implements VcpuExit {
@@ -35,10 +35,10 @@ public sealed interface VcpuExit {
     }
 
     /** x86 HLT with no in-kernel LAPIC to wait in. */
-    record Hlt() implements VcpuExit { }
+    record Hlt() implements VcpuExit {}
 
     /** x86 triple fault / shutdown. */
-    record Shutdown() implements VcpuExit { }
+    record Shutdown() implements VcpuExit {}
 
     /**
      * KVM_EXIT_SYSTEM_EVENT: the guest asked for power-off, reset or crash (on arm64 through PSCI SYSTEM_OFF,
@@ -46,7 +46,12 @@ public sealed interface VcpuExit {
      */
     record SystemEvent(int type, long[] data) implements VcpuExit {
         /** What the guest asked for. */
-        public enum Kind { SHUTDOWN, RESET, CRASH, OTHER }
+        public enum Kind {
+            SHUTDOWN,
+            RESET,
+            CRASH,
+            OTHER
+        }
 
         public Kind kind() {
             if (type == dev.jvmm.headers.linux.common.kvm_h.KVM_SYSTEM_EVENT_SHUTDOWN()) return Kind.SHUTDOWN;
@@ -57,20 +62,20 @@ public sealed interface VcpuExit {
     }
 
     /** KVM_EXIT_FAIL_ENTRY: the hardware refused to enter the guest. */
-    record FailEntry(long hardwareReason, int cpu) implements VcpuExit { }
+    record FailEntry(long hardwareReason, int cpu) implements VcpuExit {}
 
     /** KVM_EXIT_INTERNAL_ERROR with its sub-error and diagnostic words. */
-    record InternalError(int suberror, long[] data) implements VcpuExit { }
+    record InternalError(int suberror, long[] data) implements VcpuExit {}
 
     /**
      * KVM_EXIT_ARM_NISV: a guest access to a device address without a valid syndrome (e.g. a load-pair), which
      * KVM cannot decode; reported only after KVM_CAP_ARM_NISV_TO_USER was enabled.
      */
-    record ArmNisv(long esrIss, long faultIpa) implements VcpuExit { }
+    record ArmNisv(long esrIss, long faultIpa) implements VcpuExit {}
 
     /** KVM_RUN returned early because of a kick (EINTR) or a pending signal. */
-    record Interrupted() implements VcpuExit { }
+    record Interrupted() implements VcpuExit {}
 
     /** Any other exit reason, kept so the caller can report it by number. */
-    record Unknown(int reason) implements VcpuExit { }
+    record Unknown(int reason) implements VcpuExit {}
 }

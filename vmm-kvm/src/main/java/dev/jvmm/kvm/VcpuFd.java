@@ -22,7 +22,9 @@ public final class VcpuFd extends Fd {
         this.mmapSize = mmapSize;
     }
 
-    public int id() { return id; }
+    public int id() {
+        return id;
+    }
 
     /**
      * Prepares the calling thread to run this vCPU: maps {@code kvm_run} into a confined arena of this thread,

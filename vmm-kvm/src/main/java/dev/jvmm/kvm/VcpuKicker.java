@@ -27,7 +27,7 @@ public final class VcpuKicker {
 
     private static boolean installed;
 
-    private VcpuKicker() { }
+    private VcpuKicker() {}
 
     /** Installs the do-nothing handler for {@link #SIGNAL}, once per process. sa_flags = 0: no SA_RESTART. */
     static synchronized void installHandler() throws ErrnoException {

@@ -32,7 +32,9 @@ public final class VcpuRunner implements AutoCloseable {
         this.run = run;
     }
 
-    public VcpuFd vcpu() { return vcpu; }
+    public VcpuFd vcpu() {
+        return vcpu;
+    }
 
     /**
      * One KVM_RUN. Returns the exit; for IoIn and MmioRead, write the result into the exit's data before calling
@@ -68,8 +70,8 @@ public final class VcpuRunner implements AutoCloseable {
         }
         if (reason == EXIT_SYSTEM_EVENT) {
             MemorySegment se = kvm_run.system_event(run);
-            int n = Math.min(Math.max(kvm_run.system_event.ndata(se), 0),
-                    (int) kvm_run.system_event.data$dimensions()[0]);
+            int n = Math.min(Math.max(kvm_run.system_event.ndata(se), 0), (int)
+                    kvm_run.system_event.data$dimensions()[0]);
             long[] data = new long[n];
             for (int i = 0; i < n; i++) data[i] = kvm_run.system_event.data(se, i);
             return new VcpuExit.SystemEvent(kvm_run.system_event.type(se), data);
@@ -79,12 +81,13 @@ public final class VcpuRunner implements AutoCloseable {
         if (reason == EXIT_INTR) return new VcpuExit.Interrupted();
         if (reason == EXIT_FAIL_ENTRY) {
             MemorySegment f = kvm_run.fail_entry(run);
-            return new VcpuExit.FailEntry(kvm_run.fail_entry.hardware_entry_failure_reason(f),
-                    kvm_run.fail_entry.cpu(f));
+            return new VcpuExit.FailEntry(
+                    kvm_run.fail_entry.hardware_entry_failure_reason(f), kvm_run.fail_entry.cpu(f));
         }
         if (reason == EXIT_INTERNAL_ERROR) {
             MemorySegment ie = kvm_run.internal(run);
-            int n = Math.min(Math.max(kvm_run.internal.ndata(ie), 0), (int) kvm_run.internal.data$dimensions()[0]);
+            int n = Math.min(Math.max(kvm_run.internal.ndata(ie), 0), (int)
+                    kvm_run.internal.data$dimensions()[0]);
             long[] data = new long[n];
             for (int i = 0; i < n; i++) data[i] = kvm_run.internal.data(ie, i);
             return new VcpuExit.InternalError(kvm_run.internal.suberror(ie), data);

@@ -214,9 +214,13 @@ public final class VmFd extends Fd {
             }
         }
 
-        public static IoEvent mmio(long address, int length) { return new IoEvent(false, address, length, OptionalLong.empty()); }
+        public static IoEvent mmio(long address, int length) {
+            return new IoEvent(false, address, length, OptionalLong.empty());
+        }
 
-        public static IoEvent pio(int port, int length) { return new IoEvent(true, port, length, OptionalLong.empty()); }
+        public static IoEvent pio(int port, int length) {
+            return new IoEvent(true, port, length, OptionalLong.empty());
+        }
 
         @Override
         public String toString() {

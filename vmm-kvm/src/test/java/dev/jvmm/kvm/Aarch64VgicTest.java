@@ -43,12 +43,14 @@ class Aarch64VgicTest {
 
     @Test
     void x86KvmRefusesBothVgicsWithEnodev() throws Exception {
-        try (Kvm kvm = RealKvm.openX86OrSkip(); VmFd vm = kvm.createVm()) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                VmFd vm = kvm.createVm()) {
             var v3 = assertThrows(ErrnoException.class, () -> Aarch64Vgic.createV3(vm, 0x800_0000, 0x80A_0000, 256));
             assertEquals(Errno.ENODEV, v3.errno());
             var v2 = assertThrows(ErrnoException.class, () -> Aarch64Vgic.createV2(vm, 0x800_0000, 0x801_0000, 256));
             assertEquals(Errno.ENODEV, v2.errno());
-            assertTrue(v2.getMessage().startsWith("KVM_CREATE_DEVICE type " + kvm_h.KVM_DEV_TYPE_ARM_VGIC_V2()),
+            assertTrue(
+                    v2.getMessage().startsWith("KVM_CREATE_DEVICE type " + kvm_h.KVM_DEV_TYPE_ARM_VGIC_V2()),
                     v2.getMessage());
             assertFalse(vm.canCreateDevice(kvm_h.KVM_DEV_TYPE_ARM_VGIC_V2()));
             assertFalse(vm.canCreateDevice(kvm_h.KVM_DEV_TYPE_ARM_VGIC_ITS()));

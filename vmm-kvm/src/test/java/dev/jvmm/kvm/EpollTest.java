@@ -14,7 +14,9 @@ class EpollTest {
 
     @Test
     void wakesOnAnEventfdSignalWithItsToken() throws Exception {
-        try (Epoll ep = Epoll.create(); EventFd a = EventFd.create(true); EventFd b = EventFd.create(true)) {
+        try (Epoll ep = Epoll.create();
+                EventFd a = EventFd.create(true);
+                EventFd b = EventFd.create(true)) {
             ep.add(a, Epoll.EPOLLIN, 0xA);
             ep.add(b, Epoll.EPOLLIN, 0xFFFF_FFFF_0000_000BL); // all 64 bits of the token travel
             long[] tokens = new long[4];
@@ -33,7 +35,8 @@ class EpollTest {
 
     @Test
     void timesOutWithZero() throws Exception {
-        try (Epoll ep = Epoll.create(); EventFd a = EventFd.create(true)) {
+        try (Epoll ep = Epoll.create();
+                EventFd a = EventFd.create(true)) {
             ep.add(a, Epoll.EPOLLIN, 1);
             long t0 = System.nanoTime();
             assertEquals(0, ep.await(new long[1], 50));
@@ -43,7 +46,8 @@ class EpollTest {
 
     @Test
     void deleteStopsWakeUpsAndModifyChangesTheToken() throws Exception {
-        try (Epoll ep = Epoll.create(); EventFd a = EventFd.create(true)) {
+        try (Epoll ep = Epoll.create();
+                EventFd a = EventFd.create(true)) {
             long[] tokens = new long[1];
             ep.add(a, Epoll.EPOLLIN, 1);
             ep.modify(a, Epoll.EPOLLIN, 2);
@@ -56,13 +60,17 @@ class EpollTest {
             assertEquals(Errno.ENOENT, e.errno());
             assertTrue(e.getMessage().startsWith("epoll_ctl DEL eventfd(fd "), e.getMessage());
             ep.add(a, Epoll.EPOLLIN, 3);
-            assertEquals(Errno.EEXIST, assertThrows(ErrnoException.class, () -> ep.add(a, Epoll.EPOLLIN, 3)).errno());
+            assertEquals(
+                    Errno.EEXIST,
+                    assertThrows(ErrnoException.class, () -> ep.add(a, Epoll.EPOLLIN, 3))
+                            .errno());
         }
     }
 
     @Test
     void aWaiterOnAnotherThreadWakesUp() throws Exception {
-        try (Epoll ep = Epoll.create(); EventFd a = EventFd.create(true)) {
+        try (Epoll ep = Epoll.create();
+                EventFd a = EventFd.create(true)) {
             ep.add(a, Epoll.EPOLLIN, 42);
             CompletableFuture<long[]> woke = new CompletableFuture<>();
             Thread t = Thread.ofPlatform().start(() -> {
@@ -84,7 +92,8 @@ class EpollTest {
 
     @Test
     void edgeTriggeredReportsOncePerSignal() throws Exception {
-        try (Epoll ep = Epoll.create(); EventFd a = EventFd.create(true)) {
+        try (Epoll ep = Epoll.create();
+                EventFd a = EventFd.create(true)) {
             ep.add(a, Epoll.EPOLLIN | Epoll.EPOLLET, 7);
             long[] tokens = new long[1];
             a.signal();
@@ -97,8 +106,10 @@ class EpollTest {
 
     @Test
     void returnsNoMoreThanTheCallerHasRoomFor() throws Exception {
-        try (Epoll ep = Epoll.create(2); EventFd a = EventFd.create(true); EventFd b = EventFd.create(true);
-             EventFd c = EventFd.create(true)) {
+        try (Epoll ep = Epoll.create(2);
+                EventFd a = EventFd.create(true);
+                EventFd b = EventFd.create(true);
+                EventFd c = EventFd.create(true)) {
             assertEquals(2, ep.maxEvents());
             ep.add(a, Epoll.EPOLLIN, 1);
             ep.add(b, Epoll.EPOLLIN, 2);

@@ -116,7 +116,8 @@ class HostFileTest {
             MemorySegment dst = arena.allocate(512);
             dst.fill((byte) 0x5A);
             assertEquals(488, f.pread(dst, 512));
-            assertArrayEquals(Arrays.copyOfRange(content, 512, 1000), dst.asSlice(0, 488).toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(
+                    Arrays.copyOfRange(content, 512, 1000), dst.asSlice(0, 488).toArray(ValueLayout.JAVA_BYTE));
             assertEquals((byte) 0x5A, dst.get(ValueLayout.JAVA_BYTE, 488));
             assertEquals(0, f.pread(dst, 4096), "entirely past the end");
         }
@@ -174,8 +175,8 @@ class HostFileTest {
         }
         at = 0;
         for (MemorySegment s : segs) {
-            assertArrayEquals(Arrays.copyOfRange(data, (int) at, (int) (at + s.byteSize())),
-                    s.toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(
+                    Arrays.copyOfRange(data, (int) at, (int) (at + s.byteSize())), s.toArray(ValueLayout.JAVA_BYTE));
             at += s.byteSize();
         }
         assertArrayEquals(data, Arrays.copyOfRange(Files.readAllBytes(p), 100, 100 + (int) total));
@@ -190,7 +191,8 @@ class HostFileTest {
             b.fill((byte) 0x77);
             assertEquals(1500, f.preadv(List.of(a, b), 0));
             assertArrayEquals(Arrays.copyOfRange(content, 0, 1000), a.toArray(ValueLayout.JAVA_BYTE));
-            assertArrayEquals(Arrays.copyOfRange(content, 1000, 1500), b.asSlice(0, 500).toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(
+                    Arrays.copyOfRange(content, 1000, 1500), b.asSlice(0, 500).toArray(ValueLayout.JAVA_BYTE));
             assertEquals((byte) 0x77, b.get(ValueLayout.JAVA_BYTE, 500));
         }
     }
@@ -201,7 +203,9 @@ class HostFileTest {
             MemorySegment heap = MemorySegment.ofArray(new byte[16]);
             assertThrows(IllegalArgumentException.class, () -> f.pread(heap, 0));
             assertThrows(IllegalArgumentException.class, () -> f.pwritev(List.of(heap), 0));
-            assertThrows(IllegalArgumentException.class, () -> f.pread(arena.allocate(8).asReadOnly(), 0));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> f.pread(arena.allocate(8).asReadOnly(), 0));
             assertThrows(IllegalArgumentException.class, () -> f.pread(arena.allocate(8), -1));
         }
     }
@@ -237,8 +241,8 @@ class HostFileTest {
         try {
             Files.write(p, new byte[8192]);
             try (HostFile f = HostFile.open(p, false)) {
-                ErrnoException e = assertThrows(ErrnoException.class,
-                        () -> f.fallocate(HostFile.FALLOC_FL_ZERO_RANGE, 0, 4096));
+                ErrnoException e =
+                        assertThrows(ErrnoException.class, () -> f.fallocate(HostFile.FALLOC_FL_ZERO_RANGE, 0, 4096));
                 assertTrue(e.is(Errno.EOPNOTSUPP), e.getMessage());
                 f.fallocate(HostFile.FALLOC_FL_PUNCH_HOLE | HostFile.FALLOC_FL_KEEP_SIZE, 0, 4096);
             }
@@ -272,7 +276,9 @@ class HostFileTest {
     @Test
     void sharedLocksExcludeWriters() throws Exception {
         Path p = file(new byte[512]);
-        try (HostFile a = HostFile.open(p, true); HostFile b = HostFile.open(p, true); HostFile w = HostFile.open(p, false)) {
+        try (HostFile a = HostFile.open(p, true);
+                HostFile b = HostFile.open(p, true);
+                HostFile w = HostFile.open(p, false)) {
             assertTrue(a.tryLockShared());
             assertTrue(b.tryLockShared());
             assertFalse(w.tryLock());

@@ -31,13 +31,18 @@ class KvmX86Test {
     @Test
     void portIoThenMmioWriteThenHlt() throws Exception {
         byte[] code = {
-            (byte) 0xB0, 0x42,             // mov al, 0x42
-            (byte) 0xE6, 0x10,             // out 0x10, al
-            (byte) 0xA2, 0x00, 0x50,       // mov [0x5000], al   (no memory there: MMIO exit)
-            (byte) 0xF4,                   // hlt
+            (byte) 0xB0,
+            0x42, // mov al, 0x42
+            (byte) 0xE6,
+            0x10, // out 0x10, al
+            (byte) 0xA2,
+            0x00,
+            0x50, // mov [0x5000], al   (no memory there: MMIO exit)
+            (byte) 0xF4, // hlt
         };
-        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, false, code);
-             VcpuRunner r = g.vcpu.runner()) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                X86Guest g = new X86Guest(kvm, false, code);
+                VcpuRunner r = g.vcpu.runner()) {
             var io = assertInstanceOf(VcpuExit.IoOut.class, r.run());
             assertEquals(0x10, io.port());
             assertEquals(1, io.size());
@@ -56,12 +61,16 @@ class KvmX86Test {
     @Test
     void mmioReadIsCompletedWithTheValueJavaSupplies() throws Exception {
         byte[] code = {
-            (byte) 0xA0, 0x00, 0x60,       // mov al, [0x6000]   (MMIO read)
-            (byte) 0xE6, 0x11,             // out 0x11, al       (echo it back)
+            (byte) 0xA0,
+            0x00,
+            0x60, // mov al, [0x6000]   (MMIO read)
+            (byte) 0xE6,
+            0x11, // out 0x11, al       (echo it back)
             (byte) 0xF4,
         };
-        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, false, code);
-             VcpuRunner r = g.vcpu.runner()) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                X86Guest g = new X86Guest(kvm, false, code);
+                VcpuRunner r = g.vcpu.runner()) {
             var read = assertInstanceOf(VcpuExit.MmioRead.class, r.run());
             assertEquals(0x6000, read.address());
             read.complete(0x5A);
@@ -75,12 +84,14 @@ class KvmX86Test {
     void ioeventfdFiresWithoutAnExitToJava() throws Exception {
         byte[] code = {
             (byte) 0xB0, 0x07,
-            (byte) 0xE6, 0x20,             // out 0x20, al  -> ioeventfd, no exit
-            (byte) 0xE6, 0x21,             // out 0x21, al  -> exit
+            (byte) 0xE6, 0x20, // out 0x20, al  -> ioeventfd, no exit
+            (byte) 0xE6, 0x21, // out 0x21, al  -> exit
             (byte) 0xF4,
         };
-        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, false, code);
-             EventFd ev = EventFd.create(true); VcpuRunner r = g.vcpu.runner()) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                X86Guest g = new X86Guest(kvm, false, code);
+                EventFd ev = EventFd.create(true);
+                VcpuRunner r = g.vcpu.runner()) {
             g.vm.registerIoeventfd(VmFd.IoEvent.pio(0x20, 1), ev);
             assertEquals(0, ev.read(), "nothing signalled before the guest runs");
             var io = assertInstanceOf(VcpuExit.IoOut.class, r.run());
@@ -93,13 +104,19 @@ class KvmX86Test {
     @Test
     void anMmioDoorbellWakesAnEpollWaiterWhileTheVcpuStaysInTheGuest() throws Exception {
         byte[] code = {
-            (byte) 0xB0, 0x01,             // mov al, 1
-            (byte) 0xA2, 0x00, 0x50,       // mov [0x5000], al   (MMIO, but an ioeventfd: no exit)
-            (byte) 0xEB, (byte) 0xFE,      // jmp $               (never exits on its own)
+            (byte) 0xB0,
+            0x01, // mov al, 1
+            (byte) 0xA2,
+            0x00,
+            0x50, // mov [0x5000], al   (MMIO, but an ioeventfd: no exit)
+            (byte) 0xEB,
+            (byte) 0xFE, // jmp $               (never exits on its own)
         };
         long token = 0x5000_0000_0000_0001L;
-        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, false, code);
-             EventFd doorbell = EventFd.create(true); Epoll ep = Epoll.create()) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                X86Guest g = new X86Guest(kvm, false, code);
+                EventFd doorbell = EventFd.create(true);
+                Epoll ep = Epoll.create()) {
             g.vm.registerIoeventfd(VmFd.IoEvent.mmio(0x5000, 1), doorbell);
             ep.add(doorbell, Epoll.EPOLLIN, token);
             CompletableFuture<long[]> woke = new CompletableFuture<>();
@@ -120,8 +137,8 @@ class KvmX86Test {
             assertTrue(!vcpu.exit().isDone(), "KVM_RUN did not return: the MMIO write never exited to userspace");
             assertEquals(1, doorbell.read(), "one guest write, one signal");
             g.vcpu.kick();
-            assertInstanceOf(VcpuExit.Interrupted.class, vcpu.exit().get(10, TimeUnit.SECONDS),
-                    "the only exit is the kick's");
+            assertInstanceOf(
+                    VcpuExit.Interrupted.class, vcpu.exit().get(10, TimeUnit.SECONDS), "the only exit is the kick's");
             vcpu.thread().join(10_000);
             waiter.join(10_000);
             ep.delete(doorbell);
@@ -131,16 +148,17 @@ class KvmX86Test {
 
     @Test
     void irqfdWithAnMsiRouteIsAccepted() throws Exception {
-        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, true, (byte) 0xF4);
-             EventFd ev = EventFd.create(true)) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                X86Guest g = new X86Guest(kvm, true, (byte) 0xF4);
+                EventFd ev = EventFd.create(true)) {
             // x86 MSI: address 0xFEE00000 (LAPIC, destination 0), data = fixed delivery, vector 0x30.
             g.vm.setGsiRouting(List.of(new IrqRoute.Msi(24, 0xFEE0_0000L, 0x30, OptionalInt.empty())));
             g.vm.registerIrqfd(ev, 24);
             ev.signal();
             g.vm.unregisterIrqfd(ev, 24);
             // Unrouted GSIs are still accepted for irqfd, but a malformed table is refused by the kernel:
-            var e = assertThrows(ErrnoException.class, () -> g.vm.setGsiRouting(List.of(
-                    new IrqRoute.Irqchip(1, 99, 0))));
+            var e = assertThrows(
+                    ErrnoException.class, () -> g.vm.setGsiRouting(List.of(new IrqRoute.Irqchip(1, 99, 0))));
             assertEquals(Errno.EINVAL, e.errno());
             assertTrue(e.getMessage().startsWith("KVM_SET_GSI_ROUTING"), e.getMessage());
         }
@@ -149,16 +167,26 @@ class KvmX86Test {
     @Test
     void signalMsiIsDeliveredAndTheGuestTakesTheInterrupt() throws Exception {
         byte[] code = {
-            0x66, (byte) 0xC7, 0x06, (byte) 0xF0, 0x00, (byte) 0xFF, 0x01, 0x00, 0x00, // mov dword [ds:0xF0], 0x1FF: LAPIC SVR, software enable
-            (byte) 0xFB,                   // sti
-            (byte) 0xF4,                   // hlt (waits inside KVM: the LAPIC is in-kernel)
-            (byte) 0xEB, (byte) 0xFD,      // jmp back to hlt
+            0x66,
+            (byte) 0xC7,
+            0x06,
+            (byte) 0xF0,
+            0x00,
+            (byte) 0xFF,
+            0x01,
+            0x00,
+            0x00, // mov dword [ds:0xF0], 0x1FF: LAPIC SVR, software enable
+            (byte) 0xFB, // sti
+            (byte) 0xF4, // hlt (waits inside KVM: the LAPIC is in-kernel)
+            (byte) 0xEB,
+            (byte) 0xFD, // jmp back to hlt
         };
-        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, true, code)) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                X86Guest g = new X86Guest(kvm, true, code)) {
             assertEquals(1, kvm.checkExtension(Cap.SIGNAL_MSI));
             g.setDsBase(0xFEE0_0000L);
             g.poke(0x30 * 4, (byte) 0x00, (byte) 0x11, (byte) 0x00, (byte) 0x00); // IVT[0x30] = 0000:1100
-            g.poke(0x1100, (byte) 0xE6, (byte) 0x31, (byte) 0xF4);                  // handler: out 0x31, al; hlt
+            g.poke(0x1100, (byte) 0xE6, (byte) 0x31, (byte) 0xF4); // handler: out 0x31, al; hlt
             X86Guest.Running vcpu = g.runOnThread();
             vcpu.entered().await();
             // The guest needs a moment to enable its LAPIC and halt; until then the MSI would be refused (0).
@@ -178,7 +206,8 @@ class KvmX86Test {
     @Test
     void kickInterruptsAVcpuBlockedInKvmRun() throws Exception {
         byte[] spin = {(byte) 0xEB, (byte) 0xFE}; // jmp $ : never exits on its own
-        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, false, spin)) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                X86Guest g = new X86Guest(kvm, false, spin)) {
             X86Guest.Running vcpu = g.runOnThread();
             assertTrue(vcpu.entered().await(10, TimeUnit.SECONDS));
             Thread.sleep(200); // let it get into the guest loop
@@ -192,7 +221,8 @@ class KvmX86Test {
     @Test
     void aKickBeforeKvmRunIsNotLost() throws Exception {
         byte[] spin = {(byte) 0xEB, (byte) 0xFE};
-        try (Kvm kvm = RealKvm.openX86OrSkip(); X86Guest g = new X86Guest(kvm, false, spin)) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                X86Guest g = new X86Guest(kvm, false, spin)) {
             CompletableFuture<VcpuExit> exit = new CompletableFuture<>();
             CountDownLatch ready = new CountDownLatch(1);
             CountDownLatch kicked = new CountDownLatch(1);
@@ -215,7 +245,8 @@ class KvmX86Test {
 
     @Test
     void deviceTestReportsWhatX86CannotCreate() throws Exception {
-        try (Kvm kvm = RealKvm.openX86OrSkip(); VmFd vm = kvm.createVm()) {
+        try (Kvm kvm = RealKvm.openX86OrSkip();
+                VmFd vm = kvm.createVm()) {
             // An arm64 GICv3 is no x86 device: the TEST flag answers ENODEV, which is "no", not an error.
             assertTrue(!vm.canCreateDevice(dev.jvmm.headers.linux.common.kvm_h.KVM_DEV_TYPE_ARM_VGIC_V3()));
         }

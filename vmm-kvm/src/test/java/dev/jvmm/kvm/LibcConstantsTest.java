@@ -184,8 +184,11 @@ class LibcConstantsTest {
         try {
             Files.writeString(dir.resolve("probe.c"), c);
             Process p = new ProcessBuilder(cc, "-S", "-O0", "-std=gnu11", "-o", "probe.s", "probe.c")
-                    .directory(dir.toFile()).redirectErrorStream(true).redirectOutput(dir.resolve("log").toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+                    .directory(dir.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("log").toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
             assertTrue(p.waitFor(120, TimeUnit.SECONDS), cc + " timed out");
             assertEquals(0, p.exitValue(), () -> cc + " -S failed:\n" + readQuietly(dir.resolve("log")) + "\n" + c);
             Map<String, Long> values = new HashMap<>();
@@ -229,8 +232,10 @@ class LibcConstantsTest {
 
     private static Optional<String> dumpMachine(String cc) throws InterruptedException {
         try {
-            Process p = new ProcessBuilder(cc, "-dumpmachine").redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            Process p = new ProcessBuilder(cc, "-dumpmachine")
+                    .redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
             String out = new String(p.getInputStream().readAllBytes()).strip();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 
 /** Gate for tests that need the host's real /dev/kvm; skips with the reason visible in the test report. */
 final class RealKvm {
-    private RealKvm() { }
+    private RealKvm() {}
 
     static Kvm openOrSkip() {
         assumeTrue(Files.exists(Kvm.DEFAULT_PATH), "SKIPPED: /dev/kvm is absent on this host");
@@ -19,7 +19,8 @@ final class RealKvm {
     }
 
     static Kvm openX86OrSkip() {
-        assumeTrue(HostArch.current() == HostArch.X86_64, "SKIPPED: needs an x86_64 host, this is " + HostArch.current());
+        assumeTrue(
+                HostArch.current() == HostArch.X86_64, "SKIPPED: needs an x86_64 host, this is " + HostArch.current());
         return openOrSkip();
     }
 }

@@ -62,7 +62,7 @@ final class X86Guest implements AutoCloseable {
     }
 
     /** The vCPU running on a thread of its own: {@code entered} opens just before KVM_RUN, {@code exit} gets its exit. */
-    record Running(Thread thread, CountDownLatch entered, CompletableFuture<VcpuExit> exit) { }
+    record Running(Thread thread, CountDownLatch entered, CompletableFuture<VcpuExit> exit) {}
 
     /** Starts a platform thread "vcpu0" that opens the vCPU's runner and runs it once. */
     Running runOnThread() {

@@ -10,8 +10,7 @@ public interface BarHandler {
     void write(int bar, long offset, int size, long value);
 
     /** Reset of the device state behind the registers. */
-    default void reset() {
-    }
+    default void reset() {}
 
     /** No device registers: reads return 0, writes are ignored (reserved space). */
     BarHandler NONE = new BarHandler() {
@@ -21,7 +20,6 @@ public interface BarHandler {
         }
 
         @Override
-        public void write(int bar, long offset, int size, long value) {
-        }
+        public void write(int bar, long offset, int size, long value) {}
     };
 }

@@ -4,13 +4,11 @@ import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.config.BarListener;
 import dev.jvmm.pcie.config.Capability;
 import dev.jvmm.pcie.config.CapabilityChain;
-import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.config.MsiCapability;
 import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.config.Type1Header;
 import dev.jvmm.pcie.spec.PciSpec;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -30,18 +28,21 @@ final class BridgeFunction extends ConfigSpaceFunction {
      * Identity of a Root Port: Red Hat's id for a generic PCIe root port, as QEMU's pcie-root-port uses;
      * guests bind port drivers by class code, so the ids only name the part.
      */
-    static final Type1Header ROOT_PORT_IDENTITY = new Type1Header(0x1B36, 0x000C, Type1Header.CLASS_PCI_TO_PCI_BRIDGE, 0);
+    static final Type1Header ROOT_PORT_IDENTITY =
+            new Type1Header(0x1B36, 0x000C, Type1Header.CLASS_PCI_TO_PCI_BRIDGE, 0);
     /** Identity of a Switch Upstream Port (the ids QEMU's x3130-upstream uses). */
-    static final Type1Header SWITCH_UPSTREAM_IDENTITY = new Type1Header(0x104C, 0x8232, Type1Header.CLASS_PCI_TO_PCI_BRIDGE, 0x02);
+    static final Type1Header SWITCH_UPSTREAM_IDENTITY =
+            new Type1Header(0x104C, 0x8232, Type1Header.CLASS_PCI_TO_PCI_BRIDGE, 0x02);
     /** Identity of a Switch Downstream Port (the ids QEMU's xio3130-downstream uses). */
-    static final Type1Header SWITCH_DOWNSTREAM_IDENTITY = new Type1Header(0x104C, 0x8233, Type1Header.CLASS_PCI_TO_PCI_BRIDGE, 0x01);
+    static final Type1Header SWITCH_DOWNSTREAM_IDENTITY =
+            new Type1Header(0x104C, 0x8233, Type1Header.CLASS_PCI_TO_PCI_BRIDGE, 0x01);
 
     private final PciExpressCapability pcie;
     private final MsiCapability msi;
     private final BusNumberRange busNumberRange = new BusNumberRange();
     private volatile InterruptDomain domain;
-    private volatile Runnable onSecondaryBusReset = () -> { };
-    private volatile Runnable afterReset = () -> { };
+    private volatile Runnable onSecondaryBusReset = () -> {};
+    private volatile Runnable afterReset = () -> {};
     private boolean secondaryBusResetAsserted;
 
     BridgeFunction(Type1Header identity, PciExpressCapability pcie, boolean withMsi) {
@@ -116,12 +117,10 @@ final class BridgeFunction extends ConfigSpaceFunction {
     }
 
     @Override
-    public void barWrite(int bar, long offset, int size, long value) {
-    }
+    public void barWrite(int bar, long offset, int size, long value) {}
 
     @Override
-    public void setBarListener(BarListener listener) {
-    }
+    public void setBarListener(BarListener listener) {}
 
     /** Resets the port's own registers (the hierarchy below is the owner's business). */
     @Override

@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.util.Objects;
 import java.util.Optional;
 

@@ -4,7 +4,6 @@ import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.config.PcieDeviceType;
 import dev.jvmm.pcie.config.SlotCapabilities;
 import dev.jvmm.pcie.config.Type1Header;
-
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.IntSupplier;
@@ -30,7 +29,8 @@ public abstract sealed class DownstreamPort extends BridgePort permits RootPort,
     private volatile LinkDevice linked;
     private volatile InterruptDomain domain;
 
-    DownstreamPort(String name, Type1Header identity, PcieDeviceType type, int portNumber, Optional<SlotCapabilities> slot) {
+    DownstreamPort(
+            String name, Type1Header identity, PcieDeviceType type, int portNumber, Optional<SlotCapabilities> slot) {
         super(new BridgeFunction(identity, new PciExpressCapability(type, portNumber, slot), true));
         this.name = Objects.requireNonNull(name);
         function.setOnSecondaryBusReset(this::resetBelow);

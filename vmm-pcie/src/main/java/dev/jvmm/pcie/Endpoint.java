@@ -5,7 +5,6 @@ import dev.jvmm.pcie.config.BarListener;
 import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.PciSpec;
-
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -34,7 +33,8 @@ public final class Endpoint implements LinkDevice {
         for (Map.Entry<Integer, PciFunction> e : byNumber.entrySet()) {
             int fn = e.getKey();
             if (fn < 0 || fn >= functions.length) {
-                throw new IllegalArgumentException("endpoint '" + name + "': function number " + fn + " out of range 0-7");
+                throw new IllegalArgumentException(
+                        "endpoint '" + name + "': function number " + fn + " out of range 0-7");
             }
             functions[fn] = Objects.requireNonNull(e.getValue(), "function " + fn);
             views[fn] = functions[fn];
@@ -107,7 +107,8 @@ public final class Endpoint implements LinkDevice {
         public int configRead(int offset, int size) {
             int value = delegate.configRead(offset, size);
             if (ConfigSpace.isValidAccess(offset, size)
-                    && offset <= PciSpec.HEADER_TYPE && PciSpec.HEADER_TYPE < offset + size) {
+                    && offset <= PciSpec.HEADER_TYPE
+                    && PciSpec.HEADER_TYPE < offset + size) {
                 value |= PciSpec.HEADER_TYPE_MULTI_FUNCTION << (8 * (PciSpec.HEADER_TYPE - offset));
             }
             return value;

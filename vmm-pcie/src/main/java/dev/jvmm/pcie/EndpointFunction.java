@@ -5,7 +5,6 @@ import dev.jvmm.pcie.config.BarListener;
 import dev.jvmm.pcie.config.BaseAddressRegisters;
 import dev.jvmm.pcie.config.Capability;
 import dev.jvmm.pcie.config.CapabilityChain;
-import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.config.MsiCapability;
 import dev.jvmm.pcie.config.MsixCapability;
 import dev.jvmm.pcie.config.PciExpressCapability;
@@ -15,7 +14,6 @@ import dev.jvmm.pcie.config.VendorSpecificCapability;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.PciSpec;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -77,8 +75,9 @@ public final class EndpointFunction extends ConfigSpaceFunction {
             throw new IllegalArgumentException("MSI-X " + what + " is in BAR " + bar + ", which is not a memory BAR");
         }
         if (offset + length > d.size()) {
-            throw new IllegalArgumentException("MSI-X " + what + " [0x" + Long.toHexString(offset) + ", +0x"
-                    + Long.toHexString(length) + ") does not fit in BAR " + bar + " of 0x" + Long.toHexString(d.size()) + " bytes");
+            throw new IllegalArgumentException(
+                    "MSI-X " + what + " [0x" + Long.toHexString(offset) + ", +0x" + Long.toHexString(length)
+                            + ") does not fit in BAR " + bar + " of 0x" + Long.toHexString(d.size()) + " bytes");
         }
     }
 
@@ -270,7 +269,8 @@ public final class EndpointFunction extends ConfigSpaceFunction {
         }
 
         private Type0Header header() {
-            return new Type0Header(vendorId, deviceId, classCode, revisionId, subsystemVendorId, subsystemId, interruptPin);
+            return new Type0Header(
+                    vendorId, deviceId, classCode, revisionId, subsystemVendorId, subsystemId, interruptPin);
         }
 
         public EndpointFunction build() {

@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -3,7 +3,6 @@ package dev.jvmm.pcie;
 import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.config.BarListener;
 import dev.jvmm.pcie.msi.MsiTarget;
-
 import java.util.Optional;
 
 /**

@@ -3,7 +3,6 @@ package dev.jvmm.pcie;
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.spec.PciSpec;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -130,7 +129,8 @@ public final class RootComplex {
             throw new IllegalArgumentException("device number " + dev + " out of range 0-31");
         }
         if (portsByDevice[dev] != null || endpointsByDevice[dev] != null) {
-            throw new IllegalArgumentException("root complex '" + name + "': device " + dev + " on the root bus is taken");
+            throw new IllegalArgumentException(
+                    "root complex '" + name + "': device " + dev + " on the root bus is taken");
         }
     }
 
@@ -165,7 +165,9 @@ public final class RootComplex {
 
     /** ECAM turns 1, 2 or 4-byte naturally aligned accesses inside the window into one request. */
     private boolean isValidEcamAccess(long offset, int size) {
-        return (size == 1 || size == 2 || size == 4) && offset >= 0 && offset <= ecamSize() - size
+        return (size == 1 || size == 2 || size == 4)
+                && offset >= 0
+                && offset <= ecamSize() - size
                 && (offset & (size - 1)) == 0;
     }
 

@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.config.PcieDeviceType;
 import dev.jvmm.pcie.config.SlotCapabilities;
-
 import java.util.Optional;
 
 /** A Root Port (Device/Port Type 0100b): a downstream port on the root bus of a {@link RootComplex}. */

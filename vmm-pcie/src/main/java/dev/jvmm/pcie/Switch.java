@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.config.SlotCapabilities;
 import dev.jvmm.pcie.spec.PciSpec;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -33,9 +32,8 @@ public final class Switch implements LinkDevice {
         }
         List<SwitchDownstreamPort> list = new ArrayList<>(ports);
         for (int i = 0; i < ports; i++) {
-            Optional<SlotCapabilities> slot = hotplug
-                    ? Optional.of(SlotCapabilities.surpriseHotPlug(slotNumbers.getAsInt()))
-                    : Optional.empty();
+            Optional<SlotCapabilities> slot =
+                    hotplug ? Optional.of(SlotCapabilities.surpriseHotPlug(slotNumbers.getAsInt())) : Optional.empty();
             list.add(new SwitchDownstreamPort(downstreamPortName(name, i), i, slot));
         }
         this.downstream = List.copyOf(list);

@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.config.PcieDeviceType;
 import dev.jvmm.pcie.config.SlotCapabilities;
-
 import java.util.Optional;
 
 /**

@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.config.PciExpressCapability;
 import dev.jvmm.pcie.config.PcieDeviceType;
-
 import java.util.Optional;
 
 /**
@@ -12,7 +11,9 @@ import java.util.Optional;
  */
 public final class SwitchUpstreamPort extends BridgePort {
     SwitchUpstreamPort() {
-        super(new BridgeFunction(BridgeFunction.SWITCH_UPSTREAM_IDENTITY,
-                new PciExpressCapability(PcieDeviceType.UPSTREAM_SWITCH_PORT, 0, Optional.empty()), false));
+        super(new BridgeFunction(
+                BridgeFunction.SWITCH_UPSTREAM_IDENTITY,
+                new PciExpressCapability(PcieDeviceType.UPSTREAM_SWITCH_PORT, 0, Optional.empty()),
+                false));
     }
 }

@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.config.SlotCapabilities;
 import dev.jvmm.pcie.spec.PciSpec;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -36,8 +35,11 @@ public final class Topology {
     private final Map<String, Switch> switchByName;
     private final Map<String, Endpoint> endpointByName;
 
-    private Topology(Map<String, RootComplex> rcs, Map<String, DownstreamPort> ports, Map<String, Switch> switches,
-                     Map<String, Endpoint> endpoints) {
+    private Topology(
+            Map<String, RootComplex> rcs,
+            Map<String, DownstreamPort> ports,
+            Map<String, Switch> switches,
+            Map<String, Endpoint> endpoints) {
         this.rootComplexes = List.copyOf(rcs.values());
         this.rootComplexByName = Collections.unmodifiableMap(rcs);
         this.portByName = Collections.unmodifiableMap(ports);
@@ -201,11 +203,12 @@ public final class Topology {
             }
             for (Declaration d : declarations) {
                 switch (d) {
-                    case RootComplexDecl rc -> { }
+                    case RootComplexDecl rc -> {}
                     case RootPortDecl rp -> {
                         int dev = nextDevice.merge(rp.rootComplex(), 1, Integer::sum) - 1;
                         Optional<SlotCapabilities> slot = rp.hotplug()
-                                ? Optional.of(SlotCapabilities.surpriseHotPlug(nextSlot[0]++)) : Optional.empty();
+                                ? Optional.of(SlotCapabilities.surpriseHotPlug(nextSlot[0]++))
+                                : Optional.empty();
                         RootPort port = new RootPort(rp.name(), dev, slot);
                         rcs.get(rp.rootComplex()).addRootPort(port);
                         ports.put(rp.name(), port);
@@ -295,8 +298,10 @@ public final class Topology {
             for (Declaration d : declarations) {
                 if (d instanceof RootPortDecl rp && byName.get(rp.name()) == rp) {
                     portOwner.put(rp.name(), rp);
-                } else if (d instanceof SwitchDecl sw && byName.get(sw.name()) == sw
-                        && sw.ports() >= 1 && sw.ports() <= PciSpec.MAX_DEVICES_PER_BUS) {
+                } else if (d instanceof SwitchDecl sw
+                        && byName.get(sw.name()) == sw
+                        && sw.ports() >= 1
+                        && sw.ports() <= PciSpec.MAX_DEVICES_PER_BUS) {
                     for (int i = 0; i < sw.ports(); i++) {
                         portOwner.put(Switch.downstreamPortName(sw.name(), i), sw);
                     }
@@ -317,10 +322,13 @@ public final class Topology {
                     if (d == rc) {
                         break;
                     }
-                    if (d instanceof RootComplexDecl other && other.segment() == rc.segment()
-                            && other.firstBus() <= rc.lastBus() && rc.firstBus() <= other.lastBus()) {
-                        problems.add(String.format("%s: buses %02x-%02x of segment %d overlap %s", rc.label(),
-                                rc.firstBus(), rc.lastBus(), rc.segment(), other.label()));
+                    if (d instanceof RootComplexDecl other
+                            && other.segment() == rc.segment()
+                            && other.firstBus() <= rc.lastBus()
+                            && rc.firstBus() <= other.lastBus()) {
+                        problems.add(String.format(
+                                "%s: buses %02x-%02x of segment %d overlap %s",
+                                rc.label(), rc.firstBus(), rc.lastBus(), rc.segment(), other.label()));
                     }
                 }
             }
@@ -371,8 +379,8 @@ public final class Topology {
                         }
                         EndpointDecl first = owner.putIfAbsent(e.getValue(), ep);
                         if (first != null) {
-                            problems.add(ep.label() + ": function " + e.getKey() + " is the same object as a function of "
-                                    + first.label());
+                            problems.add(ep.label() + ": function " + e.getKey()
+                                    + " is the same object as a function of " + first.label());
                         }
                     }
                 }
@@ -416,7 +424,7 @@ public final class Topology {
                         rootDevices.merge(rp.rootComplex(), 1, Integer::sum);
                     }
                     case EndpointDecl ep when ep.integrated() -> rootDevices.merge(ep.parent(), 1, Integer::sum);
-                    default -> { }
+                    default -> {}
                 }
             }
             for (Declaration d : declarations) {
@@ -433,8 +441,8 @@ public final class Topology {
                 if (d instanceof RootComplexDecl rc) {
                     int devices = rootDevices.get(rc.name());
                     if (devices > PciSpec.MAX_DEVICES_PER_BUS) {
-                        problems.add(rc.label() + ": " + devices + " root ports and integrated endpoints on the root bus,"
-                                + " at most 32");
+                        problems.add(rc.label() + ": " + devices
+                                + " root ports and integrated endpoints on the root bus," + " at most 32");
                     }
                     int needed = buses.get(rc.name());
                     if (needed > rc.busCount()) {

@@ -1,5 +1,9 @@
 package dev.jvmm.pcie;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.jvmm.pcie.FuzzFixture.Shape;
 import dev.jvmm.pcie.FuzzFixture.Target;
 import dev.jvmm.pcie.PcieTestSupport.RecordingSink;
@@ -7,18 +11,13 @@ import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.config.ReadOnlyBits;
 import dev.jvmm.pcie.msi.RequesterId;
 import dev.jvmm.pcie.util.Sizes;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Randomized ECAM traffic over several topologies, in the spirit of OpenVMM's fuzz_pcie: a Linux-style
@@ -103,8 +102,10 @@ class EcamFuzzTest {
                 if (rnd.nextInt(50) == 0) {
                     offset = rnd.nextBoolean() ? rc.ecamSize() + rnd.nextInt(1 << 22) : -1 - rnd.nextInt(4096);
                 }
-                boolean valid = (size == 1 || size == 2 || size == 4) && (reg & (size - 1)) == 0
-                        && offset >= 0 && offset < rc.ecamSize();
+                boolean valid = (size == 1 || size == 2 || size == 4)
+                        && (reg & (size - 1)) == 0
+                        && offset >= 0
+                        && offset < rc.ecamSize();
                 Optional<Target> target = valid ? fx.route(bus, dev, fn) : Optional.empty();
 
                 if (!write) {
@@ -115,8 +116,12 @@ class EcamFuzzTest {
                         assertEquals(allOnes, got, context + ": unroutable read");
                     } else {
                         routedReads++;
-                        long expected = Integer.toUnsignedLong(FuzzFixture.expectedRead(target.get(), reg, size)) & allOnes;
-                        assertEquals(expected, got, context + String.format(": read %02x:%02x.%x+%03x/%d", bus, dev, fn, reg, size));
+                        long expected =
+                                Integer.toUnsignedLong(FuzzFixture.expectedRead(target.get(), reg, size)) & allOnes;
+                        assertEquals(
+                                expected,
+                                got,
+                                context + String.format(": read %02x:%02x.%x+%03x/%d", bus, dev, fn, reg, size));
                     }
                 } else {
                     int value = switch (rnd.nextInt(10)) {
@@ -130,7 +135,10 @@ class EcamFuzzTest {
                     if (checkNoEffect) {
                         List<byte[]> after = snapshots(fx);
                         for (int i = 0; i < before.size(); i++) {
-                            assertArrayEquals(before.get(i), after.get(i), context + ": unroutable or invalid write changed function " + i);
+                            assertArrayEquals(
+                                    before.get(i),
+                                    after.get(i),
+                                    context + ": unroutable or invalid write changed function " + i);
                         }
                     }
                 }
@@ -148,10 +156,12 @@ class EcamFuzzTest {
         for (ReadOnlyBits image : images) {
             image.check("seed " + SEED + ", " + shape + ", end");
         }
-        System.out.printf("EcamFuzzTest %s: %d ops, %d routed reads, %d unroutable reads, %d messages%n",
+        System.out.printf(
+                "EcamFuzzTest %s: %d ops, %d routed reads, %d unroutable reads, %d messages%n",
                 shape, OPS, routedReads, unroutableReads, sink.messages.size());
         if (shape != Shape.ROOT_PORTS_ONLY && routedReads < OPS / 10) {
-            fail("seed " + SEED + ", " + shape + ": only " + routedReads + " reads reached a function; the generator is too weak");
+            fail("seed " + SEED + ", " + shape + ": only " + routedReads
+                    + " reads reached a function; the generator is too weak");
         }
     }
 
@@ -195,7 +205,9 @@ class EcamFuzzTest {
      * a function with Bus Master Enable set.
      */
     @ParameterizedTest
-    @EnumSource(value = Shape.class, names = {"ENDPOINTS", "TWO_LEVEL_SWITCHES", "NONZERO_ROOT_BUS_WITH_RCIEP"})
+    @EnumSource(
+            value = Shape.class,
+            names = {"ENDPOINTS", "TWO_LEVEL_SWITCHES", "NONZERO_ROOT_BUS_WITH_RCIEP"})
     void randomInterruptTrafficCarriesTheCurrentRequesterId(Shape shape) {
         long seed = SEED - 0x6A09_E667_F3BC_C909L * (shape.ordinal() + 1);
         Random rnd = new Random(seed);
@@ -244,7 +256,8 @@ class EcamFuzzTest {
                 for (PcieTestSupport.RecordingSink.Message m : fresh) {
                     assertEquals(rid.get(), m.rid(), context + ": requester id");
                 }
-                assertEquals(0x4, f.configSpace().getInt(0x04, 2) & 0x4, context + ": message without Bus Master Enable");
+                assertEquals(
+                        0x4, f.configSpace().getInt(0x04, 2) & 0x4, context + ": message without Bus Master Enable");
                 sent += fresh.size();
             }
         }

@@ -2,7 +2,6 @@ package dev.jvmm.pcie;
 
 import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,7 +14,13 @@ import java.util.Optional;
  * should land.
  */
 final class FuzzFixture {
-    enum Shape { ROOT_PORTS_ONLY, ENDPOINTS, TWO_LEVEL_SWITCHES, NONZERO_ROOT_BUS_WITH_RCIEP, WIDE_SWITCH }
+    enum Shape {
+        ROOT_PORTS_ONLY,
+        ENDPOINTS,
+        TWO_LEVEL_SWITCHES,
+        NONZERO_ROOT_BUS_WITH_RCIEP,
+        WIDE_SWITCH
+    }
 
     final Topology topology;
     final RootComplex rc;
@@ -59,26 +64,35 @@ final class FuzzFixture {
             Topology.Builder b = Topology.builder();
             Map<Integer, Endpoint> integrated = new LinkedHashMap<>();
             switch (shape) {
-                case ROOT_PORTS_ONLY -> b.rootComplex("rc", 0, 16)
-                        .rootPort("rc", "rp0", false).rootPort("rc", "rp1", true).rootPort("rc", "rp2", false);
-                case ENDPOINTS -> b.rootComplex("rc", 0, 32)
-                        .rootPort("rc", "rp0", false).rootPort("rc", "rp1", false).rootPort("rc", "rp2", true)
-                        .endpoint("rp0", "mf", devices(4, 0x100))
-                        .endpoint("rp1", "single", PcieTestSupport.device(0x200));
-                case TWO_LEVEL_SWITCHES -> b.rootComplex("rc", 0, 256)
-                        .rootPort("rc", "rp0", true).rootPort("rc", "rp1", false)
-                        .pcieSwitch("rp0", "sw0", 3, true)
-                        .pcieSwitch("sw0.dp0", "sw1", 2, false)
-                        .endpoint("sw1.dp0", "mf", devices(8, 0x300))
-                        .endpoint("sw1.dp1", "plain", PcieTestSupport.plainDevice(0x400))
-                        .endpoint("sw0.dp2", "dev", PcieTestSupport.device(0x500))
-                        .endpoint("rp1", "ep", PcieTestSupport.device(0x600));
-                case NONZERO_ROOT_BUS_WITH_RCIEP -> b.rootComplex("rc", 2, 0x80, 24)
-                        .rootPort("rc", "rp0", false)
-                        .integratedEndpoint("rc", "rciep", rciep(0x700), rciep(0x701))
-                        .rootPort("rc", "rp1", true)
-                        .pcieSwitch("rp0", "sw0", 2, false)
-                        .endpoint("sw0.dp1", "dev", PcieTestSupport.device(0x800));
+                case ROOT_PORTS_ONLY ->
+                    b.rootComplex("rc", 0, 16)
+                            .rootPort("rc", "rp0", false)
+                            .rootPort("rc", "rp1", true)
+                            .rootPort("rc", "rp2", false);
+                case ENDPOINTS ->
+                    b.rootComplex("rc", 0, 32)
+                            .rootPort("rc", "rp0", false)
+                            .rootPort("rc", "rp1", false)
+                            .rootPort("rc", "rp2", true)
+                            .endpoint("rp0", "mf", devices(4, 0x100))
+                            .endpoint("rp1", "single", PcieTestSupport.device(0x200));
+                case TWO_LEVEL_SWITCHES ->
+                    b.rootComplex("rc", 0, 256)
+                            .rootPort("rc", "rp0", true)
+                            .rootPort("rc", "rp1", false)
+                            .pcieSwitch("rp0", "sw0", 3, true)
+                            .pcieSwitch("sw0.dp0", "sw1", 2, false)
+                            .endpoint("sw1.dp0", "mf", devices(8, 0x300))
+                            .endpoint("sw1.dp1", "plain", PcieTestSupport.plainDevice(0x400))
+                            .endpoint("sw0.dp2", "dev", PcieTestSupport.device(0x500))
+                            .endpoint("rp1", "ep", PcieTestSupport.device(0x600));
+                case NONZERO_ROOT_BUS_WITH_RCIEP ->
+                    b.rootComplex("rc", 2, 0x80, 24)
+                            .rootPort("rc", "rp0", false)
+                            .integratedEndpoint("rc", "rciep", rciep(0x700), rciep(0x701))
+                            .rootPort("rc", "rp1", true)
+                            .pcieSwitch("rp0", "sw0", 2, false)
+                            .endpoint("sw0.dp1", "dev", PcieTestSupport.device(0x800));
                 case WIDE_SWITCH -> {
                     b.rootComplex("rc", 0, 64).rootPort("rc", "rp0", false).pcieSwitch("rp0", "sw0", 32, true);
                     for (int i = 0; i < 32; i += 5) {
@@ -105,8 +119,10 @@ final class FuzzFixture {
     }
 
     private static EndpointFunction rciep(int id) {
-        return EndpointFunction.builder(PcieTestSupport.TEST_VENDOR, id, 0x088000).rootComplexIntegrated()
-                .msi(2, true).build();
+        return EndpointFunction.builder(PcieTestSupport.TEST_VENDOR, id, 0x088000)
+                .rootComplexIntegrated()
+                .msi(2, true)
+                .build();
     }
 
     // --- reference router ------------------------------------------------------------------------
@@ -164,7 +180,8 @@ final class FuzzFixture {
             }
             if (bus == secondary(up)) {
                 return dev < s.downstreamPorts().size() && fn == 0
-                        ? Optional.of(new Target(s.downstreamPorts().get(dev).function, false)) : Optional.empty();
+                        ? Optional.of(new Target(s.downstreamPorts().get(dev).function, false))
+                        : Optional.empty();
             }
             for (SwitchDownstreamPort dp : s.downstreamPorts()) {
                 if (claims(dp.function.configSpace(), bus)) {

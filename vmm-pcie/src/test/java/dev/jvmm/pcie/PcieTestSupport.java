@@ -3,7 +3,6 @@ package dev.jvmm.pcie;
 import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,8 +45,8 @@ final class PcieTestSupport {
     record Found(int bus, int device, int function, int vendorDevice) {
         @Override
         public String toString() {
-            return String.format("%02x:%02x.%x %04x:%04x", bus, device, function, vendorDevice & 0xFFFF,
-                    vendorDevice >>> 16);
+            return String.format(
+                    "%02x:%02x.%x %04x:%04x", bus, device, function, vendorDevice & 0xFFFF, vendorDevice >>> 16);
         }
     }
 

@@ -1,20 +1,5 @@
 package dev.jvmm.pcie;
 
-import dev.jvmm.pcie.PcieTestSupport.Enumerator;
-import dev.jvmm.pcie.PcieTestSupport.Found;
-import dev.jvmm.pcie.PcieTestSupport.RecordingSink;
-import dev.jvmm.pcie.msi.RequesterId;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
-
 import static dev.jvmm.pcie.PcieTestSupport.cfgRead;
 import static dev.jvmm.pcie.PcieTestSupport.cfgWrite;
 import static dev.jvmm.pcie.PcieTestSupport.ecam;
@@ -22,6 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jvmm.pcie.PcieTestSupport.Enumerator;
+import dev.jvmm.pcie.PcieTestSupport.Found;
+import dev.jvmm.pcie.PcieTestSupport.RecordingSink;
+import dev.jvmm.pcie.msi.RequesterId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Configuration routing through Root Ports and two levels of Switches (PCIe Base 6.0 §7.3.1, §7.3.3) after
@@ -81,33 +80,53 @@ class RoutingTest {
         Enumerator e = new Enumerator(rc);
         assertEquals(8, e.run());
         List<Found> expected = new ArrayList<>(List.of(
-                at(0, 0, 0, ROOT_PORT), at(0, 1, 0, ROOT_PORT),
+                at(0, 0, 0, ROOT_PORT),
+                at(0, 1, 0, ROOT_PORT),
                 at(1, 0, 0, UPSTREAM),
-                at(2, 0, 0, DOWNSTREAM), at(2, 1, 0, DOWNSTREAM),
+                at(2, 0, 0, DOWNSTREAM),
+                at(2, 1, 0, DOWNSTREAM),
                 at(3, 0, 0, UPSTREAM),
-                at(4, 0, 0, DOWNSTREAM), at(4, 1, 0, DOWNSTREAM)));
+                at(4, 0, 0, DOWNSTREAM),
+                at(4, 1, 0, DOWNSTREAM)));
         for (int f = 0; f < 8; f++) {
             expected.add(at(5, 0, f, endpointId(0x1000 + f)));
         }
         expected.add(at(7, 0, 0, endpointId(0x2000)));
-        assertEquals(expected.stream().sorted(RoutingTest::byBdf).toList(),
+        assertEquals(
+                expected.stream().sorted(RoutingTest::byBdf).toList(),
                 e.found.stream().sorted(RoutingTest::byBdf).toList());
 
         // §7.5.1.3.3-4: each port now holds the range the enumeration gave it
-        assertEquals("[01-07]", topology.port("rp0").orElseThrow().busNumberRange().toString());
-        assertEquals("[03-06]", topology.port("sw0.dp0").orElseThrow().busNumberRange().toString());
-        assertEquals("[05-05]", topology.port("sw1.dp0").orElseThrow().busNumberRange().toString());
-        assertEquals("[06-06]", topology.port("sw1.dp1").orElseThrow().busNumberRange().toString());
-        assertEquals("[08-08]", topology.port("rp1").orElseThrow().busNumberRange().toString());
-        assertEquals("[02-07]", topology.pcieSwitch("sw0").orElseThrow().upstreamPort().busNumberRange().toString());
+        assertEquals(
+                "[01-07]", topology.port("rp0").orElseThrow().busNumberRange().toString());
+        assertEquals(
+                "[03-06]",
+                topology.port("sw0.dp0").orElseThrow().busNumberRange().toString());
+        assertEquals(
+                "[05-05]",
+                topology.port("sw1.dp0").orElseThrow().busNumberRange().toString());
+        assertEquals(
+                "[06-06]",
+                topology.port("sw1.dp1").orElseThrow().busNumberRange().toString());
+        assertEquals(
+                "[08-08]", topology.port("rp1").orElseThrow().busNumberRange().toString());
+        assertEquals(
+                "[02-07]",
+                topology.pcieSwitch("sw0")
+                        .orElseThrow()
+                        .upstreamPort()
+                        .busNumberRange()
+                        .toString());
         for (int f = 0; f < 8; f++) {
             // function 0 is seen through the multi-function view, which shares the function's MSI target
-            assertSame(mf.get(f).msiTarget(), rc.functionAt(5, 0, f).orElseThrow().msiTarget(), "function " + f);
+            assertSame(
+                    mf.get(f).msiTarget(), rc.functionAt(5, 0, f).orElseThrow().msiTarget(), "function " + f);
         }
     }
 
     private static int byBdf(Found a, Found b) {
-        return Integer.compare(a.bus() << 8 | a.device() << 3 | a.function(), b.bus() << 8 | b.device() << 3 | b.function());
+        return Integer.compare(
+                a.bus() << 8 | a.device() << 3 | a.function(), b.bus() << 8 | b.device() << 3 | b.function());
     }
 
     /** §7.3.3: a configuration write travels through both switches and lands in the target's registers. */
@@ -176,8 +195,9 @@ class RoutingTest {
         mf.get(6).signal(0);
         nic.signal(0);
 
-        assertEquals(List.of(RequesterId.of(0x0506), RequesterId.of(0x0700),
-                RequesterId.of(0x4406), RequesterId.of(0x4600)), sink.rids());
+        assertEquals(
+                List.of(RequesterId.of(0x0506), RequesterId.of(0x0700), RequesterId.of(0x4406), RequesterId.of(0x4600)),
+                sink.rids());
         assertEquals(0xFFFF_FFFF, cfgRead(rc, 5, 0, 6, 0x00, 4), "old bus 05 routes nowhere now");
         assertEquals(endpointId(0x1006), cfgRead(rc, 0x44, 0, 6, 0x00, 4));
         assertEquals(Optional.of(RequesterId.of(0x4406)), mf.get(6).msiTarget().requesterId());
@@ -187,11 +207,20 @@ class RoutingTest {
     @Test
     void portRequesterIdsFollowTheirBuses() {
         new Enumerator(rc).run();
-        assertEquals(Optional.of(RequesterId.of(0x0000)), topology.port("rp0").orElseThrow().requesterId());
-        assertEquals(Optional.of(RequesterId.of(0x0008)), topology.port("rp1").orElseThrow().requesterId());
-        assertEquals(Optional.of(RequesterId.of(0x0208)), topology.port("sw0.dp1").orElseThrow().requesterId());
-        assertEquals(Optional.of(RequesterId.of(0x0408)), topology.port("sw1.dp1").orElseThrow().requesterId());
-        assertEquals(Optional.of(RequesterId.of(0x0300)),
+        assertEquals(
+                Optional.of(RequesterId.of(0x0000)),
+                topology.port("rp0").orElseThrow().requesterId());
+        assertEquals(
+                Optional.of(RequesterId.of(0x0008)),
+                topology.port("rp1").orElseThrow().requesterId());
+        assertEquals(
+                Optional.of(RequesterId.of(0x0208)),
+                topology.port("sw0.dp1").orElseThrow().requesterId());
+        assertEquals(
+                Optional.of(RequesterId.of(0x0408)),
+                topology.port("sw1.dp1").orElseThrow().requesterId());
+        assertEquals(
+                Optional.of(RequesterId.of(0x0300)),
                 topology.pcieSwitch("sw1").orElseThrow().upstreamPort().requesterId());
     }
 
@@ -200,7 +229,9 @@ class RoutingTest {
     void unassignedBusesGiveNoRequesterId() {
         assertEquals(Optional.empty(), mf.get(0).msiTarget().requesterId());
         assertEquals(Optional.empty(), topology.port("sw0.dp0").orElseThrow().requesterId());
-        assertEquals(Optional.of(RequesterId.of(0)), topology.port("rp0").orElseThrow().requesterId());
+        assertEquals(
+                Optional.of(RequesterId.of(0)),
+                topology.port("rp0").orElseThrow().requesterId());
     }
 
     /** §7.3.3 with nothing programmed: every bus but the root bus is unroutable and reads all ones. */
@@ -221,12 +252,25 @@ class RoutingTest {
      */
     @ParameterizedTest(name = "{0}:{1}.{2}")
     @CsvSource({
-            "0, 2, 0", "0, 31, 7", "0, 0, 1", "0, 1, 7",   // root bus holes, functions of a root port
-            "1, 1, 0", "1, 31, 0", "1, 0, 1",               // link below rp0: only device 0, function 0
-            "2, 2, 0", "2, 0, 1", "4, 2, 0",                // switch internal buses: 2 ports each
-            "5, 1, 0", "7, 0, 1", "7, 8, 0",                // links with endpoints
-            "6, 0, 0", "8, 0, 0",                           // empty links
-            "9, 0, 0", "255, 0, 0", "128, 3, 4"})           // outside every range
+        "0, 2, 0",
+        "0, 31, 7",
+        "0, 0, 1",
+        "0, 1, 7", // root bus holes, functions of a root port
+        "1, 1, 0",
+        "1, 31, 0",
+        "1, 0, 1", // link below rp0: only device 0, function 0
+        "2, 2, 0",
+        "2, 0, 1",
+        "4, 2, 0", // switch internal buses: 2 ports each
+        "5, 1, 0",
+        "7, 0, 1",
+        "7, 8, 0", // links with endpoints
+        "6, 0, 0",
+        "8, 0, 0", // empty links
+        "9, 0, 0",
+        "255, 0, 0",
+        "128, 3, 4"
+    }) // outside every range
     void unroutableAccessesReadAllOnesAndDropWrites(int bus, int dev, int fn) {
         new Enumerator(rc).run();
         List<byte[]> before = allConfigSpaces();
@@ -249,7 +293,12 @@ class RoutingTest {
             list.add(p.function.configSpace().snapshot());
         }
         for (String sw : List.of("sw0", "sw1")) {
-            list.add(topology.pcieSwitch(sw).orElseThrow().upstreamPort().function.configSpace().snapshot());
+            list.add(topology.pcieSwitch(sw)
+                    .orElseThrow()
+                    .upstreamPort()
+                    .function
+                    .configSpace()
+                    .snapshot());
         }
         for (EndpointFunction f : mf) {
             list.add(f.configSpace().snapshot());
@@ -309,7 +358,10 @@ class RoutingTest {
         assertEquals(0, cfgRead(rc, 5, 0, 2, 0x04, 2), "Command cleared by the reset");
         assertTrue(!mf.get(2).msi().orElseThrow().isEnabled());
         assertEquals(0x4, cfgRead(rc, 7, 0, 0, 0x04, 2), "the nic is not below sw1.dp0");
-        assertEquals("[05-05]", topology.port("sw1.dp0").orElseThrow().busNumberRange().toString(), "the port itself keeps its buses");
+        assertEquals(
+                "[05-05]",
+                topology.port("sw1.dp0").orElseThrow().busNumberRange().toString(),
+                "the port itself keeps its buses");
     }
 
     /** Secondary Bus Reset above a switch resets the switch's ports too, so their bus numbers are gone. */
@@ -317,7 +369,13 @@ class RoutingTest {
     void secondaryBusResetAboveASwitchClearsItsBusNumbers() {
         new Enumerator(rc).run();
         cfgWrite(rc, 0, 0, 0, 0x3E, 2, 0x40);
-        assertEquals("[00-00]", topology.pcieSwitch("sw0").orElseThrow().upstreamPort().busNumberRange().toString());
+        assertEquals(
+                "[00-00]",
+                topology.pcieSwitch("sw0")
+                        .orElseThrow()
+                        .upstreamPort()
+                        .busNumberRange()
+                        .toString());
         assertEquals(0xFFFF_FFFF, cfgRead(rc, 2, 0, 0, 0, 4));
         assertEquals(UPSTREAM, cfgRead(rc, 1, 0, 0, 0, 4), "the switch upstream port itself still answers");
     }

@@ -11,6 +11,7 @@ public enum Arch {
 
     /** Base package of all generated code; arch packages and {@code common} live below it. */
     public static final String BASE_PACKAGE = "dev.jvmm.headers.linux";
+
     public static final String COMMON_PACKAGE = BASE_PACKAGE + ".common";
 
     private final String id;

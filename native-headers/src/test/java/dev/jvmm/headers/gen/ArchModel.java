@@ -2,7 +2,6 @@ package dev.jvmm.headers.gen;
 
 import dev.jvmm.headers.gen.CHeader.EnumConstant;
 import dev.jvmm.headers.gen.CHeader.Macro;
-
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -35,21 +34,28 @@ public record ArchModel(String javaPackage, String description, List<JConstant> 
             // is a declaration while the macro needs evaluation, so it comes later.
             if (enumConstant != null) {
                 String tag = enumConstant.enumTag().isEmpty() ? "<anonymous>" : enumConstant.enumTag();
-                constants.add(new JConstant(name, type, value, "enum " + tag + "." + name + " = " + value,
-                        enumConstant.position(), true));
+                constants.add(new JConstant(
+                        name, type, value, "enum " + tag + "." + name + " = " + value, enumConstant.position(), true));
             } else if (macro != null) {
                 if (macro.functionLike()) {
                     throw new IllegalArgumentException(name + " is a function-like macro; jextract skips those");
                 }
-                constants.add(new JConstant(name, type, value, "#define " + name + " " + value, macro.position(),
+                constants.add(new JConstant(
+                        name,
+                        type,
+                        value,
+                        "#define " + name + " " + value,
+                        macro.position(),
                         isOneNumberToken(macro.body())));
             } else {
-                throw new IllegalArgumentException(arch.id() + ": " + name + " is neither a macro nor an enum constant");
+                throw new IllegalArgumentException(
+                        arch.id() + ": " + name + " is neither a macro nor an enum constant");
             }
         }
         constants.sort(Comparator.comparing((JConstant c) -> !c.inPlace()).thenComparingLong(JConstant::position));
         LayoutResolver resolver = new LayoutResolver(header, probe, manifest);
-        List<JStruct> structs = manifest.structs().stream().map(resolver::resolve).toList();
+        List<JStruct> structs =
+                manifest.structs().stream().map(resolver::resolve).toList();
         String description = "from " + arch.id() + " linux/kvm.h, UAPI headers " + probe.uapiVersion();
         return new ArchModel(arch.javaPackage(), description, constants, structs);
     }

@@ -94,8 +94,7 @@ public record CCompiler(Arch arch, String command) {
         }
     }
 
-    private record Result(int exitCode, String stdout, String stderr) {
-    }
+    private record Result(int exitCode, String stdout, String stderr) {}
 
     private static Result run(List<String> cmd, Path dir) {
         Path tmp = null;
@@ -103,8 +102,11 @@ public record CCompiler(Arch arch, String command) {
             tmp = Files.createTempDirectory("jvmm-cc");
             Path out = tmp.resolve("stdout");
             Path err = tmp.resolve("stderr");
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .redirectOutput(out.toFile())
+                    .redirectError(err.toFile())
+                    .redirectInput(
+                            ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
             if (dir != null) {
                 pb.directory(dir.toFile());
             }

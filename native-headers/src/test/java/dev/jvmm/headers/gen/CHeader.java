@@ -1,7 +1,6 @@
 package dev.jvmm.headers.gen;
 
 import dev.jvmm.headers.gen.CType.CAggregate;
-
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -12,16 +11,18 @@ import java.util.Optional;
  * struct/union definitions. Values, sizes and offsets are not here; they come from the compiler
  * ({@link CProbe}).
  */
-public record CHeader(Map<String, Macro> macros, Map<String, EnumConstant> enumConstants,
-                      Map<String, CAggregate> aggregates, Map<String, CType> typedefs, List<String> skipped) {
+public record CHeader(
+        Map<String, Macro> macros,
+        Map<String, EnumConstant> enumConstants,
+        Map<String, CAggregate> aggregates,
+        Map<String, CType> typedefs,
+        List<String> skipped) {
 
     /** {@code position} orders declarations as the parser met them (line of the .i file, then column). */
-    public record Macro(String name, boolean functionLike, String body, String file, long position) {
-    }
+    public record Macro(String name, boolean functionLike, String body, String file, long position) {}
 
     /** {@code enumTag} is empty for an anonymous enum. */
-    public record EnumConstant(String enumTag, String name, long position) {
-    }
+    public record EnumConstant(String enumTag, String name, long position) {}
 
     public static CHeader parse(String preprocessed) {
         return new CHeaderParser(preprocessed).parse();
@@ -33,8 +34,11 @@ public record CHeader(Map<String, Macro> macros, Map<String, EnumConstant> enumC
 
     /** The struct {@code tag}, or a failure that names what the parser had to skip. */
     public CAggregate requireAggregate(String tag) {
-        return aggregate(tag).orElseThrow(() -> new IllegalArgumentException("struct/union " + tag
-                + " is not defined by the header" + (skipped.isEmpty() ? "" : " (declarations the parser skipped: "
-                + String.join("; ", skipped) + ")")));
+        return aggregate(tag)
+                .orElseThrow(() -> new IllegalArgumentException("struct/union " + tag
+                        + " is not defined by the header"
+                        + (skipped.isEmpty()
+                                ? ""
+                                : " (declarations the parser skipped: " + String.join("; ", skipped) + ")")));
     }
 }

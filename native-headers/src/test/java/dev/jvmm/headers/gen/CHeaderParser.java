@@ -12,7 +12,6 @@ import dev.jvmm.headers.gen.CType.Prim;
 import dev.jvmm.headers.gen.CType.PrimKind;
 import dev.jvmm.headers.gen.CType.Tagged;
 import dev.jvmm.headers.gen.CType.Typedef;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,10 +33,33 @@ final class CHeaderParser {
     private static final Pattern DEFINE = Pattern.compile("^#\\s*define\\s+([A-Za-z_][A-Za-z0-9_]*)(\\(?)(.*)$");
     private static final Pattern UNDEF = Pattern.compile("^#\\s*undef\\s+([A-Za-z_][A-Za-z0-9_]*).*$");
 
-    private static final Set<String> QUALIFIERS = Set.of("const", "volatile", "__extension__", "static", "extern",
-            "inline", "__inline", "__inline__", "register", "restrict", "__restrict", "__restrict__");
-    private static final Set<String> PRIM_WORDS = Set.of("signed", "__signed__", "__signed", "unsigned", "short",
-            "long", "int", "char", "_Bool", "float", "double", "void", "__int128");
+    private static final Set<String> QUALIFIERS = Set.of(
+            "const",
+            "volatile",
+            "__extension__",
+            "static",
+            "extern",
+            "inline",
+            "__inline",
+            "__inline__",
+            "register",
+            "restrict",
+            "__restrict",
+            "__restrict__");
+    private static final Set<String> PRIM_WORDS = Set.of(
+            "signed",
+            "__signed__",
+            "__signed",
+            "unsigned",
+            "short",
+            "long",
+            "int",
+            "char",
+            "_Bool",
+            "float",
+            "double",
+            "void",
+            "__int128");
 
     private record Token(String text, long position) {
         boolean is(String s) {
@@ -192,8 +214,7 @@ final class CHeaderParser {
                         return;
                     }
                 }
-                default -> {
-                }
+                default -> {}
             }
         }
     }
@@ -276,7 +297,9 @@ final class CHeaderParser {
                 base = enumSpecifier();
             } else if (t.isIdentifier() && base == null && words.isEmpty() && typedefs.containsKey(s)) {
                 next();
-                base = typedefs.get(s) instanceof Prim p && p.spelling().equals(s) ? p : new Typedef(s, typedefs.get(s));
+                base = typedefs.get(s) instanceof Prim p && p.spelling().equals(s)
+                        ? p
+                        : new Typedef(s, typedefs.get(s));
             } else {
                 break;
             }
@@ -294,8 +317,9 @@ final class CHeaderParser {
     }
 
     private static Prim primitive(List<String> words) {
-        String spelling = String.join(" ", words.stream()
-                .map(w -> w.startsWith("__signed") ? "signed" : w).toList());
+        String spelling = String.join(
+                " ",
+                words.stream().map(w -> w.startsWith("__signed") ? "signed" : w).toList());
         long longs = words.stream().filter("long"::equals).count();
         PrimKind kind;
         if (words.contains("void")) {
@@ -387,10 +411,16 @@ final class CHeaderParser {
     private static List<CMember> normalizeFlexibleArrays(List<CMember> members) {
         List<CMember> out = new ArrayList<>(members.size());
         for (CMember m : members) {
-            if (m.anonymous() && m.type() instanceof Inline(CAggregate a) && !a.union() && a.members().size() == 2
-                    && a.members().get(0).type() instanceof Inline(CAggregate empty) && empty.members().isEmpty()
-                    && a.members().get(1).type() instanceof Array arr && arr.flexible()
-                    && ("__empty_" + a.members().get(1).name()).equals(a.members().get(0).name())) {
+            if (m.anonymous()
+                    && m.type() instanceof Inline(CAggregate a)
+                    && !a.union()
+                    && a.members().size() == 2
+                    && a.members().get(0).type() instanceof Inline(CAggregate empty)
+                    && empty.members().isEmpty()
+                    && a.members().get(1).type() instanceof Array arr
+                    && arr.flexible()
+                    && ("__empty_" + a.members().get(1).name())
+                            .equals(a.members().get(0).name())) {
                 out.add(a.members().get(1));
             } else {
                 out.add(m);
@@ -432,8 +462,7 @@ final class CHeaderParser {
         return new EnumRef(tag);
     }
 
-    private record Declarator(String name, CType type, boolean bitfield) {
-    }
+    private record Declarator(String name, CType type, boolean bitfield) {}
 
     private Declarator declarator(CType base) {
         CType type = base;

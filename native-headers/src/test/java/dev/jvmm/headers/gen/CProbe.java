@@ -4,7 +4,6 @@ import dev.jvmm.headers.gen.CType.Array;
 import dev.jvmm.headers.gen.CType.CAggregate;
 import dev.jvmm.headers.gen.CType.CMember;
 import dev.jvmm.headers.gen.CType.Inline;
-
 import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -20,8 +19,7 @@ public final class CProbe {
 
     private static final Pattern LINE = Pattern.compile("@@@ (\\S+ \\S+ \\S+) [$#]?(-?\\d+)");
 
-    private CProbe() {
-    }
+    private CProbe() {}
 
     public static ProbeResult run(CCompiler cc, CHeader header, Manifest manifest) {
         String asm = cc.compileToAssembly(source(header, manifest));
@@ -47,14 +45,30 @@ public final class CProbe {
                 JVMM_EMIT("U LINUX_VERSION_CODE -", LINUX_VERSION_CODE);
                 """.formatted(CIntType.genericAssociations()));
         for (String name : manifest.constants()) {
-            c.append("JVMM_EMIT(\"V ").append(name).append(" -\", ").append(name).append(");\n");
-            c.append("JVMM_EMIT(\"T ").append(name).append(" -\", JVMM_CTYPE(").append(name).append("));\n");
+            c.append("JVMM_EMIT(\"V ")
+                    .append(name)
+                    .append(" -\", ")
+                    .append(name)
+                    .append(");\n");
+            c.append("JVMM_EMIT(\"T ")
+                    .append(name)
+                    .append(" -\", JVMM_CTYPE(")
+                    .append(name)
+                    .append("));\n");
         }
         for (String tag : manifest.structs()) {
             CAggregate agg = header.requireAggregate(tag);
             String type = agg.keyword() + " " + tag;
-            c.append("JVMM_EMIT(\"S ").append(tag).append(" -\", sizeof(").append(type).append("));\n");
-            c.append("JVMM_EMIT(\"A ").append(tag).append(" -\", _Alignof(").append(type).append("));\n");
+            c.append("JVMM_EMIT(\"S ")
+                    .append(tag)
+                    .append(" -\", sizeof(")
+                    .append(type)
+                    .append("));\n");
+            c.append("JVMM_EMIT(\"A ")
+                    .append(tag)
+                    .append(" -\", _Alignof(")
+                    .append(type)
+                    .append("));\n");
             members(c, tag, type, agg, "");
         }
         return c.append("}\n").toString();
@@ -81,7 +95,11 @@ public final class CProbe {
             int k = 0;
             while (t instanceof Array a) {
                 if (!a.flexible()) {
-                    emit(c, "D", tag, path + "#" + k,
+                    emit(
+                            c,
+                            "D",
+                            tag,
+                            path + "#" + k,
                             "sizeof(" + lvalue + index + ") / sizeof(" + lvalue + index + "[0])");
                 }
                 index += "[0]";
@@ -95,7 +113,14 @@ public final class CProbe {
     }
 
     private static void emit(StringBuilder c, String kind, String tag, String path, String expr) {
-        c.append("JVMM_EMIT(\"").append(kind).append(' ').append(tag).append(' ').append(path).append("\", ")
-                .append(expr).append(");\n");
+        c.append("JVMM_EMIT(\"")
+                .append(kind)
+                .append(' ')
+                .append(tag)
+                .append(' ')
+                .append(path)
+                .append("\", ")
+                .append(expr)
+                .append(");\n");
     }
 }

@@ -11,31 +11,35 @@ import java.util.Set;
 public sealed interface CType {
 
     /** Scalar kinds, each mapped to one of jextract's {@code C_*} layouts. */
-    enum PrimKind { BOOL, CHAR, SHORT, INT, LONG, LONG_LONG, FLOAT, DOUBLE, INT128, VOID }
-
-    record Prim(PrimKind kind, String spelling) implements CType {
+    enum PrimKind {
+        BOOL,
+        CHAR,
+        SHORT,
+        INT,
+        LONG,
+        LONG_LONG,
+        FLOAT,
+        DOUBLE,
+        INT128,
+        VOID
     }
 
-    record Typedef(String name, CType target) implements CType {
-    }
+    record Prim(PrimKind kind, String spelling) implements CType {}
 
-    record Pointer(CType pointee) implements CType {
-    }
+    record Typedef(String name, CType target) implements CType {}
+
+    record Pointer(CType pointee) implements CType {}
 
     /** One array dimension; {@code flexible} for {@code T x[]}. Lengths come from the compiler. */
-    record Array(CType element, boolean flexible) implements CType {
-    }
+    record Array(CType element, boolean flexible) implements CType {}
 
     /** A reference to {@code struct tag} / {@code union tag}, defined elsewhere. */
-    record Tagged(boolean union, String tag) implements CType {
-    }
+    record Tagged(boolean union, String tag) implements CType {}
 
-    record EnumRef(String tag) implements CType {
-    }
+    record EnumRef(String tag) implements CType {}
 
     /** A struct or union defined in place without a tag: {@code struct { ... } io;}. */
-    record Inline(CAggregate aggregate) implements CType {
-    }
+    record Inline(CAggregate aggregate) implements CType {}
 
     /** This type with typedefs looked through. */
     default CType resolved() {

@@ -16,8 +16,7 @@ import java.util.stream.Collectors;
  */
 final class CommonIntersection {
 
-    private CommonIntersection() {
-    }
+    private CommonIntersection() {}
 
     /** {@code models} in {@link Arch} order; the first one's declaration order is kept. */
     static ArchModel of(Map<Arch, ArchModel> models, Manifest shared) {
@@ -42,17 +41,27 @@ final class CommonIntersection {
         List<String> problems = new ArrayList<>();
         for (String name : shared.constants()) {
             if (constants.stream().noneMatch(c -> c.name().equals(name))) {
-                problems.add("constant " + name + ": " + describe(models, m -> m.constants().stream()
-                        .filter(c -> c.name().equals(name)).findFirst()
-                        .map(c -> c.cType().cName() + " " + c.value()).orElse("absent")));
+                problems.add("constant " + name + ": "
+                        + describe(
+                                models,
+                                m -> m.constants().stream()
+                                        .filter(c -> c.name().equals(name))
+                                        .findFirst()
+                                        .map(c -> c.cType().cName() + " " + c.value())
+                                        .orElse("absent")));
             }
         }
         for (String tag : shared.structs()) {
             if (!structs.containsKey(tag)) {
-                problems.add("struct " + tag + ": " + describe(models, m -> m.structs().stream()
-                        .filter(s -> s.layoutName().equals(tag)).findFirst()
-                        .map(s -> "embeds " + s.dependencies() + ", " + s.elems().size() + " layout elements")
-                        .orElse("absent")));
+                problems.add("struct " + tag + ": "
+                        + describe(
+                                models,
+                                m -> m.structs().stream()
+                                        .filter(s -> s.layoutName().equals(tag))
+                                        .findFirst()
+                                        .map(s -> "embeds " + s.dependencies() + ", "
+                                                + s.elems().size() + " layout elements")
+                                        .orElse("absent")));
             }
         }
         if (!problems.isEmpty()) {
@@ -68,7 +77,8 @@ final class CommonIntersection {
     }
 
     private static String describe(Map<Arch, ArchModel> models, Function<ArchModel, String> what) {
-        return models.entrySet().stream().map(e -> e.getKey().id() + "=" + Objects.toString(what.apply(e.getValue())))
+        return models.entrySet().stream()
+                .map(e -> e.getKey().id() + "=" + Objects.toString(what.apply(e.getValue())))
                 .collect(Collectors.joining(", "));
     }
 }

@@ -16,8 +16,7 @@ public final class Generator {
     /** Include this and the arch's headers, exactly what the probe compiles. */
     public static final String TRANSLATION_UNIT = "#include <linux/kvm.h>\n";
 
-    private Generator() {
-    }
+    private Generator() {}
 
     /** What the compiler said for one arch; tests reuse it to check the generated classes. */
     public record ArchInput(Arch arch, Manifest manifest, CHeader header, ProbeResult probe) {
@@ -31,11 +30,12 @@ public final class Generator {
     }
 
     /** The generated files, keyed by path relative to the source root, plus per-package models. */
-    public record Output(Map<String, String> files, Map<String, ArchModel> packages) {
-    }
+    public record Output(Map<String, String> files, Map<String, ArchModel> packages) {}
 
     public static Output generate(Path manifestDir, List<CCompiler> compilers) {
-        return generateFrom(manifestDir, compilers.stream().map(cc -> ArchInput.load(manifestDir, cc)).toList());
+        return generateFrom(
+                manifestDir,
+                compilers.stream().map(cc -> ArchInput.load(manifestDir, cc)).toList());
     }
 
     /** Generation from already probed inputs, one per {@link Arch}. */

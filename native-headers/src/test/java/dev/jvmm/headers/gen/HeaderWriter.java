@@ -17,8 +17,7 @@ final class HeaderWriter {
     static final String SHARED = "kvm_h$shared";
     static final int DECLS_PER_CLASS = 1000;
 
-    private HeaderWriter() {
-    }
+    private HeaderWriter() {}
 
     /** Class name to source text for the header class and its split chunks. */
     static Map<String, String> headerFiles(String javaPackage, String headerComment, List<JConstant> constants) {

@@ -28,7 +28,9 @@ public record JConstant(String name, CIntType cType, long value, String cDecl, l
 
     /** Same name, Java type and value: what makes two architectures' constants one common constant. */
     public boolean sameAs(JConstant o) {
-        return name.equals(o.name) && cType.javaType().equals(o.cType.javaType()) && value == o.value
+        return name.equals(o.name)
+                && cType.javaType().equals(o.cType.javaType())
+                && value == o.value
                 && cDecl.equals(o.cDecl);
     }
 }

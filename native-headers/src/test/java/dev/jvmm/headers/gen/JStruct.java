@@ -15,8 +15,14 @@ import java.util.Set;
  * @param cDecl         the C declaration shown in the class javadoc (only emitted members)
  * @param dependencies  tags of structs this one embeds by value, nested classes included
  */
-public record JStruct(String javaName, String qualifiedName, String layoutName, boolean union, String cDecl,
-                      List<JElem> elems, Set<String> dependencies) {
+public record JStruct(
+        String javaName,
+        String qualifiedName,
+        String layoutName,
+        boolean union,
+        String cDecl,
+        List<JElem> elems,
+        Set<String> dependencies) {
 
     public JStruct {
         elems = List.copyOf(elems);
@@ -28,19 +34,16 @@ public record JStruct(String javaName, String qualifiedName, String layoutName, 
     }
 
     /** One element of a group layout. */
-    public sealed interface JElem {
-    }
+    public sealed interface JElem {}
 
-    public record Padding(long bytes) implements JElem {
-    }
+    public record Padding(long bytes) implements JElem {}
 
     /**
      * A named C member. {@code alignTo} is non-zero when the member sits at an offset its type's natural
      * alignment does not allow (packed structs), and the layout needs {@code kvm_h.align(...)}.
      */
     public record Field(String cName, String javaName, JType type, String cDecl, JStruct nested, long alignTo)
-            implements JElem {
-    }
+            implements JElem {}
 
     /** An anonymous struct/union member, flattened into the enclosing class (C11 §6.7.2.1p13). */
     public record Group(boolean union, String name, List<JElem> elems) implements JElem {
@@ -50,8 +53,7 @@ public record JStruct(String javaName, String qualifiedName, String layoutName, 
     }
 
     /** A field with the anonymous groups (their layout names) on the path to it. */
-    public record Access(Field field, List<String> groupPath) {
-    }
+    public record Access(Field field, List<String> groupPath) {}
 
     /** The fields that get accessors on this class, in declaration order, anonymous groups flattened. */
     public List<Access> accessors() {
@@ -69,25 +71,20 @@ public record JStruct(String javaName, String qualifiedName, String layoutName, 
                     p.add(g.name());
                     collect(g.elems(), List.copyOf(p), out);
                 }
-                case Padding _ -> {
-                }
+                case Padding _ -> {}
             }
         }
     }
 
     /** Java-side type of a field. */
-    public sealed interface JType {
-    }
+    public sealed interface JType {}
 
-    public record Value(ValueKind kind) implements JType {
-    }
+    public record Value(ValueKind kind) implements JType {}
 
-    public record StructRef(String qualifiedName) implements JType {
-    }
+    public record StructRef(String qualifiedName) implements JType {}
 
     /** One array dimension; length 0 for a flexible array member. */
-    public record Sequence(JType element, long length) implements JType {
-    }
+    public record Sequence(JType element, long length) implements JType {}
 
     /** The {@code C_*} layouts of {@code kvm_h$shared} and what Java sees of them. */
     public enum ValueKind {

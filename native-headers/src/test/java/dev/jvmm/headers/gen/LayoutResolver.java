@@ -18,14 +18,13 @@ import dev.jvmm.headers.gen.JStruct.Sequence;
 import dev.jvmm.headers.gen.JStruct.StructRef;
 import dev.jvmm.headers.gen.JStruct.Value;
 import dev.jvmm.headers.gen.JStruct.ValueKind;
-
-import javax.lang.model.SourceVersion;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import javax.lang.model.SourceVersion;
 
 /**
  * Turns a parsed C struct plus the compiler's measurements into a {@link JStruct}. Every offset and size comes
@@ -78,9 +77,14 @@ final class LayoutResolver {
     }
 
     /** Where the members being laid out live: their C path prefix and the class they belong to. */
-    private record Frame(String prefix, long classStart, long classAlign, Scope scope, String qualified,
-                         Set<String> selection, Set<String> seen) {
-    }
+    private record Frame(
+            String prefix,
+            long classStart,
+            long classAlign,
+            Scope scope,
+            String qualified,
+            Set<String> selection,
+            Set<String> seen) {}
 
     JStruct resolve(String tag) {
         CAggregate agg = header.requireAggregate(tag);
@@ -172,7 +176,10 @@ final class LayoutResolver {
         List<Long> dims = new ArrayList<>();
         String index = "";
         while (t instanceof Array a) {
-            dims.add(a.flexible() ? 0L : probe.dimension(ctx.tag, path, dims.size()).orElseThrow());
+            dims.add(
+                    a.flexible()
+                            ? 0L
+                            : probe.dimension(ctx.tag, path, dims.size()).orElseThrow());
             index += "[0]";
             t = a.element().resolved();
         }
@@ -199,12 +206,24 @@ final class LayoutResolver {
                 Extent e = dims.isEmpty()
                         ? new Extent(probe.sizeof(ctx.tag, path), probe.alignof(ctx.tag, path))
                         : extent(ctx.tag, inner, nestedPath);
-                Frame nestedFrame = new Frame(nestedPath, start, e.align(), new Scope(className, frame.scope()),
-                        qualified, null, new HashSet<>());
+                Frame nestedFrame = new Frame(
+                        nestedPath,
+                        start,
+                        e.align(),
+                        new Scope(className, frame.scope()),
+                        qualified,
+                        null,
+                        new HashSet<>());
                 String layoutName = ctx.nextAnonName();
                 List<JElem> elems = group(ctx, inner, nestedFrame, start, e.size());
-                nested = new JStruct(className, qualified, layoutName, inner.union(),
-                        inner.keyword() + " " + body(ctx.tag, inner, nestedPath, null), elems, Set.of());
+                nested = new JStruct(
+                        className,
+                        qualified,
+                        layoutName,
+                        inner.union(),
+                        inner.keyword() + " " + body(ctx.tag, inner, nestedPath, null),
+                        elems,
+                        Set.of());
                 elem = new StructRef(qualified);
             }
             default -> throw new IllegalArgumentException(ctx.tag + "." + path + ": unsupported type " + t);
@@ -219,7 +238,12 @@ final class LayoutResolver {
         long rel = offset - frame.classStart();
         long expected = rel != 0 ? Math.min(Long.lowestOneBit(rel), typeAlign) : typeAlign;
         expected = Math.min(expected, frame.classAlign());
-        return new Field(m.name(), javaName, type, decl(ctx.tag, m, frame.prefix()), nested,
+        return new Field(
+                m.name(),
+                javaName,
+                type,
+                decl(ctx.tag, m, frame.prefix()),
+                nested,
                 expected != typeAlign ? expected : 0);
     }
 
@@ -237,13 +261,13 @@ final class LayoutResolver {
             case LONG_LONG -> ValueKind.LONG_LONG;
             case FLOAT -> ValueKind.FLOAT;
             case DOUBLE -> ValueKind.DOUBLE;
-            case INT128, VOID -> throw new IllegalArgumentException(tag + "." + path + ": unsupported type "
-                    + p.spelling() + " (jextract has no Java layout for it either)");
+            case INT128, VOID ->
+                throw new IllegalArgumentException(tag + "." + path + ": unsupported type " + p.spelling()
+                        + " (jextract has no Java layout for it either)");
         };
     }
 
-    private record Extent(long size, long align) {
-    }
+    private record Extent(long size, long align) {}
 
     /** Offset of an anonymous member: that of its first member (C11 §6.7.2.1p15: no padding at the start). */
     private long anonOffset(String tag, CAggregate agg, String prefix) {
@@ -251,7 +275,8 @@ final class LayoutResolver {
             if (m.bitfield()) {
                 throw new IllegalArgumentException(tag + ": bitfields inside an anonymous member are unsupported");
             }
-            return m.anonymous() ? anonOffset(tag, ((Inline) m.type()).aggregate(), prefix)
+            return m.anonymous()
+                    ? anonOffset(tag, ((Inline) m.type()).aggregate(), prefix)
                     : probe.offsetof(tag, prefix + m.name());
         }
         throw new IllegalArgumentException(tag + ": empty anonymous member");
@@ -297,8 +322,10 @@ final class LayoutResolver {
             if (m.bitfield()) {
                 continue;
             }
-            if (selection != null && (m.anonymous() ? !((Inline) m.type()).aggregate().namesAny(selection)
-                    : !selection.contains(m.name()))) {
+            if (selection != null
+                    && (m.anonymous()
+                            ? !((Inline) m.type()).aggregate().namesAny(selection)
+                            : !selection.contains(m.name()))) {
                 continue;
             }
             String d = m.anonymous()
@@ -351,9 +378,11 @@ final class LayoutResolver {
             case "var", "yield", "record", "sealed", "permits" -> true;
             default -> false;
         };
-        boolean jdkType = !name.isEmpty() && Character.isUpperCase(name.charAt(0))
+        boolean jdkType = !name.isEmpty()
+                && Character.isUpperCase(name.charAt(0))
                 && (Set.of("ByteOrder", "MethodHandle", "VarHandle").contains(name)
-                    || classExists("java.lang." + name) || classExists("java.lang.foreign." + name));
+                        || classExists("java.lang." + name)
+                        || classExists("java.lang.foreign." + name));
         return SourceVersion.isKeyword(name) || restricted || jdkType ? name + "_" : name;
     }
 

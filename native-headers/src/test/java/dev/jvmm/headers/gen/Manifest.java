@@ -23,8 +23,8 @@ import java.util.SequencedSet;
  * <p>{@code kvm.manifest} lists what every architecture must have identically; {@code kvm.<arch>.manifest}
  * the rest. {@link #forArch} merges the two.
  */
-public record Manifest(SequencedSet<String> constants, SequencedSet<String> structs,
-                       Map<String, SequencedSet<String>> fields) {
+public record Manifest(
+        SequencedSet<String> constants, SequencedSet<String> structs, Map<String, SequencedSet<String>> fields) {
 
     public static final String SHARED_FILE = "kvm.manifest";
 
@@ -70,8 +70,7 @@ public record Manifest(SequencedSet<String> constants, SequencedSet<String> stru
                 if (words.size() < 3 || !words.getFirst().equals("fields")) {
                     throw new IllegalArgumentException(where + "expected `#@ fields <struct> <member>...`: " + raw);
                 }
-                fields.computeIfAbsent(words.get(1), _ -> new LinkedHashSet<>())
-                        .addAll(words.subList(2, words.size()));
+                fields.computeIfAbsent(words.get(1), _ -> new LinkedHashSet<>()).addAll(words.subList(2, words.size()));
                 continue;
             }
             int hash = line.indexOf('#');
@@ -89,8 +88,9 @@ public record Manifest(SequencedSet<String> constants, SequencedSet<String> stru
             switch (words.getFirst()) {
                 case "--include-constant" -> add(constants, name, where);
                 case "--include-struct" -> add(structs, name, where);
-                default -> throw new IllegalArgumentException(where + "unsupported option " + words.getFirst()
-                        + " (the generator knows --include-constant and --include-struct)");
+                default ->
+                    throw new IllegalArgumentException(where + "unsupported option " + words.getFirst()
+                            + " (the generator knows --include-constant and --include-struct)");
             }
         }
         for (String s : fields.keySet()) {

@@ -16,8 +16,7 @@ import java.util.stream.Stream;
  */
 public final class Regenerate {
 
-    private Regenerate() {
-    }
+    private Regenerate() {}
 
     public static void main(String[] args) throws IOException {
         if (args.length != 2) {
@@ -28,15 +27,17 @@ public final class Regenerate {
         Path root = Path.of(args[1]);
         List<CCompiler> compilers = new ArrayList<>();
         for (Arch arch : Arch.values()) {
-            compilers.add(CCompiler.find(arch).orElseThrow(() -> new IllegalStateException(
-                    "cannot regenerate: " + CCompiler.missingMessage(arch))));
+            compilers.add(CCompiler.find(arch)
+                    .orElseThrow(
+                            () -> new IllegalStateException("cannot regenerate: " + CCompiler.missingMessage(arch))));
         }
         Generator.Output out = Generator.generate(manifestDir, compilers);
         for (String pkg : out.packages().keySet()) {
             Path dir = root.resolve(pkg.replace('.', '/'));
             if (Files.isDirectory(dir)) {
                 try (Stream<Path> old = Files.list(dir)) {
-                    for (Path p : old.filter(p -> p.toString().endsWith(".java")).toList()) {
+                    for (Path p :
+                            old.filter(p -> p.toString().endsWith(".java")).toList()) {
                         Files.delete(p);
                     }
                 }
@@ -47,8 +48,10 @@ public final class Regenerate {
             Files.createDirectories(p.getParent());
             Files.writeString(p, f.getValue(), StandardCharsets.UTF_8);
         }
-        out.packages().forEach((pkg, m) -> System.out.printf("%-32s %4d constants, %3d structs%n", pkg,
-                m.constants().size(), m.structs().size()));
+        out.packages()
+                .forEach((pkg, m) -> System.out.printf(
+                        "%-32s %4d constants, %3d structs%n",
+                        pkg, m.constants().size(), m.structs().size()));
         System.out.println("wrote " + out.files().size() + " files under " + root);
     }
 }

@@ -9,7 +9,6 @@ import dev.jvmm.headers.gen.JStruct.Padding;
 import dev.jvmm.headers.gen.JStruct.Sequence;
 import dev.jvmm.headers.gen.JStruct.StructRef;
 import dev.jvmm.headers.gen.JStruct.Value;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -17,7 +16,7 @@ import java.util.stream.IntStream;
 
 /**
  * Writes one struct/union class in the shape of jextract's StructBuilder at openjdk/jextract@f9866df
-: {@code $LAYOUT} with explicit padding, per field {@code f$LAYOUT}/{@code f$layout()},
+ * : {@code $LAYOUT} with explicit padding, per field {@code f$LAYOUT}/{@code f$layout()},
  * {@code f$OFFSET} taken from the layout with {@code byteOffset} paths, getter/setter, arrays with
  * {@code f$DIMS} and indexed accessors whose base is {@code f$OFFSET} (the 2025-11 fix), nested classes for
  * fields of unnamed struct type, then {@code asSlice}, {@code sizeof}, {@code allocate},
@@ -28,8 +27,7 @@ final class StructWriter {
     /** The runtime-helper class layouts are referenced through, as jextract does with the main header class. */
     static final String HELPER = "kvm_h";
 
-    private StructWriter() {
-    }
+    private StructWriter() {}
 
     static String file(JStruct s, String javaPackage, String headerComment) {
         SourceText out = SourceText.newFile(headerComment, javaPackage);
@@ -81,16 +79,18 @@ final class StructWriter {
     private static String groupLayout(boolean union, List<JElem> elems, String name, int indent) {
         List<String> members = new ArrayList<>();
         for (JElem e : elems) {
-            members.add(switch (e) {
-                case Padding p -> indent(indent + 1) + "MemoryLayout.paddingLayout(" + p.bytes() + ")";
-                case Field f -> indent(indent + 1) + fieldLayout(f.type(), f.alignTo()) + ".withName(\""
-                        + f.cName() + "\")";
-                case Group g -> groupLayout(g.union(), g.elems(), g.name(), indent + 1);
-            });
+            members.add(
+                    switch (e) {
+                        case Padding p -> indent(indent + 1) + "MemoryLayout.paddingLayout(" + p.bytes() + ")";
+                        case Field f ->
+                            indent(indent + 1) + fieldLayout(f.type(), f.alignTo()) + ".withName(\"" + f.cName()
+                                    + "\")";
+                        case Group g -> groupLayout(g.union(), g.elems(), g.name(), indent + 1);
+                    });
         }
         String open = indent(indent) + "MemoryLayout." + (union ? "unionLayout" : "structLayout") + "(\n";
-        return members.stream().collect(Collectors.joining(",\n", open, "\n" + indent(indent) + ")"))
-                + ".withName(\"" + name + "\")";
+        return members.stream().collect(Collectors.joining(",\n", open, "\n" + indent(indent) + ")")) + ".withName(\""
+                + name + "\")";
     }
 
     /** jextract's fieldLayoutString; an alignment fix applies to the innermost element, as there. */
@@ -98,8 +98,8 @@ final class StructWriter {
         return switch (t) {
             case Value v -> align(HELPER + "." + v.kind().layoutField(), alignTo);
             case StructRef r -> align(r.qualifiedName() + ".layout()", alignTo);
-            case Sequence q -> "MemoryLayout.sequenceLayout(" + q.length() + ", " + fieldLayout(q.element(), alignTo)
-                    + ")";
+            case Sequence q ->
+                "MemoryLayout.sequenceLayout(" + q.length() + ", " + fieldLayout(q.element(), alignTo) + ")";
         };
     }
 
@@ -145,8 +145,8 @@ final class StructWriter {
         String value = param("fieldValue", enclosing);
         List<String> elementNames = new ArrayList<>(a.groupPath());
         elementNames.add(f.cName());
-        String path = elementNames.stream().map(p -> "groupElement(\"" + p + "\")")
-                .collect(Collectors.joining(", "));
+        String path =
+                elementNames.stream().map(p -> "groupElement(\"" + p + "\")").collect(Collectors.joining(", "));
         String layoutClass = layoutClass(f.type());
 
         out.blank();
@@ -215,12 +215,13 @@ final class StructWriter {
                     return %1$s$DIMS;
                 }
                 """.formatted(n));
-        String elements = IntStream.range(0, dims.size()).mapToObj(_ -> "sequenceElement()")
+        String elements = IntStream.range(0, dims.size())
+                .mapToObj(_ -> "sequenceElement()")
                 .collect(Collectors.joining(", "));
-        String indexDecl = IntStream.range(0, dims.size()).mapToObj(i -> "long index" + i)
-                .collect(Collectors.joining(", "));
-        String indexUse = IntStream.range(0, dims.size()).mapToObj(i -> "index" + i)
-                .collect(Collectors.joining(", "));
+        String indexDecl =
+                IntStream.range(0, dims.size()).mapToObj(i -> "long index" + i).collect(Collectors.joining(", "));
+        String indexUse =
+                IntStream.range(0, dims.size()).mapToObj(i -> "index" + i).collect(Collectors.joining(", "));
         JType elem = elementType(f.type());
         if (elem instanceof Value v) {
             out.indentedLines("private static final VarHandle %1$s$ELEM_HANDLE = %1$s$LAYOUT.varHandle(%2$s);\n"

@@ -62,7 +62,8 @@ public final class LiveMsiBench {
     private static final String MARK = "JVMM-BENCH ";
     private static final int CONFIG_VECTOR = 0;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-    private static final Pattern BACKEND = Pattern.compile("^\\w+: delivered=(\\d+) blocked=(\\d+) failed=(\\d+) rejected=(\\d+)");
+    private static final Pattern BACKEND =
+            Pattern.compile("^\\w+: delivered=(\\d+) blocked=(\\d+) failed=(\\d+) rejected=(\\d+)");
 
     /**
      * The guest side, appended to the initramfs as /jvmm.d/70-msi-bench.sh: it stays up and idle, and answers a
@@ -94,7 +95,7 @@ public final class LiveMsiBench {
     private static int warmup = 1;
     private static int bootTimeout = 300;
 
-    private LiveMsiBench() { }
+    private LiveMsiBench() {}
 
     public static void main(String[] args) throws Exception {
         try {
@@ -109,15 +110,18 @@ public final class LiveMsiBench {
         int status = 0;
         try {
             appendScript(initrd, withScript);
-            System.out.printf("# live: %d raises of vector %d per round, %d warm-up + %d timed rounds per path, "
-                    + "guest with %d vCPU(s), %s%n", raises, CONFIG_VECTOR, warmup, rounds, cpus, MemorySize.format(memory));
+            System.out.printf(
+                    "# live: %d raises of vector %d per round, %d warm-up + %d timed rounds per path, "
+                            + "guest with %d vCPU(s), %s%n",
+                    raises, CONFIG_VECTOR, warmup, rounds, cpus, MemorySize.format(memory));
             List<String> summary = new ArrayList<>();
             for (GicMsiMode mode : modes) {
                 if (!runMode(mode, withScript, summary)) status = 1;
             }
             System.out.println();
-            System.out.printf("%-10s %-7s %28s %20s %18s%n", "mode", "path", "raises/wall s median (range)",
-                    "raises/CPU s median", "guest took (sum)");
+            System.out.printf(
+                    "%-10s %-7s %28s %20s %18s%n",
+                    "mode", "path", "raises/wall s median (range)", "raises/CPU s median", "guest took (sum)");
             summary.forEach(System.out::println);
         } finally {
             Files.deleteIfExists(withScript);
@@ -133,7 +137,8 @@ public final class LiveMsiBench {
             switch (args[i]) {
                 case "--kernel" -> kernel = Path.of(v);
                 case "--initrd" -> initrd = Path.of(v);
-                case "--gic-msi" -> modes = Arrays.stream(v.split(",")).map(GicMsiMode::parse).toList();
+                case "--gic-msi" ->
+                    modes = Arrays.stream(v.split(",")).map(GicMsiMode::parse).toList();
                 case "--cpus" -> cpus = Integer.parseInt(v);
                 case "--memory" -> memory = MemorySize.parse(v);
                 case "--raises" -> raises = Integer.parseInt(v);
@@ -144,22 +149,28 @@ public final class LiveMsiBench {
             }
         }
         if (kernel == null || initrd == null) throw new IllegalArgumentException("--kernel and --initrd are required");
-        if (raises < 1 || rounds < 1 || warmup < 0) throw new IllegalArgumentException("bad --raises/--rounds/--warmup");
+        if (raises < 1 || rounds < 1 || warmup < 0)
+            throw new IllegalArgumentException("bad --raises/--rounds/--warmup");
     }
 
     /** One machine, booted, measured, stopped. Returns false when a check failed. */
     private static boolean runMode(GicMsiMode mode, Path initramfs, List<String> summary) throws Exception {
         String tag = "live-" + mode.cliName();
-        PcieConfig pcie = new PcieConfig(List.of(), List.of(), List.of(), List.of(),
+        PcieConfig pcie = new PcieConfig(
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of(),
                 List.of(new PcieConfig.DeviceSpec(PcieConfig.DeviceKind.VIRTIO_RNG, "rng0", null)));
-        MachineConfig config = new MachineConfig(kernel, Optional.of(initramfs), "console=ttyAMA0 quiet panic=-1",
-                memory, cpus, mode, pcie);
+        MachineConfig config = new MachineConfig(
+                kernel, Optional.of(initramfs), "console=ttyAMA0 quiet panic=-1", memory, cpus, mode, pcie);
         Console console = new Console(System.out);
         boolean ok = true;
         long t0 = System.nanoTime();
         try (Machine machine = Machine.create(config, Path.of("/dev/kvm"), console)) {
-            System.out.printf("# %s: msi-controller=%s (%s), machine built in %d ms%n", tag, machine.msi().msi().cliName(),
-                    machine.msi().reason(), (System.nanoTime() - t0) / 1_000_000);
+            System.out.printf(
+                    "# %s: msi-controller=%s (%s), machine built in %d ms%n",
+                    tag, machine.msi().msi().cliName(), machine.msi().reason(), (System.nanoTime() - t0) / 1_000_000);
             AtomicReference<Object> outcome = new AtomicReference<>();
             Thread runner = Thread.ofPlatform().name("machine-run").start(() -> {
                 try {
@@ -176,16 +187,19 @@ public final class LiveMsiBench {
                 runner.join(30_000);
                 return false;
             }
-            System.out.printf("# %s: guest ready %.1f s after the machine was built%n", tag, (System.nanoTime() - t0) / 1e9);
-            MsixIrqfds vectors = machine.msixVectors("rng0").orElseThrow(() -> new IllegalStateException("rng0 has no irqfds"));
+            System.out.printf(
+                    "# %s: guest ready %.1f s after the machine was built%n", tag, (System.nanoTime() - t0) / 1e9);
+            MsixIrqfds vectors =
+                    machine.msixVectors("rng0").orElseThrow(() -> new IllegalStateException("rng0 has no irqfds"));
             Optional<IrqRoute> route = vectors.route(CONFIG_VECTOR);
             if (route.isEmpty()) {
                 System.out.println("FAIL " + tag + ": vector " + CONFIG_VECTOR + " has no irqfd route (the irqfd path "
                         + "would not be measured); msi: " + machine.msiStats());
                 ok = false;
             } else {
-                System.out.printf("# %s: vector %d irqfd route %s (gsi %d)%n", tag, CONFIG_VECTOR, route.get(),
-                        vectors.gsi(CONFIG_VECTOR));
+                System.out.printf(
+                        "# %s: vector %d irqfd route %s (gsi %d)%n",
+                        tag, CONFIG_VECTOR, route.get(), vectors.gsi(CONFIG_VECTOR));
                 ok = measure(tag, machine, vectors, console, fieldOf(ready.get(), "irqs"), summary);
             }
             System.out.printf("# %s: msi stats after: %s%n", tag, machine.msiStats());
@@ -203,17 +217,22 @@ public final class LiveMsiBench {
         return ok;
     }
 
-    private enum PathKind { IRQFD, SIGNAL }
+    private enum PathKind {
+        IRQFD,
+        SIGNAL
+    }
 
-    private static boolean measure(String tag, Machine machine, MsixIrqfds vectors, Console console, long irqsAtStart,
-                                   List<String> summary) throws Exception {
+    private static boolean measure(
+            String tag, Machine machine, MsixIrqfds vectors, Console console, long irqsAtStart, List<String> summary)
+            throws Exception {
         EndpointFunction function = vectors.function();
         Map<PathKind, List<double[]>> results = new LinkedHashMap<>();
         for (PathKind p : PathKind.values()) results.put(p, new ArrayList<>());
         long guestIrqs = irqsAtStart;
         boolean ok = true;
         for (int r = 0; r < warmup + rounds; r++) {
-            PathKind[] order = r % 2 == 0 ? new PathKind[] {PathKind.IRQFD, PathKind.SIGNAL}
+            PathKind[] order = r % 2 == 0
+                    ? new PathKind[] {PathKind.IRQFD, PathKind.SIGNAL}
                     : new PathKind[] {PathKind.SIGNAL, PathKind.IRQFD};
             for (PathKind p : order) {
                 long fast0 = vectors.fastRaises(), slow0 = vectors.slowRaises();
@@ -236,12 +255,16 @@ public final class LiveMsiBench {
                 // device's own interrupts (its request queue, if the guest reads the rng meanwhile) also count as
                 // irqfd raises: more than asked is background, fewer is a failure.
                 String problem = switch (p) {
-                    case IRQFD -> fast < raises || slow != 0 || delivered != 0
-                            ? "irqfd round: %d irqfd raises, %d direct, %d through the backend (want %d, 0, 0)"
-                                    .formatted(fast, slow, delivered, raises) : null;
-                    case SIGNAL -> notSent != 0 || delivered < raises || blocked != 0 || failed != 0
-                            ? "signal round: %d not sent, delivered=%d blocked=%d failed+rejected=%d (want 0, %d, 0, 0)"
-                                    .formatted(notSent, delivered, blocked, failed, raises) : null;
+                    case IRQFD ->
+                        fast < raises || slow != 0 || delivered != 0
+                                ? "irqfd round: %d irqfd raises, %d direct, %d through the backend (want %d, 0, 0)"
+                                        .formatted(fast, slow, delivered, raises)
+                                : null;
+                    case SIGNAL ->
+                        notSent != 0 || delivered < raises || blocked != 0 || failed != 0
+                                ? "signal round: %d not sent, delivered=%d blocked=%d failed+rejected=%d (want 0, %d, 0, 0)"
+                                        .formatted(notSent, delivered, blocked, failed, raises)
+                                : null;
                 };
                 long background = (p == PathKind.IRQFD ? fast : delivered) - raises;
                 if (background > 0) System.out.printf("# %s: %d other MSIs during the round%n", tag, background);
@@ -263,13 +286,18 @@ public final class LiveMsiBench {
             }
         }
         for (var e : results.entrySet()) {
-            double[] wall = e.getValue().stream().mapToDouble(x -> x[0]).sorted().toArray();
+            double[] wall =
+                    e.getValue().stream().mapToDouble(x -> x[0]).sorted().toArray();
             double[] cpu = e.getValue().stream().mapToDouble(x -> x[1]).sorted().toArray();
             long took = e.getValue().stream().mapToLong(x -> (long) x[2]).sum();
             boolean tookKnown = e.getValue().stream().allMatch(x -> x[2] >= 0);
-            summary.add("%-10s %-7s %28s %20s %18s".formatted(tag, e.getKey().name().toLowerCase(java.util.Locale.ROOT),
-                    "%s (%s-%s)".formatted(si(median(wall)), si(wall[0]), si(wall[wall.length - 1])), si(median(cpu)),
-                    tookKnown ? "%d of %d".formatted(took, (long) raises * wall.length) : "?"));
+            summary.add("%-10s %-7s %28s %20s %18s"
+                    .formatted(
+                            tag,
+                            e.getKey().name().toLowerCase(java.util.Locale.ROOT),
+                            "%s (%s-%s)".formatted(si(median(wall)), si(wall[0]), si(wall[wall.length - 1])),
+                            si(median(cpu)),
+                            tookKnown ? "%d of %d".formatted(took, (long) raises * wall.length) : "?"));
         }
         // Each round ran both paths back to back: their ratio per round is what drift of the machine's speed
         // disturbs least.
@@ -277,8 +305,8 @@ public final class LiveMsiBench {
         double[] ratio = new double[fast.size()];
         for (int i = 0; i < ratio.length; i++) ratio[i] = fast.get(i)[0] / slow.get(i)[0];
         Arrays.sort(ratio);
-        summary.add("%-10s irqfd/signal per round (wall): median %.2f, range %.2f-%.2f".formatted(tag, median(ratio),
-                ratio[0], ratio[ratio.length - 1]));
+        summary.add("%-10s irqfd/signal per round (wall): median %.2f, range %.2f-%.2f"
+                .formatted(tag, median(ratio), ratio[0], ratio[ratio.length - 1]));
         return ok;
     }
 
@@ -286,8 +314,12 @@ public final class LiveMsiBench {
     private static long[] backend(Machine machine) {
         Matcher m = BACKEND.matcher(machine.msiStats());
         if (!m.find()) throw new IllegalStateException("unexpected msi stats: " + machine.msiStats());
-        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
-            Long.parseLong(m.group(4))};
+        return new long[] {
+            Long.parseLong(m.group(1)),
+            Long.parseLong(m.group(2)),
+            Long.parseLong(m.group(3)),
+            Long.parseLong(m.group(4))
+        };
     }
 
     /** Asks the guest for its config interrupt count; -1 when it does not answer within 60 s. */
@@ -350,7 +382,9 @@ public final class LiveMsiBench {
         private final StringBuilder line = new StringBuilder();
         private final BlockingQueue<String> marked = new LinkedBlockingQueue<>();
 
-        Console(PrintStream out) { this.out = out; }
+        Console(PrintStream out) {
+            this.out = out;
+        }
 
         @Override
         public synchronized void write(int b) {
@@ -367,7 +401,7 @@ public final class LiveMsiBench {
         }
 
         @Override
-        public void flush() { }
+        public void flush() {}
 
         /** The next marked line containing {@code word}, skipping others; empty after {@code seconds}. */
         Optional<String> await(String word, int seconds) throws InterruptedException {

@@ -23,8 +23,11 @@ public record AcpiOem(String oemId, String oemTableId, int oemRevision, String c
     }
 
     private static void checkAscii(String field, String value, int max) {
-        if (value == null || value.length() > max || !StandardCharsets.US_ASCII.newEncoder().canEncode(value)) {
-            throw new IllegalArgumentException("ACPI %s '%s' must be at most %d ASCII characters".formatted(field, value, max));
+        if (value == null
+                || value.length() > max
+                || !StandardCharsets.US_ASCII.newEncoder().canEncode(value)) {
+            throw new IllegalArgumentException(
+                    "ACPI %s '%s' must be at most %d ASCII characters".formatted(field, value, max));
         }
     }
 }

@@ -24,15 +24,17 @@ public final class AcpiTable {
     public static final int HEADER_SIZE = 36;
     static final int CHECKSUM_OFFSET = 9;
 
-    private AcpiTable() { }
+    private AcpiTable() {}
 
     /** The table {@code signature} of {@code revision} made by {@code oem} with {@code body} after the header. */
     public static byte[] build(String signature, int revision, AcpiOem oem, byte[] body) {
         if (signature.length() != 4 || !StandardCharsets.US_ASCII.newEncoder().canEncode(signature)) {
             throw new IllegalArgumentException("ACPI signature '" + signature + "' is not 4 ASCII characters");
         }
-        if (revision < 0 || revision > 0xFF) throw new IllegalArgumentException("ACPI revision " + revision + " is not a byte");
-        ByteBuffer b = ByteBuffer.allocate(Math.addExact(HEADER_SIZE, body.length)).order(ByteOrder.LITTLE_ENDIAN);
+        if (revision < 0 || revision > 0xFF)
+            throw new IllegalArgumentException("ACPI revision " + revision + " is not a byte");
+        ByteBuffer b =
+                ByteBuffer.allocate(Math.addExact(HEADER_SIZE, body.length)).order(ByteOrder.LITTLE_ENDIAN);
         b.put(ascii(signature, 4));
         b.putInt(b.capacity());
         b.put((byte) revision);

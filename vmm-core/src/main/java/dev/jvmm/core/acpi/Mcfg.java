@@ -34,9 +34,11 @@ public record Mcfg(List<Allocation> allocations) {
             if ((baseAddress & ((1L << 20) - 1)) != 0) {
                 throw new IllegalArgumentException("ECAM base 0x%x is not 1 MiB aligned".formatted(baseAddress));
             }
-            if (segment < 0 || segment > 0xFFFF) throw new IllegalArgumentException("segment " + segment + " is not 16 bits");
+            if (segment < 0 || segment > 0xFFFF)
+                throw new IllegalArgumentException("segment " + segment + " is not 16 bits");
             if (startBus < 0 || endBus > 0xFF || startBus > endBus) {
-                throw new IllegalArgumentException("bus numbers %d-%d are not within 0-255".formatted(startBus, endBus));
+                throw new IllegalArgumentException(
+                        "bus numbers %d-%d are not within 0-255".formatted(startBus, endBus));
             }
         }
     }

@@ -1,7 +1,6 @@
 package dev.jvmm.core.boot;
 
 import dev.jvmm.pcie.util.Sizes;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -29,16 +28,23 @@ import java.nio.file.Path;
 public final class Aarch64Image {
     /** Largest (decompressed) image accepted: a 2025 distribution kernel Image is ~30-40 MiB. */
     public static final long DEFAULT_MAX_SIZE = 256L << 20;
+
     static final int HEADER_SIZE = 64;
     /** "ARM\x64" read as a little-endian u32. */
     static final int MAGIC = 0x644d5241;
+
     static final long LEGACY_TEXT_OFFSET = 0x80000;
     static final long LEGACY_BSS_ALLOWANCE = 16L << 20;
     /** 1 TiB, above jvmm's largest guest RAM (512 GiB): no real kernel comes near, and layout arithmetic stays far from overflow. */
     static final long MAX_IMAGE_SIZE = 1L << 40;
 
     /** booting.rst flags bits 1-2. */
-    public enum PageSize { UNSPECIFIED, SIZE_4K, SIZE_16K, SIZE_64K }
+    public enum PageSize {
+        UNSPECIFIED,
+        SIZE_4K,
+        SIZE_16K,
+        SIZE_64K
+    }
 
     private final String name;
     private final byte[] data;
@@ -50,8 +56,16 @@ public final class Aarch64Image {
     private final boolean legacy;
     private final boolean gzipped;
 
-    private Aarch64Image(String name, byte[] data, long textOffset, long imageSize, long footprint, PageSize pageSize,
-                       boolean placeAnywhere, boolean legacy, boolean gzipped) {
+    private Aarch64Image(
+            String name,
+            byte[] data,
+            long textOffset,
+            long imageSize,
+            long footprint,
+            PageSize pageSize,
+            boolean placeAnywhere,
+            boolean legacy,
+            boolean gzipped) {
         this.name = name;
         this.data = data;
         this.textOffset = textOffset;
@@ -74,7 +88,11 @@ public final class Aarch64Image {
         byte[] bytes;
         try {
             long size = Files.size(file);
-            if (size > maxSize) throw new BootException(name, "file is %d bytes, more than the %d MiB limit for a kernel image".formatted(size, maxSize >> 20));
+            if (size > maxSize)
+                throw new BootException(
+                        name,
+                        "file is %d bytes, more than the %d MiB limit for a kernel image"
+                                .formatted(size, maxSize >> 20));
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new BootException(name, "cannot read the kernel: " + e, e);
@@ -92,7 +110,10 @@ public final class Aarch64Image {
         byte[] data = gzipped ? Gunzip.gunzip(name, file, maxSize) : file;
         String what = gzipped ? "decompressed image" : "file";
         if (data.length < HEADER_SIZE) {
-            throw new BootException(name, "%s is %d bytes, too short for the %d-byte arm64 Image header".formatted(what, data.length, HEADER_SIZE));
+            throw new BootException(
+                    name,
+                    "%s is %d bytes, too short for the %d-byte arm64 Image header"
+                            .formatted(what, data.length, HEADER_SIZE));
         }
         if (le32(data, 0x38) != MAGIC) {
             throw new BootException(name, "not an arm64 Image (no \"ARM\\x64\" magic at offset 0x38)" + hint(data));
@@ -103,15 +124,19 @@ public final class Aarch64Image {
         if (imageSize == 0) {
             // booting.rst: "Where image_size is zero, text_offset can be assumed to be 0x80000."
             long footprint = Sizes.alignUp(data.length, 2L << 20) + LEGACY_BSS_ALLOWANCE;
-            return new Aarch64Image(name, data, LEGACY_TEXT_OFFSET, 0, footprint, PageSize.UNSPECIFIED, false, true, gzipped);
+            return new Aarch64Image(
+                    name, data, LEGACY_TEXT_OFFSET, 0, footprint, PageSize.UNSPECIFIED, false, true, gzipped);
         }
         if (Long.compareUnsigned(imageSize, MAX_IMAGE_SIZE) > 0) {
             // An unsigned 64-bit field: 2^63 and up must not turn negative and vanish in the footprint below.
-            throw new BootException(name, "the header's image_size (0x%s bytes) is larger than any guest RAM; not a usable kernel"
-                    .formatted(Long.toHexString(imageSize)));
+            throw new BootException(
+                    name,
+                    "the header's image_size (0x%s bytes) is larger than any guest RAM; not a usable kernel"
+                            .formatted(Long.toHexString(imageSize)));
         }
         if ((flags & 1) != 0) {
-            throw new BootException(name, "big-endian kernel (flags bit 0 set); only little-endian guests are supported");
+            throw new BootException(
+                    name, "big-endian kernel (flags bit 0 set); only little-endian guests are supported");
         }
         PageSize pageSize = PageSize.values()[(int) ((flags >>> 1) & 3)];
         boolean anywhere = (flags & 8) != 0;
@@ -131,37 +156,64 @@ public final class Aarch64Image {
     }
 
     /** The file name (or label) the image came from. */
-    public String name() { return name; }
+    public String name() {
+        return name;
+    }
 
     /** Bytes to copy into guest RAM (the decompressed image). */
-    public long size() { return data.length; }
+    public long size() {
+        return data.length;
+    }
 
     /** A read-only view of the image bytes. */
-    public MemorySegment bytes() { return MemorySegment.ofArray(data).asReadOnly(); }
+    public MemorySegment bytes() {
+        return MemorySegment.ofArray(data).asReadOnly();
+    }
 
     /** Offset of the image from its 2 MiB-aligned base (0x80000 for a pre-3.17 kernel). */
-    public long textOffset() { return textOffset; }
+    public long textOffset() {
+        return textOffset;
+    }
 
     /** The header's image_size (0 for a pre-3.17 kernel). */
-    public long imageSize() { return imageSize; }
+    public long imageSize() {
+        return imageSize;
+    }
 
     /** Bytes from the load address the kernel may use right away: image_size (incl. BSS), or an estimate. */
-    public long footprint() { return footprint; }
+    public long footprint() {
+        return footprint;
+    }
 
-    public PageSize pageSize() { return pageSize; }
+    public PageSize pageSize() {
+        return pageSize;
+    }
 
     /** Flags bit 3: the 2 MiB-aligned base may be anywhere in RAM (else: as low as possible). */
-    public boolean placeAnywhere() { return placeAnywhere; }
+    public boolean placeAnywhere() {
+        return placeAnywhere;
+    }
 
     /** True for a pre-3.17 header (image_size 0). */
-    public boolean legacyHeader() { return legacy; }
+    public boolean legacyHeader() {
+        return legacy;
+    }
 
-    public boolean wasGzipped() { return gzipped; }
+    public boolean wasGzipped() {
+        return gzipped;
+    }
 
     @Override
     public String toString() {
-        return "Aarch64Image[%s, %d bytes%s, text_offset 0x%x, image_size 0x%x, pages %s%s]".formatted(name, data.length,
-                gzipped ? " (gunzipped)" : "", textOffset, imageSize, pageSize, legacy ? ", pre-3.17 header" : "");
+        return "Aarch64Image[%s, %d bytes%s, text_offset 0x%x, image_size 0x%x, pages %s%s]"
+                .formatted(
+                        name,
+                        data.length,
+                        gzipped ? " (gunzipped)" : "",
+                        textOffset,
+                        imageSize,
+                        pageSize,
+                        legacy ? ", pre-3.17 header" : "");
     }
 
     static int le32(byte[] b, int off) {

@@ -26,8 +26,12 @@ public final class BootException extends Exception {
     }
 
     /** What could not be used: a file name, or e.g. "kernel command line". */
-    public String subject() { return subject; }
+    public String subject() {
+        return subject;
+    }
 
     /** The problem, without the subject. */
-    public String problem() { return problem; }
+    public String problem() {
+        return problem;
+    }
 }

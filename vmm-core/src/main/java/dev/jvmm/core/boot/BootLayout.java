@@ -26,16 +26,21 @@ import dev.jvmm.pcie.util.Sizes;
 public record BootLayout(long kernelBase, long kernelLoad, long kernelEnd, InitrdRange initrd, long dtbAddress) {
     /** booting.rst §2: "must not exceed 2 megabytes in size". */
     public static final long DTB_MAX_SIZE = 2L << 20;
+
     static final long KERNEL_BASE_ALIGN = 2L << 20;
     static final long INITRD_ALIGN = 2L << 20;
     static final long INITRD_WINDOW_ALIGN = 1L << 30;
     static final long INITRD_WINDOW_SIZE = 32L << 30;
 
     /** PC of the boot vCPU. */
-    public long entryPoint() { return kernelLoad; }
+    public long entryPoint() {
+        return kernelLoad;
+    }
 
     /** x0 of the boot vCPU: the DTB's guest-physical address. */
-    public long x0() { return dtbAddress; }
+    public long x0() {
+        return dtbAddress;
+    }
 
     /**
      * Lays out a boot in RAM [ramBase, ramBase + ramSize).
@@ -48,10 +53,20 @@ public record BootLayout(long kernelBase, long kernelLoad, long kernelEnd, Initr
         long base = Sizes.alignUp(ramBase, KERNEL_BASE_ALIGN);
         long load = base + kernel.textOffset();
         long end = load + kernel.footprint();
-        if (Long.compareUnsigned(kernel.textOffset(), ramSize) >= 0 || Long.compareUnsigned(kernel.footprint(), ramSize) > 0
-                || Long.compareUnsigned(end, ramEnd) > 0 || Long.compareUnsigned(base, ramEnd) >= 0) {
-            throw new BootException(kernel.name(), "kernel needs 0x%x bytes at 0x%x (text_offset 0x%x, image_size 0x%x) but RAM is [0x%x, 0x%x)"
-                    .formatted(kernel.footprint(), load, kernel.textOffset(), kernel.imageSize(), ramBase, ramEnd));
+        if (Long.compareUnsigned(kernel.textOffset(), ramSize) >= 0
+                || Long.compareUnsigned(kernel.footprint(), ramSize) > 0
+                || Long.compareUnsigned(end, ramEnd) > 0
+                || Long.compareUnsigned(base, ramEnd) >= 0) {
+            throw new BootException(
+                    kernel.name(),
+                    "kernel needs 0x%x bytes at 0x%x (text_offset 0x%x, image_size 0x%x) but RAM is [0x%x, 0x%x)"
+                            .formatted(
+                                    kernel.footprint(),
+                                    load,
+                                    kernel.textOffset(),
+                                    kernel.imageSize(),
+                                    ramBase,
+                                    ramEnd));
         }
         InitrdRange initrdRange = null;
         long next = end;
@@ -59,13 +74,17 @@ public record BootLayout(long kernelBase, long kernelLoad, long kernelEnd, Initr
             long start = Sizes.alignUp(end, INITRD_ALIGN);
             long initrdEnd = start + initrd.size();
             if (Long.compareUnsigned(initrd.size(), ramSize) > 0 || Long.compareUnsigned(initrdEnd, ramEnd) > 0) {
-                throw new BootException(initrd.name(), "initrd of %d bytes does not fit in RAM after the kernel (0x%x to 0x%x; RAM ends at 0x%x)"
-                        .formatted(initrd.size(), start, initrdEnd, ramEnd));
+                throw new BootException(
+                        initrd.name(),
+                        "initrd of %d bytes does not fit in RAM after the kernel (0x%x to 0x%x; RAM ends at 0x%x)"
+                                .formatted(initrd.size(), start, initrdEnd, ramEnd));
             }
             long window = Sizes.alignDown(base, INITRD_WINDOW_ALIGN);
             if (initrdEnd - window > INITRD_WINDOW_SIZE) {
-                throw new BootException(initrd.name(), "initrd of %d bytes ends 0x%x bytes above the kernel's 1 GiB-aligned window; booting.rst allows 32 GiB"
-                        .formatted(initrd.size(), initrdEnd - window));
+                throw new BootException(
+                        initrd.name(),
+                        "initrd of %d bytes ends 0x%x bytes above the kernel's 1 GiB-aligned window; booting.rst allows 32 GiB"
+                                .formatted(initrd.size(), initrdEnd - window));
             }
             initrdRange = new InitrdRange(start, initrdEnd);
             next = initrdEnd;
@@ -73,8 +92,10 @@ public record BootLayout(long kernelBase, long kernelLoad, long kernelEnd, Initr
         long dtb = Sizes.alignUp(next, KERNEL_BASE_ALIGN);
         if (Long.compareUnsigned(dtb, ramEnd) >= 0 || Long.compareUnsigned(DTB_MAX_SIZE, ramEnd - dtb) > 0) {
             String who = initrd != null ? initrd.name() : kernel.name();
-            throw new BootException(who, "no room left for the 2 MiB devicetree block: kernel%s end at 0x%x, RAM ends at 0x%x"
-                    .formatted(initrd != null ? " and initrd" : "", next, ramEnd));
+            throw new BootException(
+                    who,
+                    "no room left for the 2 MiB devicetree block: kernel%s end at 0x%x, RAM ends at 0x%x"
+                            .formatted(initrd != null ? " and initrd" : "", next, ramEnd));
         }
         return new BootLayout(base, load, end, initrdRange, dtb);
     }

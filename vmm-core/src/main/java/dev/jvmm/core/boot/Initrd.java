@@ -20,7 +20,7 @@ public final class Initrd {
     private final String name;
     private final long size;
     private final MemorySegment bytes; // in-memory initrds
-    private final Path file;           // file-backed initrds
+    private final Path file; // file-backed initrds
 
     private Initrd(String name, long size, MemorySegment bytes, Path file) {
         this.name = name;
@@ -32,7 +32,8 @@ public final class Initrd {
     /** An initrd from bytes in memory; {@code name} is used in error messages. */
     public static Initrd of(String name, byte[] bytes) throws BootException {
         if (bytes.length == 0) throw new BootException(name, "initrd is empty");
-        return new Initrd(name, bytes.length, MemorySegment.ofArray(bytes.clone()).asReadOnly(), null);
+        return new Initrd(
+                name, bytes.length, MemorySegment.ofArray(bytes.clone()).asReadOnly(), null);
     }
 
     /** An initrd file, checked to exist and be non-empty; read only by {@link #copyTo}. */
@@ -48,9 +49,13 @@ public final class Initrd {
         return new Initrd(name, size, null, file);
     }
 
-    public String name() { return name; }
+    public String name() {
+        return name;
+    }
 
-    public long size() { return size; }
+    public long size() {
+        return size;
+    }
 
     /** Copies the whole initrd into {@code dst}, which must be exactly {@link #size()} bytes. */
     public void copyTo(MemorySegment dst) throws BootException {
@@ -62,7 +67,8 @@ public final class Initrd {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long done = 0;
             while (done < size) {
-                ByteBuffer chunk = dst.asSlice(done, Math.min(size - done, 1L << 30)).asByteBuffer();
+                ByteBuffer chunk =
+                        dst.asSlice(done, Math.min(size - done, 1L << 30)).asByteBuffer();
                 int n = ch.read(chunk, done);
                 if (n < 0) throw new BootException(name, "the initrd shrank while it was loaded");
                 done += n;

@@ -12,5 +12,7 @@ public record InitrdRange(long start, long end) {
         }
     }
 
-    public long size() { return end - start; }
+    public long size() {
+        return end - start;
+    }
 }

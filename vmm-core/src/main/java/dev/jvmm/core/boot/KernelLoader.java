@@ -2,7 +2,6 @@ package dev.jvmm.core.boot;
 
 import dev.jvmm.core.fdt.FdtBuilder;
 import dev.jvmm.core.memory.GuestMemory;
-
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -20,7 +19,7 @@ public final class KernelLoader {
         byte[] build(String cmdline, InitrdRange initrd);
     }
 
-    private KernelLoader() { }
+    private KernelLoader() {}
 
     /**
      * Checks a kernel command line: at most {@value #COMMAND_LINE_SIZE} - 1 bytes of UTF-8 (the kernel copies
@@ -30,8 +29,10 @@ public final class KernelLoader {
         if (cmdline.indexOf('\0') >= 0) throw new BootException("kernel command line", "contains a NUL character");
         int bytes = cmdline.getBytes(StandardCharsets.UTF_8).length;
         if (bytes + 1 > COMMAND_LINE_SIZE) {
-            throw new BootException("kernel command line", "is %d bytes; arm64 allows at most %d (COMMAND_LINE_SIZE %d with the NUL)"
-                    .formatted(bytes, COMMAND_LINE_SIZE - 1, COMMAND_LINE_SIZE));
+            throw new BootException(
+                    "kernel command line",
+                    "is %d bytes; arm64 allows at most %d (COMMAND_LINE_SIZE %d with the NUL)"
+                            .formatted(bytes, COMMAND_LINE_SIZE - 1, COMMAND_LINE_SIZE));
         }
     }
 
@@ -50,10 +51,13 @@ public final class KernelLoader {
         BootLayout layout = BootLayout.plan(ram.base(), ram.size(), kernel, initrd);
         byte[] blob = dtb.build(cmdline, layout.initrd());
         if (!FdtBuilder.hasHeader(blob)) {
-            throw new BootException("devicetree", "the DTB factory returned %d bytes without the FDT magic 0xd00dfeed".formatted(blob.length));
+            throw new BootException(
+                    "devicetree",
+                    "the DTB factory returned %d bytes without the FDT magic 0xd00dfeed".formatted(blob.length));
         }
         if (blob.length > BootLayout.DTB_MAX_SIZE) {
-            throw new BootException("devicetree", "is %d bytes; booting.rst allows at most 2 MiB".formatted(blob.length));
+            throw new BootException(
+                    "devicetree", "is %d bytes; booting.rst allows at most 2 MiB".formatted(blob.length));
         }
         ram.write(layout.kernelLoad(), kernel.bytes());
         if (initrd != null) initrd.copyTo(ram.slice(layout.initrd().start(), initrd.size()));

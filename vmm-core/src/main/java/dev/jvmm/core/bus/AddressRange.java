@@ -11,7 +11,8 @@ package dev.jvmm.core.bus;
 public record AddressRange(long base, long size) {
     public AddressRange {
         if (size <= 0) {
-            throw new IllegalArgumentException("address range at 0x%x: size 0x%x must be positive".formatted(base, size));
+            throw new IllegalArgumentException(
+                    "address range at 0x%x: size 0x%x must be positive".formatted(base, size));
         }
         if (Long.compareUnsigned(base + size, base) <= 0) {
             throw new IllegalArgumentException("address range 0x%x+0x%x wraps the address space".formatted(base, size));
@@ -24,10 +25,14 @@ public record AddressRange(long base, long size) {
     }
 
     /** One past the last address (exclusive end). Never wraps. */
-    public long end() { return base + size; }
+    public long end() {
+        return base + size;
+    }
 
     /** The last address in the range (inclusive). */
-    public long last() { return base + size - 1; }
+    public long last() {
+        return base + size - 1;
+    }
 
     public boolean contains(long address) {
         return Long.compareUnsigned(address, base) >= 0 && Long.compareUnsigned(address, end()) < 0;

@@ -38,7 +38,9 @@ public final class BackgroundRegion implements MmioDevice {
         return map(bus, name, range, ALL_ONES);
     }
 
-    public long value() { return value; }
+    public long value() {
+        return value;
+    }
 
     @Override
     public long read(long offset, int size) {

@@ -1,5 +1,7 @@
 package dev.jvmm.core.bus;
 
+import static dev.jvmm.pcie.util.Sizes.sizeMask;
+
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,8 +11,6 @@ import java.util.OptionalLong;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-
-import static dev.jvmm.pcie.util.Sizes.sizeMask;
 
 /**
  * An address-range map of {@link MmioDevice}s with priority layers, for guest MMIO (or port I/O) exits.
@@ -69,13 +69,21 @@ public final class Bus {
             this.sequence = sequence;
         }
 
-        public String name() { return name; }
+        public String name() {
+            return name;
+        }
 
-        public AddressRange range() { return range; }
+        public AddressRange range() {
+            return range;
+        }
 
-        public int priority() { return priority; }
+        public int priority() {
+            return priority;
+        }
 
-        public MmioDevice device() { return device; }
+        public MmioDevice device() {
+            return device;
+        }
 
         @Override
         public String toString() {
@@ -84,9 +92,8 @@ public final class Bus {
     }
 
     /** Highest priority first; ties (possible only across non-overlapping regions) by registration order. */
-    private static final Comparator<Region> VISIBILITY = Comparator
-            .comparingInt((Region r) -> r.priority).reversed()
-            .thenComparingLong(r -> r.sequence);
+    private static final Comparator<Region> VISIBILITY =
+            Comparator.comparingInt((Region r) -> r.priority).reversed().thenComparingLong(r -> r.sequence);
 
     /**
      * The flattened map: segment i is [start(i), ends[i]) owned by owners[i]. keys[i] = start(i) ^ MIN_VALUE,
@@ -95,7 +102,9 @@ public final class Bus {
     private record Snapshot(long[] keys, long[] ends, Region[] owners) {
         static final Snapshot EMPTY = new Snapshot(new long[0], new long[0], new Region[0]);
 
-        long start(int i) { return keys[i] ^ Long.MIN_VALUE; }
+        long start(int i) {
+            return keys[i] ^ Long.MIN_VALUE;
+        }
     }
 
     private final String busName;
@@ -119,7 +128,9 @@ public final class Bus {
     }
 
     /** The bus's name, as given to the constructor. */
-    public String name() { return busName; }
+    public String name() {
+        return busName;
+    }
 
     /**
      * Maps {@code device} at {@code range} in layer {@code priority}.
@@ -133,8 +144,9 @@ public final class Bus {
         synchronized (updateLock) {
             for (Region r : regions) {
                 if (r.priority == priority && r.range.overlaps(range)) {
-                    throw new IllegalArgumentException("%s bus: region '%s' %s overlaps region '%s' %s at the same priority %d"
-                            .formatted(busName, name, range, r.name, r.range, priority));
+                    throw new IllegalArgumentException(
+                            "%s bus: region '%s' %s overlaps region '%s' %s at the same priority %d"
+                                    .formatted(busName, name, range, r.name, r.range, priority));
                 }
             }
             Region region = new Region(name, range, priority, device, sequence.getAndIncrement());
@@ -161,7 +173,9 @@ public final class Bus {
     /** The registered regions, highest priority first. */
     public List<Region> regions() {
         synchronized (updateLock) {
-            return regions.stream().sorted(VISIBILITY.thenComparing(r -> r.range.base(), Long::compareUnsigned)).toList();
+            return regions.stream()
+                    .sorted(VISIBILITY.thenComparing(r -> r.range.base(), Long::compareUnsigned))
+                    .toList();
         }
     }
 
@@ -179,7 +193,7 @@ public final class Bus {
         if (i < 0) return null;
         long offset = address - s.start(i);
         long length = s.ends[i] - s.start(i);
-        if (Long.compareUnsigned(offset, length) >= 0) return null;       // in a gap after segment i
+        if (Long.compareUnsigned(offset, length) >= 0) return null; // in a gap after segment i
         if (Long.compareUnsigned(size, length - offset) > 0) return null; // runs off the segment's end
         return s.owners[i];
     }
@@ -191,7 +205,7 @@ public final class Bus {
     private static boolean touchesRegion(Snapshot s, long address, int size) {
         int i = segmentIndex(s, address);
         if (i >= 0 && Long.compareUnsigned(address - s.start(i), s.ends[i] - s.start(i)) < 0) return true;
-        int next = i + 1;  // the first segment starting above address
+        int next = i + 1; // the first segment starting above address
         return next < s.owners.length && Long.compareUnsigned(s.start(next) - address, size) < 0;
     }
 
@@ -216,8 +230,13 @@ public final class Bus {
         if (r == null) {
             if (validSize(size) && touchesRegion(s, address, size)) {
                 straddlingReads.increment();
-                unhandledLog.log(Level.WARNING, "%s bus: read of %d bytes at 0x%x straddles a region's end"
-                        + " (%s); all ones", busName, size, address, describeAt(s, address));
+                unhandledLog.log(
+                        Level.WARNING,
+                        "%s bus: read of %d bytes at 0x%x straddles a region's end" + " (%s); all ones",
+                        busName,
+                        size,
+                        address,
+                        describeAt(s, address));
                 return OptionalLong.of(sizeMask(size));
             }
             unhandledReads.increment();
@@ -246,13 +265,24 @@ public final class Bus {
         if (r == null) {
             if (validSize(size) && touchesRegion(s, address, size)) {
                 straddlingWrites.increment();
-                unhandledLog.log(Level.WARNING, "%s bus: write of %d bytes at 0x%x (value 0x%x) straddles a region's"
-                        + " end (%s); dropped", busName, size, address, value & sizeMask(size), describeAt(s, address));
+                unhandledLog.log(
+                        Level.WARNING,
+                        "%s bus: write of %d bytes at 0x%x (value 0x%x) straddles a region's" + " end (%s); dropped",
+                        busName,
+                        size,
+                        address,
+                        value & sizeMask(size),
+                        describeAt(s, address));
                 return true;
             }
             unhandledWrites.increment();
-            unhandledLog.log(Level.WARNING, "%s bus: unhandled write of %d bytes at 0x%x (value 0x%x)",
-                    busName, size, address, value & sizeMask(size));
+            unhandledLog.log(
+                    Level.WARNING,
+                    "%s bus: unhandled write of %d bytes at 0x%x (value 0x%x)",
+                    busName,
+                    size,
+                    address,
+                    value & sizeMask(size));
             return false;
         }
         try {
@@ -264,19 +294,29 @@ public final class Bus {
     }
 
     /** Reads no region handled since the bus was made. */
-    public long unhandledReads() { return unhandledReads.sum(); }
+    public long unhandledReads() {
+        return unhandledReads.sum();
+    }
 
     /** Writes no region handled since the bus was made. */
-    public long unhandledWrites() { return unhandledWrites.sum(); }
+    public long unhandledWrites() {
+        return unhandledWrites.sum();
+    }
 
     /** Reads that straddled a region's end (answered all ones) since the bus was made. */
-    public long straddlingReads() { return straddlingReads.sum(); }
+    public long straddlingReads() {
+        return straddlingReads.sum();
+    }
 
     /** Writes that straddled a region's end (dropped) since the bus was made. */
-    public long straddlingWrites() { return straddlingWrites.sum(); }
+    public long straddlingWrites() {
+        return straddlingWrites.sum();
+    }
 
     /** Number of device exceptions the bus caught (each one is a device bug). */
-    public long deviceFaults() { return faultLog.count(); }
+    public long deviceFaults() {
+        return faultLog.count();
+    }
 
     /**
      * A human-readable map: the registered regions by layer, then the visible segments a guest sees (where
@@ -286,7 +326,8 @@ public final class Bus {
         StringBuilder sb = new StringBuilder();
         sb.append(busName).append(" bus: ").append(regions().size()).append(" regions\n");
         for (Region r : regions()) {
-            sb.append("  prio %5d  0x%016x-0x%016x  %s%n".formatted(r.priority, r.range.base(), r.range.last(), r.name));
+            sb.append(
+                    "  prio %5d  0x%016x-0x%016x  %s%n".formatted(r.priority, r.range.base(), r.range.last(), r.name));
         }
         Snapshot s = snapshot;
         sb.append("  visible:\n");
@@ -315,7 +356,7 @@ public final class Bus {
      * straddling one. O(n log n) in the number of regions.
      */
     private static Snapshot flatten(List<Region> regions) {
-        record Event(long at, boolean start, Region region) { }
+        record Event(long at, boolean start, Region region) {}
         List<Event> events = new ArrayList<>(regions.size() * 2);
         for (Region r : regions) {
             events.add(new Event(r.range.base(), true, r));
@@ -333,7 +374,8 @@ public final class Bus {
             long at = events.get(e).at;
             for (; e < events.size() && events.get(e).at == at; e++) {
                 Event ev = events.get(e);
-                if (ev.start) active.add(ev.region); else active.remove(ev.region);
+                if (ev.start) active.add(ev.region);
+                else active.remove(ev.region);
             }
             if (active.isEmpty() || e == events.size()) continue;
             long next = events.get(e).at;

@@ -1,7 +1,6 @@
 package dev.jvmm.core.bus;
 
 import dev.jvmm.pcie.util.Sizes;
-
 import java.lang.System.Logger.Level;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -21,7 +20,9 @@ public final class RateLimitedLogger {
     }
 
     /** Number of events reported so far, logged or not. */
-    public long count() { return count.get(); }
+    public long count() {
+        return count.get();
+    }
 
     /** Counts one event and logs it if the rate limit allows; the format is only expanded when it is logged. */
     public void log(Level level, String format, Object... args) {

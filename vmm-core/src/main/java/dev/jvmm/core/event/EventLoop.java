@@ -4,7 +4,6 @@ import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.kvm.Epoll;
 import dev.jvmm.kvm.ErrnoException;
 import dev.jvmm.kvm.EventFd;
-
 import java.lang.System.Logger.Level;
 import java.util.Map;
 import java.util.Objects;
@@ -25,7 +24,7 @@ public final class EventLoop implements AutoCloseable {
     private static final long STOP_TOKEN = 0;
     private static final int BATCH = 64;
 
-    private record Registration(EventFd fd, Runnable handler) { }
+    private record Registration(EventFd fd, Runnable handler) {}
 
     private final Epoll epoll;
     private final EventFd stop;
@@ -63,7 +62,9 @@ public final class EventLoop implements AutoCloseable {
     public final class Handle {
         private final long token;
 
-        private Handle(long token) { this.token = token; }
+        private Handle(long token) {
+            this.token = token;
+        }
 
         /** Stops watching the eventfd (the caller still owns and closes it). */
         public void cancel() {
@@ -94,7 +95,9 @@ public final class EventLoop implements AutoCloseable {
     }
 
     /** Handlers run so far. */
-    public long dispatched() { return dispatched.get(); }
+    public long dispatched() {
+        return dispatched.get();
+    }
 
     private void loop() {
         long[] tokens = new long[BATCH];

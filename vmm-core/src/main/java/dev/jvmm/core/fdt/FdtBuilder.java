@@ -1,7 +1,6 @@
 package dev.jvmm.core.fdt;
 
 import dev.jvmm.pcie.util.Sizes;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -41,10 +40,11 @@ public final class FdtBuilder {
     private static final String NODE_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ,._+-";
     /** §2.2.4.1 Table 2.2: property-name characters. */
     private static final String PROP_CHARS = NODE_CHARS + "?#";
+
     private static final int MAX_NAME = 31;
 
     /** One open node: its path (for messages) and the names used in it so far. */
-    private record OpenNode(String path, Set<String> properties, Set<String> children) { }
+    private record OpenNode(String path, Set<String> properties, Set<String> children) {}
 
     private final ByteArrayOutputStream struct = new ByteArrayOutputStream();
     private final ByteArrayOutputStream strings = new ByteArrayOutputStream();
@@ -61,8 +61,10 @@ public final class FdtBuilder {
      */
     public FdtBuilder reserveMemory(long address, long size) {
         checkNotFinished();
-        if (size == 0) throw new IllegalArgumentException("memory reservation at 0x%x has size 0 (that is the terminator)".formatted(address));
-        reservations.add(new long[]{address, size});
+        if (size == 0)
+            throw new IllegalArgumentException(
+                    "memory reservation at 0x%x has size 0 (that is the terminator)".formatted(address));
+        reservations.add(new long[] {address, size});
         return this;
     }
 
@@ -82,14 +84,17 @@ public final class FdtBuilder {
         checkNotFinished();
         String path;
         if (open.isEmpty()) {
-            if (rootDone) throw new IllegalStateException("devicetree already has a root node; cannot begin '" + name + "'");
-            if (!name.isEmpty()) throw new IllegalStateException("the first node must be the root, named \"\", not '" + name + "'");
+            if (rootDone)
+                throw new IllegalStateException("devicetree already has a root node; cannot begin '" + name + "'");
+            if (!name.isEmpty())
+                throw new IllegalStateException("the first node must be the root, named \"\", not '" + name + "'");
             path = "/";
         } else {
             checkNodeName(name);
             OpenNode parent = open.peek();
             if (!parent.children.add(name)) {
-                throw new IllegalStateException("node '%s' already has a child named '%s'".formatted(parent.path, name));
+                throw new IllegalStateException(
+                        "node '%s' already has a child named '%s'".formatted(parent.path, name));
             }
             path = parent.path.equals("/") ? "/" + name : parent.path + "/" + name;
         }
@@ -136,10 +141,12 @@ public final class FdtBuilder {
 
     /** A string list (§2.2.4.2 &lt;stringlist&gt;): the strings concatenated, each NUL-terminated. */
     public FdtBuilder propertyStrings(String name, String... values) {
-        if (values.length == 0) throw new IllegalArgumentException("property '" + name + "': a string list needs at least one string");
+        if (values.length == 0)
+            throw new IllegalArgumentException("property '" + name + "': a string list needs at least one string");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (String v : values) {
-            if (v.indexOf('\0') >= 0) throw new IllegalArgumentException("property '" + name + "': string contains NUL");
+            if (v.indexOf('\0') >= 0)
+                throw new IllegalArgumentException("property '" + name + "': string contains NUL");
             out.writeBytes(v.getBytes(StandardCharsets.UTF_8));
             out.write(0);
         }
@@ -187,14 +194,16 @@ public final class FdtBuilder {
 
     /** Writes the "phandle" property (§2.3.3) of the current node. */
     public FdtBuilder phandle(int phandle) {
-        if (phandle == 0 || phandle == -1) throw new IllegalArgumentException("phandle 0x%x is reserved".formatted(phandle));
+        if (phandle == 0 || phandle == -1)
+            throw new IllegalArgumentException("phandle 0x%x is reserved".formatted(phandle));
         return property("phandle", phandle);
     }
 
     /** Whether {@code blob} starts like a flattened devicetree: a whole header, beginning with the magic (§5.2). */
     public static boolean hasHeader(byte[] blob) {
         return blob.length >= HEADER_SIZE
-                && ((blob[0] & 0xff) << 24 | (blob[1] & 0xff) << 16 | (blob[2] & 0xff) << 8 | (blob[3] & 0xff)) == FDT_MAGIC;
+                && ((blob[0] & 0xff) << 24 | (blob[1] & 0xff) << 16 | (blob[2] & 0xff) << 8 | (blob[3] & 0xff))
+                        == FDT_MAGIC;
     }
 
     /** Ends the structure block (FDT_END) and returns the blob. The builder cannot be used afterwards. */
@@ -269,8 +278,9 @@ public final class FdtBuilder {
         String nodeName = at < 0 ? name : name.substring(0, at);
         String unit = at < 0 ? null : name.substring(at + 1);
         if (nodeName.isEmpty() || nodeName.length() > MAX_NAME || !onlyChars(nodeName, NODE_CHARS)) {
-            throw new IllegalArgumentException("invalid node name '%s': §2.2.1 wants 1-%d characters of [0-9a-zA-Z,._+-] before any '@'"
-                    .formatted(name, MAX_NAME));
+            throw new IllegalArgumentException(
+                    "invalid node name '%s': §2.2.1 wants 1-%d characters of [0-9a-zA-Z,._+-] before any '@'"
+                            .formatted(name, MAX_NAME));
         }
         if (unit != null && (unit.isEmpty() || !onlyChars(unit, NODE_CHARS))) {
             throw new IllegalArgumentException("invalid unit address in node name '%s' (§2.2.1)".formatted(name));
@@ -279,8 +289,9 @@ public final class FdtBuilder {
 
     private static void checkPropertyName(String name) {
         if (name.isEmpty() || name.length() > MAX_NAME || !onlyChars(name, PROP_CHARS)) {
-            throw new IllegalArgumentException("invalid property name '%s': §2.2.4.1 wants 1-%d characters of [0-9a-zA-Z,._+?#-]"
-                    .formatted(name, MAX_NAME));
+            throw new IllegalArgumentException(
+                    "invalid property name '%s': §2.2.4.1 wants 1-%d characters of [0-9a-zA-Z,._+?#-]"
+                            .formatted(name, MAX_NAME));
         }
     }
 

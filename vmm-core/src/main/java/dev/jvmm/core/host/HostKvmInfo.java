@@ -37,35 +37,50 @@ public final class HostKvmInfo {
     static String hint(ErrnoException e) {
         String m = e.getMessage();
         return switch (e.errno()) {
-            case dev.jvmm.kvm.Errno.ENOENT -> m + " (no KVM on this host: is the kvm module loaded, or is this a VM "
-                    + "without nested virtualization?)";
-            case dev.jvmm.kvm.Errno.EACCES, dev.jvmm.kvm.Errno.EPERM -> m + " (add the user to the 'kvm' group or run "
-                    + "with access to /dev/kvm)";
+            case dev.jvmm.kvm.Errno.ENOENT ->
+                m + " (no KVM on this host: is the kvm module loaded, or is this a VM "
+                        + "without nested virtualization?)";
+            case dev.jvmm.kvm.Errno.EACCES, dev.jvmm.kvm.Errno.EPERM ->
+                m + " (add the user to the 'kvm' group or run " + "with access to /dev/kvm)";
             default -> m;
         };
     }
 
     /** The host's architecture as uname(2) names it ("aarch64", "x86_64"). */
-    public String arch() { return report.arch().uname(); }
+    public String arch() {
+        return report.arch().uname();
+    }
 
     /** KVM_GET_API_VERSION. */
-    public int apiVersion() { return report.apiVersion(); }
+    public int apiVersion() {
+        return report.apiVersion();
+    }
 
     /** KVM_GET_VCPU_MMAP_SIZE: bytes of each vCPU's kvm_run mapping. */
-    public long vcpuMmapSize() { return report.vcpuMmapSize(); }
+    public long vcpuMmapSize() {
+        return report.vcpuMmapSize();
+    }
 
     /** KVM_CREATE_DEVICE_TEST per device type name (KVM_DEV_TYPE_ARM_VGIC_V3, ...). */
-    public Map<String, Boolean> deviceTypes() { return report.deviceTypes(); }
+    public Map<String, Boolean> deviceTypes() {
+        return report.deviceTypes();
+    }
 
     /** KVM_CAP_MSI_DEVID asked of a VM with a GICv3 ITS; empty when no ITS could be made. */
-    public Optional<Integer> msiDevidWithIts() { return report.msiDevidWithIts(); }
+    public Optional<Integer> msiDevidWithIts() {
+        return report.msiDevidWithIts();
+    }
 
     /** What went wrong while probing, one line each. */
-    public List<String> notes() { return report.notes(); }
+    public List<String> notes() {
+        return report.notes();
+    }
 
     public MsiControllerChoice.HostGic gic() {
-        return new MsiControllerChoice.HostGic(report.arch() == HostArch.AARCH64,
-                report.canCreate("KVM_DEV_TYPE_ARM_VGIC_V3"), report.canCreate("KVM_DEV_TYPE_ARM_VGIC_V2"),
+        return new MsiControllerChoice.HostGic(
+                report.arch() == HostArch.AARCH64,
+                report.canCreate("KVM_DEV_TYPE_ARM_VGIC_V3"),
+                report.canCreate("KVM_DEV_TYPE_ARM_VGIC_V2"),
                 report.canCreate("KVM_DEV_TYPE_ARM_VGIC_ITS"));
     }
 
@@ -83,7 +98,9 @@ public final class HostKvmInfo {
     public Map<String, String[]> capabilityTable() {
         Map<String, String[]> t = new LinkedHashMap<>();
         for (Cap c : Cap.values()) {
-            t.put(c.kvmName(), new String[] {text(report.systemCaps().get(c)), text(report.vmCaps().get(c))});
+            t.put(c.kvmName(), new String[] {
+                text(report.systemCaps().get(c)), text(report.vmCaps().get(c))
+            });
         }
         return t;
     }

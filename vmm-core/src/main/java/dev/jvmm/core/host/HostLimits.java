@@ -28,7 +28,8 @@ public record HostLimits(long memAvailable, long swapFree, OptionalLong commitHe
     /** This host's limits now, or empty where /proc cannot tell (then nothing is checked). */
     public static Optional<HostLimits> current() {
         try {
-            String mode = Files.exists(OVERCOMMIT) ? Files.readString(OVERCOMMIT).strip() : "0";
+            String mode =
+                    Files.exists(OVERCOMMIT) ? Files.readString(OVERCOMMIT).strip() : "0";
             return parse(Files.readString(MEMINFO), mode.equals("2"));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
@@ -46,7 +47,8 @@ public record HostLimits(long memAvailable, long swapFree, OptionalLong commitHe
                 commit = OptionalLong.of(Math.max(0, limit.getAsLong() - committed.getAsLong()));
             }
         }
-        return Optional.of(new HostLimits(available.getAsLong(), field(meminfo, "SwapFree").orElse(0), commit));
+        return Optional.of(
+                new HostLimits(available.getAsLong(), field(meminfo, "SwapFree").orElse(0), commit));
     }
 
     private static OptionalLong field(String meminfo, String name) {
@@ -74,8 +76,8 @@ public record HostLimits(long memAvailable, long swapFree, OptionalLong commitHe
         if (bytes <= memoryLimit()) return Optional.empty();
         String why = commitHeadroom.isPresent()
                 ? "the kernel's strict overcommit leaves %s (CommitLimit - Committed_AS)".formatted(size(memoryLimit()))
-                : "it has %s available (MemAvailable %s + SwapFree %s)".formatted(size(memoryLimit()),
-                        size(memAvailable), size(swapFree));
+                : "it has %s available (MemAvailable %s + SwapFree %s)"
+                        .formatted(size(memoryLimit()), size(memAvailable), size(swapFree));
         return Optional.of("guest memory of %s is more than this host can give: %s".formatted(size(bytes), why));
     }
 
@@ -85,7 +87,8 @@ public record HostLimits(long memAvailable, long swapFree, OptionalLong commitHe
      */
     public static Optional<String> vcpuProblem(int cpus, int maxVcpus, int nrVcpus) {
         int max = maxVcpus > 0 ? maxVcpus : nrVcpus > 0 ? nrVcpus : 4;
-        return cpus <= max ? Optional.empty()
+        return cpus <= max
+                ? Optional.empty()
                 : Optional.of("%d vCPUs asked for, but this host's KVM allows at most %d per VM (KVM_CAP_MAX_VCPUS)"
                         .formatted(cpus, max));
     }

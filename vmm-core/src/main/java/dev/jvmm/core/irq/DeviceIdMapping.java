@@ -2,7 +2,6 @@ package dev.jvmm.core.irq;
 
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -37,10 +36,14 @@ public final class DeviceIdMapping {
     /** The ITS that serves one segment. */
     public record Its(int segment, long base) {
         /** The address the guest programs into MSI/MSI-X vectors of this segment's functions. */
-        public long doorbell() { return base + GITS_TRANSLATER; }
+        public long doorbell() {
+            return base + GITS_TRANSLATER;
+        }
 
         /** Its device tree node name, {@code its@<base>}. */
-        public String nodeName() { return "its@" + Long.toHexString(base); }
+        public String nodeName() {
+            return "its@" + Long.toHexString(base);
+        }
     }
 
     private final List<Its> its;
@@ -68,14 +71,16 @@ public final class DeviceIdMapping {
     /** Where segment {@code segment}'s ITS is placed in the memory map. */
     public static long itsBase(int segment) {
         if (segment < 0 || segment >= MemoryMap.MAX_PCIE_SEGMENTS) {
-            throw new IllegalArgumentException("PCIe segment %d is out of range 0..%d"
-                    .formatted(segment, MemoryMap.MAX_PCIE_SEGMENTS - 1));
+            throw new IllegalArgumentException(
+                    "PCIe segment %d is out of range 0..%d".formatted(segment, MemoryMap.MAX_PCIE_SEGMENTS - 1));
         }
         return segment == 0 ? MemoryMap.GIC_ITS.base() : MemoryMap.SEGMENT_ITS_AREA.base() + (segment - 1) * ITS_SIZE;
     }
 
     /** Every ITS, by segment. */
-    public List<Its> its() { return its; }
+    public List<Its> its() {
+        return its;
+    }
 
     /** The ITS of {@code segment}, if the machine has one for it. */
     public Optional<Its> its(int segment) {
@@ -83,8 +88,12 @@ public final class DeviceIdMapping {
     }
 
     /** The DeviceID of a requester within its segment's ITS: the requester id itself (msi-map base 0). */
-    public static int deviceId(RequesterId rid) { return rid.value(); }
+    public static int deviceId(RequesterId rid) {
+        return rid.value();
+    }
 
     @Override
-    public String toString() { return "DeviceIdMapping" + its; }
+    public String toString() {
+        return "DeviceIdMapping" + its;
+    }
 }

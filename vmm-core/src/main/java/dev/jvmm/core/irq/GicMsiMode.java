@@ -11,9 +11,13 @@ import java.util.Locale;
  * </ul>
  */
 public enum GicMsiMode {
-    AUTO, ITS, V2M;
+    AUTO,
+    ITS,
+    V2M;
 
-    public String cliName() { return name().toLowerCase(Locale.ROOT); }
+    public String cliName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
 
     /** Parses {@code auto|its|v2m}; anything else is an IllegalArgumentException naming the choices. */
     public static GicMsiMode parse(String s) {

@@ -42,7 +42,8 @@ public final class Gicv2mFrame implements MmioDevice, MsiSink, MsiBackend {
      */
     public Gicv2mFrame(long base, int firstIntid, int count, SpiPulse pulse) {
         if (firstIntid < 32 || count < 1 || firstIntid + count > 1020) {
-            throw new IllegalArgumentException("GICv2m SPIs %d..%d are not SPIs".formatted(firstIntid, firstIntid + count - 1));
+            throw new IllegalArgumentException(
+                    "GICv2m SPIs %d..%d are not SPIs".formatted(firstIntid, firstIntid + count - 1));
         }
         this.base = base;
         this.firstIntid = firstIntid;
@@ -51,7 +52,9 @@ public final class Gicv2mFrame implements MmioDevice, MsiSink, MsiBackend {
     }
 
     /** The address devices' MSI vectors must carry. */
-    public long doorbell() { return base + MSI_SETSPI_NS; }
+    public long doorbell() {
+        return base + MSI_SETSPI_NS;
+    }
 
     @Override
     public long read(long offset, int size) {
@@ -76,7 +79,9 @@ public final class Gicv2mFrame implements MmioDevice, MsiSink, MsiBackend {
     }
 
     @Override
-    public MsiSink sink(int segment) { return this; }
+    public MsiSink sink(int segment) {
+        return this;
+    }
 
     @Override
     public Optional<IrqRoute> route(int gsi, int segment, RequesterId rid, long address, int data) {
@@ -85,9 +90,13 @@ public final class Gicv2mFrame implements MmioDevice, MsiSink, MsiBackend {
     }
 
     @Override
-    public MsiStats stats() { return stats; }
+    public MsiStats stats() {
+        return stats;
+    }
 
-    private boolean owns(int intid) { return intid >= firstIntid && intid < firstIntid + count; }
+    private boolean owns(int intid) {
+        return intid >= firstIntid && intid < firstIntid + count;
+    }
 
     private void setSpi(int intid) {
         if (!owns(intid)) {
@@ -98,7 +107,11 @@ public final class Gicv2mFrame implements MmioDevice, MsiSink, MsiBackend {
         pulse.pulse(intid);
     }
 
-    public long raised() { return stats.deliveredCount(); }
+    public long raised() {
+        return stats.deliveredCount();
+    }
 
-    public long rejected() { return stats.rejectedCount(); }
+    public long rejected() {
+        return stats.rejectedCount();
+    }
 }

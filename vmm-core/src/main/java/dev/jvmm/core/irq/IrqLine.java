@@ -8,5 +8,5 @@ public interface IrqLine {
     void set(boolean level);
 
     /** A line that goes nowhere, for devices whose interrupt is not wired and for tests. */
-    IrqLine NONE = level -> { };
+    IrqLine NONE = level -> {};
 }

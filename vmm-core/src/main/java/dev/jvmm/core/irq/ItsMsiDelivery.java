@@ -5,7 +5,6 @@ import dev.jvmm.kvm.ErrnoException;
 import dev.jvmm.kvm.IrqRoute;
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -40,7 +39,9 @@ public final class ItsMsiDelivery implements MsiBackend {
         this.injector = Objects.requireNonNull(injector);
     }
 
-    public DeviceIdMapping mapping() { return mapping; }
+    public DeviceIdMapping mapping() {
+        return mapping;
+    }
 
     @Override
     public MsiSink sink(int segment) {
@@ -56,8 +57,14 @@ public final class ItsMsiDelivery implements MsiBackend {
             else stats.blocked();
         } catch (ErrnoException e) {
             long n = stats.failed();
-            failures.log(System.Logger.Level.WARNING, "MSI segment %d devid 0x%x event %d: %s (%d failures so far)",
-                    segment, devid, data, e.getMessage(), n);
+            failures.log(
+                    System.Logger.Level.WARNING,
+                    "MSI segment %d devid 0x%x event %d: %s (%d failures so far)",
+                    segment,
+                    devid,
+                    data,
+                    e.getMessage(),
+                    n);
         }
     }
 
@@ -75,12 +82,19 @@ public final class ItsMsiDelivery implements MsiBackend {
     private boolean accepts(int segment, long address) {
         if (isDoorbellOf(segment, address)) return true;
         stats.rejected();
-        rejects.log(System.Logger.Level.WARNING, "MSI to 0x%x from segment %d dropped: %s", address, segment,
-                mapping.its(segment).map(i -> "its doorbell is 0x" + Long.toHexString(i.doorbell()))
+        rejects.log(
+                System.Logger.Level.WARNING,
+                "MSI to 0x%x from segment %d dropped: %s",
+                address,
+                segment,
+                mapping.its(segment)
+                        .map(i -> "its doorbell is 0x" + Long.toHexString(i.doorbell()))
                         .orElse("no ITS serves the segment"));
         return false;
     }
 
     @Override
-    public MsiStats stats() { return stats; }
+    public MsiStats stats() {
+        return stats;
+    }
 }

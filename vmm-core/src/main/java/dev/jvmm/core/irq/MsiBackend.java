@@ -3,7 +3,6 @@ package dev.jvmm.core.irq;
 import dev.jvmm.kvm.IrqRoute;
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.util.Optional;
 
 /**

@@ -11,13 +11,15 @@ package dev.jvmm.core.irq;
 public record MsiControllerChoice(boolean gicV3, GicMsiMode msi, String reason) {
 
     /** What the host can do, as far as this decision needs. */
-    public record HostGic(boolean aarch64, boolean vgicV3, boolean vgicV2, boolean its) { }
+    public record HostGic(boolean aarch64, boolean vgicV3, boolean vgicV2, boolean its) {}
 
     /** Thrown when the requested mode cannot work on this host; the message is one line for the user. */
     public static final class Unavailable extends Exception {
         private static final long serialVersionUID = 1L;
 
-        public Unavailable(String message) { super(message); }
+        public Unavailable(String message) {
+            super(message);
+        }
     }
 
     public static MsiControllerChoice choose(GicMsiMode mode, HostGic host) throws Unavailable {
@@ -36,14 +38,20 @@ public record MsiControllerChoice(boolean gicV3, GicMsiMode msi, String reason) 
                 }
                 yield new MsiControllerChoice(true, GicMsiMode.ITS, "GICv3 ITS requested and available");
             }
-            case V2M -> new MsiControllerChoice(host.vgicV3(), GicMsiMode.V2M,
-                    "GICv2m frame requested (emulated by jvmm, 64 SPIs) beside an in-kernel "
-                            + (host.vgicV3() ? "GICv3" : "GICv2"));
-            case AUTO -> itsUsable
-                    ? new MsiControllerChoice(true, GicMsiMode.ITS, "the host's KVM can create a GICv3 ITS")
-                    : new MsiControllerChoice(host.vgicV3(), GicMsiMode.V2M,
-                            "no GICv3 ITS on this host: GICv2m frame (emulated by jvmm, 64 SPIs) beside an in-kernel "
-                                    + (host.vgicV3() ? "GICv3" : "GICv2"));
+            case V2M ->
+                new MsiControllerChoice(
+                        host.vgicV3(),
+                        GicMsiMode.V2M,
+                        "GICv2m frame requested (emulated by jvmm, 64 SPIs) beside an in-kernel "
+                                + (host.vgicV3() ? "GICv3" : "GICv2"));
+            case AUTO ->
+                itsUsable
+                        ? new MsiControllerChoice(true, GicMsiMode.ITS, "the host's KVM can create a GICv3 ITS")
+                        : new MsiControllerChoice(
+                                host.vgicV3(),
+                                GicMsiMode.V2M,
+                                "no GICv3 ITS on this host: GICv2m frame (emulated by jvmm, 64 SPIs) beside an in-kernel "
+                                        + (host.vgicV3() ? "GICv3" : "GICv2"));
         };
     }
 }

@@ -3,7 +3,6 @@ package dev.jvmm.core.irq;
 import dev.jvmm.kvm.ErrnoException;
 import dev.jvmm.kvm.EventFd;
 import dev.jvmm.kvm.IrqRoute;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -90,19 +89,29 @@ public final class MsiRoutes {
             try {
                 kernel.deassignIrqfd(e.getValue(), e.getKey());
             } catch (ErrnoException ex) {
-                System.getLogger(MsiRoutes.class.getName()).log(System.Logger.Level.WARNING,
-                        "KVM_IRQFD deassign gsi {0}: {1}", e.getKey(), ex.getMessage());
+                System.getLogger(MsiRoutes.class.getName())
+                        .log(
+                                System.Logger.Level.WARNING,
+                                "KVM_IRQFD deassign gsi {0}: {1}",
+                                e.getKey(),
+                                ex.getMessage());
             }
         }
         irqfds.clear();
     }
 
     /** The route of {@code gsi} now, or null. */
-    public synchronized IrqRoute route(int gsi) { return routes.get(gsi); }
+    public synchronized IrqRoute route(int gsi) {
+        return routes.get(gsi);
+    }
 
     /** Routes now in the kernel's table. */
-    public synchronized int size() { return routes.size(); }
+    public synchronized int size() {
+        return routes.size();
+    }
 
     /** How many times the table was sent to the kernel. */
-    public synchronized long commits() { return commits; }
+    public synchronized long commits() {
+        return commits;
+    }
 }

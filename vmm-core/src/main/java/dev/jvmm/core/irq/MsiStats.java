@@ -13,31 +13,47 @@ public final class MsiStats {
     private final AtomicLong failed = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
 
-    void delivered() { delivered.incrementAndGet(); }
+    void delivered() {
+        delivered.incrementAndGet();
+    }
 
-    void blocked() { blocked.incrementAndGet(); }
+    void blocked() {
+        blocked.incrementAndGet();
+    }
 
     /** Returns the new count, for rate-limited logging. */
-    long failed() { return failed.incrementAndGet(); }
+    long failed() {
+        return failed.incrementAndGet();
+    }
 
-    void rejected() { rejected.incrementAndGet(); }
+    void rejected() {
+        rejected.incrementAndGet();
+    }
 
     /** Messages the interrupt controller accepted. */
-    public long deliveredCount() { return delivered.get(); }
+    public long deliveredCount() {
+        return delivered.get();
+    }
 
     /** Messages KVM reported as not delivered (answer 0): blocked by the guest's controller state. */
-    public long blockedCount() { return blocked.get(); }
+    public long blockedCount() {
+        return blocked.get();
+    }
 
     /** Messages whose injection failed with an error (e.g. EBUSY while the guest has not enabled its ITS). */
-    public long failedCount() { return failed.get(); }
+    public long failedCount() {
+        return failed.get();
+    }
 
     /** Messages the backend itself dropped: a wrong doorbell address, a segment without an ITS, an SPI not owned. */
-    public long rejectedCount() { return rejected.get(); }
+    public long rejectedCount() {
+        return rejected.get();
+    }
 
     /** One line: {@code delivered=N blocked=N failed=N rejected=N}. */
     @Override
     public String toString() {
-        return "delivered=%d blocked=%d failed=%d rejected=%d".formatted(deliveredCount(), blockedCount(),
-                failedCount(), rejectedCount());
+        return "delivered=%d blocked=%d failed=%d rejected=%d"
+                .formatted(deliveredCount(), blockedCount(), failedCount(), rejectedCount());
     }
 }

@@ -7,7 +7,6 @@ import dev.jvmm.kvm.IrqRoute;
 import dev.jvmm.pcie.EndpointFunction;
 import dev.jvmm.pcie.config.MsixCapability;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.lang.System.Logger.Level;
 import java.util.HashMap;
 import java.util.Map;
@@ -76,8 +75,9 @@ public final class MsixIrqfds implements AutoCloseable {
      * Gives {@code function}'s MSI-X vectors irqfds and keeps their routes current: installs itself as the MSI-X
      * change listener. The caller also wires {@link #refresh} to bus renumbering of the function's root complex.
      */
-    public static MsixIrqfds attach(String name, EndpointFunction function, int segment, MsiRoutes routes,
-                                    MsiBackend backend) throws ErrnoException {
+    public static MsixIrqfds attach(
+            String name, EndpointFunction function, int segment, MsiRoutes routes, MsiBackend backend)
+            throws ErrnoException {
         MsixIrqfds m = new MsixIrqfds(name, function, segment, routes, backend);
         m.msix.setChangeListener(m::refresh);
         m.refresh();
@@ -93,7 +93,11 @@ public final class MsixIrqfds implements AutoCloseable {
                 fastRaises.incrementAndGet();
                 return;
             } catch (ErrnoException e) {
-                errors.log(Level.WARNING, "%s vector %d: irqfd write failed, sending directly: %s", name, vector,
+                errors.log(
+                        Level.WARNING,
+                        "%s vector %d: irqfd write failed, sending directly: %s",
+                        name,
+                        vector,
                         e.getMessage());
             }
         }
@@ -110,7 +114,8 @@ public final class MsixIrqfds implements AutoCloseable {
         for (int v = 0; v < current.length; v++) {
             int vector = v, g = gsi[v];
             want[v] = rid.flatMap(r -> msix.deliverableMessage(vector)
-                    .flatMap(m -> backend.route(g, segment, r, m.address(), m.data()))).orElse(null);
+                            .flatMap(m -> backend.route(g, segment, r, m.address(), m.data())))
+                    .orElse(null);
             changes.put(g, want[v]);
             fds.put(g, irqfd[v]);
         }
@@ -120,7 +125,8 @@ public final class MsixIrqfds implements AutoCloseable {
         } catch (ErrnoException e) {
             // The slow path is always correct: use it for every vector until a later refresh succeeds.
             java.util.Arrays.fill(current, null);
-            errors.log(Level.WARNING, "%s: MSI routes not updated, vectors use KVM_SIGNAL_MSI: %s", name, e.getMessage());
+            errors.log(
+                    Level.WARNING, "%s: MSI routes not updated, vectors use KVM_SIGNAL_MSI: %s", name, e.getMessage());
         }
     }
 
@@ -130,16 +136,24 @@ public final class MsixIrqfds implements AutoCloseable {
     }
 
     /** The function whose vectors these are ({@link EndpointFunction#signal} is the path without irqfd). */
-    public EndpointFunction function() { return function; }
+    public EndpointFunction function() {
+        return function;
+    }
 
     /** The GSI of {@code vector}. */
-    public int gsi(int vector) { return gsi[vector]; }
+    public int gsi(int vector) {
+        return gsi[vector];
+    }
 
     /** Raises that went through an irqfd. */
-    public long fastRaises() { return fastRaises.get(); }
+    public long fastRaises() {
+        return fastRaises.get();
+    }
 
     /** Raises that went through the MSI-X capability (masked, disabled, no route). */
-    public long slowRaises() { return slowRaises.get(); }
+    public long slowRaises() {
+        return slowRaises.get();
+    }
 
     /** Closes the eventfds; call after {@link MsiRoutes#close()} deassigned them. */
     @Override

@@ -123,7 +123,8 @@ public final class Machine implements AutoCloseable {
     }
 
     /** Builds the machine; on failure everything created so far is released again. */
-    public static Machine create(MachineConfig config, Path kvmDevice, OutputStream consoleOut) throws MachineException {
+    public static Machine create(MachineConfig config, Path kvmDevice, OutputStream consoleOut)
+            throws MachineException {
         Builder b = new Builder(config);
         try {
             b.consoleWriter = new ConsoleWriter(consoleOut);
@@ -141,14 +142,22 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    public MachineConfig config() { return config; }
+    public MachineConfig config() {
+        return config;
+    }
 
-    public MsiControllerChoice msi() { return msi; }
+    public MsiControllerChoice msi() {
+        return msi;
+    }
 
-    public BootLayout bootLayout() { return boot; }
+    public BootLayout bootLayout() {
+        return boot;
+    }
 
     /** The PCIe hierarchy, its host bridges and BAR mappings. */
-    public PcieHost pcie() { return pcie; }
+    public PcieHost pcie() {
+        return pcie;
+    }
 
     /** Starts every vCPU and waits for the guest's outcome; all vCPU threads have ended when this returns. */
     public GuestExit run() throws MachineException {
@@ -197,7 +206,8 @@ public final class Machine implements AutoCloseable {
         }
         if (interrupted) Thread.currentThread().interrupt();
         long unhandled = unhandledMmio();
-        if (unhandled > 0) LOG.log(System.Logger.Level.INFO, "{0} guest MMIO accesses were decoded by no device", unhandled);
+        if (unhandled > 0)
+            LOG.log(System.Logger.Level.INFO, "{0} guest MMIO accesses were decoded by no device", unhandled);
     }
 
     /**
@@ -206,19 +216,24 @@ public final class Machine implements AutoCloseable {
      * a bounded backlog; the rest is dropped, as a real line would).
      */
     public int consoleInput(byte[] data, int offset, int length) {
-        return devices.virtioConsole().map(c -> c.pushInput(data, offset, length))
+        return devices.virtioConsole()
+                .map(c -> c.pushInput(data, offset, length))
                 .orElseGet(() -> uart.pushInput(data, offset, length));
     }
 
     /** How long each step of building this machine took ("kernel-read=812ms ..."), for --stats. */
-    public String setupPhases() { return setupPhases.toString(); }
+    public String setupPhases() {
+        return setupPhases.toString();
+    }
 
     /**
      * Guest MMIO accesses no device decoded, over all vCPUs: those to addresses nothing claims (reads complete as
      * 0) and those straddling a region's end (the bus answers all ones or drops them).
      */
     public long unhandledMmio() {
-        return threads.stream().mapToLong(VcpuThread::unhandledMmio).sum() + mmio.straddlingReads() + mmio.straddlingWrites();
+        return threads.stream().mapToLong(VcpuThread::unhandledMmio).sum()
+                + mmio.straddlingReads()
+                + mmio.straddlingWrites();
     }
 
     /**
@@ -233,13 +248,19 @@ public final class Machine implements AutoCloseable {
      * The MSI-X vectors of device {@code name} (a {@code --rng id=...} and the like): its irqfd fast path and, through
      * the function, the KVM_SIGNAL_MSI path; for diagnostics and benchmarks.
      */
-    public Optional<MsixIrqfds> msixVectors(String name) { return devices.irqfds(name); }
+    public Optional<MsixIrqfds> msixVectors(String name) {
+        return devices.irqfds(name);
+    }
 
     /** External data aborts given to the guest for MMIO accesses KVM could not decode (KVM_EXIT_ARM_NISV). */
-    public long externalAborts() { return aborts.count(); }
+    public long externalAborts() {
+        return aborts.count();
+    }
 
     /** Exits seen by each vCPU, for diagnostics and benchmarks. */
-    public long[] exitCounts() { return threads.stream().mapToLong(VcpuThread::exits).toArray(); }
+    public long[] exitCounts() {
+        return threads.stream().mapToLong(VcpuThread::exits).toArray();
+    }
 
     /** Stops the guest if it still runs, joins every vCPU thread, then releases KVM objects and guest RAM. Idempotent. */
     @Override
@@ -252,7 +273,9 @@ public final class Machine implements AutoCloseable {
     }
 
     /** Console bytes the guest sent that never reached the host's stdout (its reader stalled or went away). */
-    public long consoleDropped() { return consoleWriter.dropped(); }
+    public long consoleDropped() {
+        return consoleWriter.dropped();
+    }
 
     /** Creation steps, with what was made so far kept for release on failure. */
     private static final class Builder {
@@ -275,10 +298,13 @@ public final class Machine implements AutoCloseable {
         BootLayout boot;
         boolean injectAborts;
         final RunState state = new RunState();
-        final java.util.concurrent.atomic.AtomicBoolean crashKernelLoaded = new java.util.concurrent.atomic.AtomicBoolean();
+        final java.util.concurrent.atomic.AtomicBoolean crashKernelLoaded =
+                new java.util.concurrent.atomic.AtomicBoolean();
         final SetupPhases phases = new SetupPhases();
 
-        Builder(MachineConfig config) { this.config = config; }
+        Builder(MachineConfig config) {
+            this.config = config;
+        }
 
         void build(Path kvmDevice, ConsoleWriter consoleOut) throws ErrnoException, BootException, MachineException {
             // Read and check the guest's files before touching KVM: a bad kernel is the most likely mistake.
@@ -288,7 +314,8 @@ public final class Machine implements AutoCloseable {
             Aarch64Image kernel = Aarch64Image.load(config.kernel());
             phases.mark("kernel-read");
             ramArena = Arena.ofShared();
-            Initrd initrd = config.initrd().isPresent() ? Initrd.open(config.initrd().get()) : null;
+            Initrd initrd =
+                    config.initrd().isPresent() ? Initrd.open(config.initrd().get()) : null;
             phases.mark("initrd-open");
 
             kvm = Kvm.open(kvmDevice);
@@ -296,12 +323,15 @@ public final class Machine implements AutoCloseable {
             phases.mark("kvm-open");
             msi = chooseMsi(); // first: on a non-arm64 host it names the real problem
             requireCaps();
-            var tooMany = HostLimits.vcpuProblem(config.cpus(), vm.checkExtension(Cap.MAX_VCPUS),
-                    vm.checkExtension(Cap.NR_VCPUS));
+            var tooMany = HostLimits.vcpuProblem(
+                    config.cpus(), vm.checkExtension(Cap.MAX_VCPUS), vm.checkExtension(Cap.NR_VCPUS));
             if (tooMany.isPresent()) throw new MachineException(tooMany.get(), null, true);
             if (!msi.gicV3() && config.cpus() > MemoryMap.GIC_V2_MAX_VCPUS) {
-                throw new MachineException("this host's KVM offers only a GICv2, which serves at most %d vCPUs (asked for %d)"
-                        .formatted(MemoryMap.GIC_V2_MAX_VCPUS, config.cpus()), null, true);
+                throw new MachineException(
+                        "this host's KVM offers only a GICv2, which serves at most %d vCPUs (asked for %d)"
+                                .formatted(MemoryMap.GIC_V2_MAX_VCPUS, config.cpus()),
+                        null,
+                        true);
             }
             MemoryMap map = MemoryMap.create(config.cpus(), config.memoryBytes(), 40);
 
@@ -318,8 +348,10 @@ public final class Machine implements AutoCloseable {
             DeviceIdMapping its = DeviceIdMapping.forSegments(pcie.segments());
 
             vgic = msi.gicV3()
-                    ? Aarch64Vgic.createV3(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_REDIST_BASE, MemoryMap.GIC_NR_IRQS)
-                    : Aarch64Vgic.createV2(vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_CPU.base(), MemoryMap.GIC_NR_IRQS);
+                    ? Aarch64Vgic.createV3(
+                            vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_REDIST_BASE, MemoryMap.GIC_NR_IRQS)
+                    : Aarch64Vgic.createV2(
+                            vm, MemoryMap.GIC_DIST.base(), MemoryMap.GIC_CPU.base(), MemoryMap.GIC_NR_IRQS);
             int target = vm.armPreferredTarget();
             for (int i = 0; i < config.cpus(); i++) {
                 VcpuFd v = vm.createVcpu(i);
@@ -344,14 +376,20 @@ public final class Machine implements AutoCloseable {
             injectAborts = vm.checkExtension(Cap.ARM_INJECT_EXT_DABT) > 0;
 
             VmFd v = vm;
-            MachineBus bus = MachineBus.assemble(pcie, console, msi.msi(), its, this::spi,
-                    (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)), pvpanic());
+            MachineBus bus = MachineBus.assemble(
+                    pcie,
+                    console,
+                    msi.msi(),
+                    its,
+                    this::spi,
+                    (address, data, devid) -> v.signalMsi(address, data, OptionalInt.of(devid)),
+                    pvpanic());
             mmio = bus.mmio();
             uart = bus.uart();
             msiBackend = bus.msi();
             events = EventLoop.start("jvmm-events");
-            devices.wire(vm, pcie, msiBackend, new MsiRoutes(routingKernel(vm), vm.checkExtension(Cap.IRQ_ROUTING)),
-                    events);
+            devices.wire(
+                    vm, pcie, msiBackend, new MsiRoutes(routingKernel(vm), vm.checkExtension(Cap.IRQ_ROUTING)), events);
 
             Aarch64DeviceTree.MsiController dtMsi = switch (msi.msi()) {
                 case ITS -> Aarch64DeviceTree.MsiController.ITS;
@@ -359,10 +397,20 @@ public final class Machine implements AutoCloseable {
                 case AUTO -> throw new AssertionError("AUTO is resolved by chooseMsi");
             };
             phases.mark("ram-devices");
-            boot = KernelLoader.load(ram, kernel, initrd, config.cmdline(),
-                    (cmdline, initrdRange) -> Aarch64DeviceTree.build(
-                            new Aarch64DeviceTree.Config(map, cmdline, initrdRange, dtMsi, true, PcieDeviceTree.of(pcie, dtMsi),
-                                    msi.gicV3() ? Aarch64DeviceTree.Gic.V3 : Aarch64DeviceTree.Gic.V2, its)));
+            boot = KernelLoader.load(
+                    ram,
+                    kernel,
+                    initrd,
+                    config.cmdline(),
+                    (cmdline, initrdRange) -> Aarch64DeviceTree.build(new Aarch64DeviceTree.Config(
+                            map,
+                            cmdline,
+                            initrdRange,
+                            dtMsi,
+                            true,
+                            PcieDeviceTree.of(pcie, dtMsi),
+                            msi.gicV3() ? Aarch64DeviceTree.Gic.V3 : Aarch64DeviceTree.Gic.V2,
+                            its)));
 
             VcpuFd bsp = vcpus.get(0);
             bsp.setOneReg(Aarch64Regs.PC, boot.entryPoint());
@@ -387,7 +435,9 @@ public final class Machine implements AutoCloseable {
                 @Override
                 public void crashLoaded() {
                     if (!crashKernelLoaded.getAndSet(true)) {
-                        LOG.log(System.Logger.Level.WARNING, "the guest kernel crashed and runs its crash kernel (pvpanic)");
+                        LOG.log(
+                                System.Logger.Level.WARNING,
+                                "the guest kernel crashed and runs its crash kernel (pvpanic)");
                     }
                 }
             };
@@ -397,13 +447,19 @@ public final class Machine implements AutoCloseable {
         private static MsiRoutes.Kernel routingKernel(VmFd vm) {
             return new MsiRoutes.Kernel() {
                 @Override
-                public void setGsiRouting(List<IrqRoute> routes) throws ErrnoException { vm.setGsiRouting(routes); }
+                public void setGsiRouting(List<IrqRoute> routes) throws ErrnoException {
+                    vm.setGsiRouting(routes);
+                }
 
                 @Override
-                public void assignIrqfd(EventFd event, int gsi) throws ErrnoException { vm.registerIrqfd(event, gsi); }
+                public void assignIrqfd(EventFd event, int gsi) throws ErrnoException {
+                    vm.registerIrqfd(event, gsi);
+                }
 
                 @Override
-                public void deassignIrqfd(EventFd event, int gsi) throws ErrnoException { vm.unregisterIrqfd(event, gsi); }
+                public void deassignIrqfd(EventFd event, int gsi) throws ErrnoException {
+                    vm.unregisterIrqfd(event, gsi);
+                }
             };
         }
 
@@ -421,8 +477,16 @@ public final class Machine implements AutoCloseable {
         }
 
         private void requireCaps() throws ErrnoException, MachineException {
-            for (Cap c : new Cap[] {Cap.ARM_PSCI_0_2, Cap.ONE_REG, Cap.DEVICE_CTRL, Cap.USER_MEMORY, Cap.SIGNAL_MSI,
-                    Cap.IRQFD, Cap.IRQ_ROUTING, Cap.IOEVENTFD}) {
+            for (Cap c : new Cap[] {
+                Cap.ARM_PSCI_0_2,
+                Cap.ONE_REG,
+                Cap.DEVICE_CTRL,
+                Cap.USER_MEMORY,
+                Cap.SIGNAL_MSI,
+                Cap.IRQFD,
+                Cap.IRQ_ROUTING,
+                Cap.IOEVENTFD
+            }) {
                 if (vm.checkExtension(c) <= 0) {
                     throw new MachineException("the host's KVM lacks " + c.kvmName() + ", which jvmm needs");
                 }
@@ -430,7 +494,8 @@ public final class Machine implements AutoCloseable {
         }
 
         private MsiControllerChoice chooseMsi() throws ErrnoException, MachineException {
-            var host = new MsiControllerChoice.HostGic(HostArch.current() == HostArch.AARCH64,
+            var host = new MsiControllerChoice.HostGic(
+                    HostArch.current() == HostArch.AARCH64,
                     vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_V3")),
                     vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_V2")),
                     vm.canCreateDevice(KvmHostProbe.DEVICE_TYPES.get("KVM_DEV_TYPE_ARM_VGIC_ITS")));
@@ -447,8 +512,14 @@ public final class Machine implements AutoCloseable {
         }
 
         /** In this order: no device thread may touch guest RAM or an fd once they are released. */
-        static void releaseAll(EventLoop events, PcieDevices devices, List<VcpuFd> vcpus, Aarch64Vgic vgic, VmFd vm,
-                               Kvm kvm, Arena ramArena) {
+        static void releaseAll(
+                EventLoop events,
+                PcieDevices devices,
+                List<VcpuFd> vcpus,
+                Aarch64Vgic vgic,
+                VmFd vm,
+                Kvm kvm,
+                Arena ramArena) {
             quietly(events);
             quietly(devices);
             for (VcpuFd v : vcpus) quietly(v);

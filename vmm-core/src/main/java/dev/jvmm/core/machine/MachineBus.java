@@ -13,7 +13,6 @@ import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.irq.ItsMsiDelivery;
 import dev.jvmm.core.irq.MsiBackend;
 import dev.jvmm.core.pci.PcieHost;
-
 import java.util.function.IntFunction;
 
 /**
@@ -41,8 +40,14 @@ record MachineBus(Bus mmio, Pl011 uart, MsiBackend msi) {
      * @param signalMsi KVM_SIGNAL_MSI with a DeviceID (ITS only)
      * @param panics    hears the guest kernel's pvpanic reports
      */
-    static MachineBus assemble(PcieHost pcie, ConsoleOutput console, GicMsiMode mode, DeviceIdMapping its,
-                               IntFunction<IrqLine> spi, ItsMsiDelivery.Injector signalMsi, PvPanic.Listener panics) {
+    static MachineBus assemble(
+            PcieHost pcie,
+            ConsoleOutput console,
+            GicMsiMode mode,
+            DeviceIdMapping its,
+            IntFunction<IrqLine> spi,
+            ItsMsiDelivery.Injector signalMsi,
+            PvPanic.Listener panics) {
         Bus mmio = new Bus("mmio");
         Pl011 uart = new Pl011(console, spi.apply(MemoryMap.SPI_UART));
         mmio.register("pl011", MemoryMap.UART, Bus.PRIORITY_DEVICE, uart);
@@ -53,8 +58,11 @@ record MachineBus(Bus mmio, Pl011 uart, MsiBackend msi) {
         MsiBackend backend = switch (mode) {
             case ITS -> new ItsMsiDelivery(its, signalMsi);
             case V2M -> {
-                var frame = new Gicv2mFrame(MemoryMap.GIC_V2M.base(), MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE),
-                        MemoryMap.V2M_SPI_COUNT, intid -> {
+                var frame = new Gicv2mFrame(
+                        MemoryMap.GIC_V2M.base(),
+                        MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE),
+                        MemoryMap.V2M_SPI_COUNT,
+                        intid -> {
                             // v2m SPIs are edge-triggered: raise and lower the line, one edge per message.
                             IrqLine line = spi.apply(intid - 32);
                             line.set(true);

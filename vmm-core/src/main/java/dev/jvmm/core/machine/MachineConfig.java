@@ -19,8 +19,14 @@ import java.util.Optional;
  * @param gicMsi      MSI controller choice
  * @param pcie        the PCIe hierarchy (validated by its own constructor), {@link PcieConfig#NONE} for none
  */
-public record MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes, int cpus,
-                            GicMsiMode gicMsi, PcieConfig pcie) {
+public record MachineConfig(
+        Path kernel,
+        Optional<Path> initrd,
+        String cmdline,
+        long memoryBytes,
+        int cpus,
+        GicMsiMode gicMsi,
+        PcieConfig pcie) {
     public static final long MIN_MEMORY = MemoryMap.MIN_RAM;
     /** RAM starts at 1 GiB and the default arm64 IPA space is 40 bits (1 TiB): keep well inside it. */
     public static final long MAX_MEMORY = 512L << 30;
@@ -31,31 +37,33 @@ public record MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, 
 
     public MachineConfig {
         if (memoryBytes < MIN_MEMORY) {
-            throw new IllegalArgumentException("--memory %s is too small: at least %s".formatted(
-                    MemorySize.format(memoryBytes), MemorySize.format(MIN_MEMORY)));
+            throw new IllegalArgumentException("--memory %s is too small: at least %s"
+                    .formatted(MemorySize.format(memoryBytes), MemorySize.format(MIN_MEMORY)));
         }
         if (memoryBytes > MAX_MEMORY) {
-            throw new IllegalArgumentException("--memory %s is too large: at most %s".formatted(
-                    MemorySize.format(memoryBytes), MemorySize.format(MAX_MEMORY)));
+            throw new IllegalArgumentException("--memory %s is too large: at most %s"
+                    .formatted(MemorySize.format(memoryBytes), MemorySize.format(MAX_MEMORY)));
         }
         // The memory map places RAM in 2 MiB blocks (MemoryMap.RAM_ALIGN); checked here so the user gets one line.
         if (memoryBytes % MemoryMap.RAM_ALIGN != 0) {
-            throw new IllegalArgumentException("--memory %s must be a multiple of 2M".formatted(MemorySize.format(memoryBytes)));
+            throw new IllegalArgumentException(
+                    "--memory %s must be a multiple of 2M".formatted(MemorySize.format(memoryBytes)));
         }
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new IllegalArgumentException("--cpus must be between 1 and " + MAX_CPUS + " (got " + cpus + ")");
         }
         int cmdlineBytes = cmdline.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (cmdlineBytes > MAX_CMDLINE) {
-            throw new IllegalArgumentException("--cmdline is %d bytes; the arm64 kernel takes at most %d"
-                    .formatted(cmdlineBytes, MAX_CMDLINE));
+            throw new IllegalArgumentException(
+                    "--cmdline is %d bytes; the arm64 kernel takes at most %d".formatted(cmdlineBytes, MAX_CMDLINE));
         }
         if (cmdline.indexOf('\0') >= 0) throw new IllegalArgumentException("--cmdline must not contain NUL");
         java.util.Objects.requireNonNull(pcie, "pcie");
     }
 
     /** A machine without PCIe. */
-    public MachineConfig(Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes, int cpus, GicMsiMode gicMsi) {
+    public MachineConfig(
+            Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes, int cpus, GicMsiMode gicMsi) {
         this(kernel, initrd, cmdline, memoryBytes, cpus, gicMsi, PcieConfig.NONE);
     }
 }

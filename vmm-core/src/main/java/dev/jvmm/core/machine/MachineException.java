@@ -5,9 +5,13 @@ public final class MachineException extends Exception {
     private static final long serialVersionUID = 1L;
     private final boolean badInput;
 
-    public MachineException(String message) { this(message, null, false); }
+    public MachineException(String message) {
+        this(message, null, false);
+    }
 
-    public MachineException(String message, Throwable cause) { this(message, cause, false); }
+    public MachineException(String message, Throwable cause) {
+        this(message, cause, false);
+    }
 
     public MachineException(String message, Throwable cause, boolean badInput) {
         super(message, cause);
@@ -15,5 +19,7 @@ public final class MachineException extends Exception {
     }
 
     /** True when the user's input is at fault (a kernel or initrd that cannot be booted), not the host. */
-    public boolean badInput() { return badInput; }
+    public boolean badInput() {
+        return badInput;
+    }
 }

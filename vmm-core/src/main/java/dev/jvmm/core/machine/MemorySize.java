@@ -4,12 +4,13 @@ import java.util.Locale;
 
 /** Sizes as users write them: {@code 512M}, {@code 2G}, {@code 1048576K}, a plain number is MiB (as in QEMU). */
 public final class MemorySize {
-    private MemorySize() { }
+    private MemorySize() {}
 
     public static long parse(String text) {
         String s = text.strip().toUpperCase(Locale.ROOT);
         if (s.endsWith("IB")) s = s.substring(0, s.length() - 2);
-        else if (s.endsWith("B") && s.length() > 1 && Character.isLetter(s.charAt(s.length() - 2))) s = s.substring(0, s.length() - 1);
+        else if (s.endsWith("B") && s.length() > 1 && Character.isLetter(s.charAt(s.length() - 2)))
+            s = s.substring(0, s.length() - 1);
         if (s.isEmpty()) throw new IllegalArgumentException("empty size");
         int shift = switch (s.charAt(s.length() - 1)) {
             case 'K' -> 10;

@@ -32,7 +32,9 @@ final class PanicWatcher implements ConsoleOutput {
     private volatile String panicLine;
     private volatile boolean restartedInOrder;
 
-    PanicWatcher(ConsoleOutput next) { this.next = next; }
+    PanicWatcher(ConsoleOutput next) {
+        this.next = next;
+    }
 
     @Override
     public synchronized void write(int b) throws IOException {
@@ -68,5 +70,7 @@ final class PanicWatcher implements ConsoleOutput {
     }
 
     /** The panic line that makes the next reset a crash, if any. */
-    Optional<String> panic() { return restartedInOrder ? Optional.empty() : Optional.ofNullable(panicLine); }
+    Optional<String> panic() {
+        return restartedInOrder ? Optional.empty() : Optional.ofNullable(panicLine);
+    }
 }

@@ -2,6 +2,7 @@ package dev.jvmm.core.machine;
 
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.bus.RateLimitedLogger;
+import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.event.EventLoop;
 import dev.jvmm.core.irq.MsiBackend;
 import dev.jvmm.core.irq.MsiRoutes;
@@ -11,7 +12,6 @@ import dev.jvmm.core.pci.BarMapper;
 import dev.jvmm.core.pci.PcieConfig;
 import dev.jvmm.core.pci.PcieHost;
 import dev.jvmm.core.pci.PcieHostBridge;
-import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.virtio.VirtioDevice;
 import dev.jvmm.core.virtio.blk.FileBackend;
 import dev.jvmm.core.virtio.blk.VirtioBlk;
@@ -22,7 +22,6 @@ import dev.jvmm.kvm.ErrnoException;
 import dev.jvmm.kvm.EventFd;
 import dev.jvmm.kvm.VmFd;
 import dev.jvmm.pcie.PciFunction;
-
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
@@ -100,8 +99,8 @@ final class PcieDevices implements AutoCloseable {
                     registered = next;
                 } catch (ErrnoException e) {
                     // The notify write then exits to the transport: slower, still correct.
-                    ioeventfdErrors.log(Level.WARNING, "queue %d: %s (notifications exit to jvmm)", region.queue(),
-                            e.getMessage());
+                    ioeventfdErrors.log(
+                            Level.WARNING, "queue %d: %s (notifications exit to jvmm)", region.queue(), e.getMessage());
                 }
             }
         }
@@ -111,7 +110,9 @@ final class PcieDevices implements AutoCloseable {
     static final class SetupException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        SetupException(String message, Throwable cause) { super(message, cause); }
+        SetupException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /**
@@ -120,7 +121,8 @@ final class PcieDevices implements AutoCloseable {
      * @param entropy       makes each virtio-rng's source: the machine's is {@code SecureRandom::new}; the fuzz
      *                      harness seeds its own so that a run replays
      */
-    PcieDevices(GuestMemory ram, int queuesPerDisk, ConsoleOutput consoleOut, Supplier<? extends RandomGenerator> entropy) {
+    PcieDevices(
+            GuestMemory ram, int queuesPerDisk, ConsoleOutput consoleOut, Supplier<? extends RandomGenerator> entropy) {
         this.ram = Objects.requireNonNull(ram);
         this.queuesPerDisk = queuesPerDisk;
         this.consoleOut = Objects.requireNonNull(consoleOut);
@@ -156,7 +158,9 @@ final class PcieDevices implements AutoCloseable {
         }
     }
 
-    boolean isEmpty() { return devices.isEmpty(); }
+    boolean isEmpty() {
+        return devices.isEmpty();
+    }
 
     /** The transports of the devices made so far, in the order {@link #create} made them. */
     List<VirtioPciTransport> transports() {
@@ -164,11 +168,16 @@ final class PcieDevices implements AutoCloseable {
     }
 
     /** The virtio-console, when the machine has one: it then takes the console input instead of the UART. */
-    Optional<VirtioConsole> virtioConsole() { return Optional.ofNullable(console); }
+    Optional<VirtioConsole> virtioConsole() {
+        return Optional.ofNullable(console);
+    }
 
     /** The irqfds of device {@code name}'s MSI-X vectors, once wired. */
     Optional<MsixIrqfds> irqfds(String name) {
-        return devices.stream().filter(d -> d.spec.name().equals(name) && d.irqfds != null).map(d -> d.irqfds).findFirst();
+        return devices.stream()
+                .filter(d -> d.spec.name().equals(name) && d.irqfds != null)
+                .map(d -> d.irqfds)
+                .findFirst();
     }
 
     /**
@@ -179,8 +188,8 @@ final class PcieDevices implements AutoCloseable {
         this.routes = routes;
         for (Device d : devices) {
             PciFunction f = d.transport.function();
-            PcieHostBridge bridge = pcie.bridgeOf(f).orElseThrow(
-                    () -> new IllegalStateException(d.spec.name() + " is below no host bridge"));
+            PcieHostBridge bridge = pcie.bridgeOf(f)
+                    .orElseThrow(() -> new IllegalStateException(d.spec.name() + " is below no host bridge"));
             d.irqfds = MsixIrqfds.attach(d.spec.name(), d.transport.function(), bridge.segment(), routes, backend);
             bridge.rootComplex().addBusNumberListener(d.irqfds::refresh);
             d.transport.setInterruptSink(d.irqfds::raise);
@@ -197,8 +206,10 @@ final class PcieDevices implements AutoCloseable {
 
     /** Per device: interrupts raised through irqfds (fast) and through the MSI-X capability (slow). */
     String stats() {
-        return devices.stream().filter(d -> d.irqfds != null)
-                .map(d -> "%s irqfd=%d direct=%d".formatted(d.spec.name(), d.irqfds.fastRaises(), d.irqfds.slowRaises()))
+        return devices.stream()
+                .filter(d -> d.irqfds != null)
+                .map(d ->
+                        "%s irqfd=%d direct=%d".formatted(d.spec.name(), d.irqfds.fastRaises(), d.irqfds.slowRaises()))
                 .collect(Collectors.joining(", "));
     }
 

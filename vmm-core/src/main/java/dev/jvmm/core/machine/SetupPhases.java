@@ -15,5 +15,7 @@ final class SetupPhases {
     }
 
     @Override
-    public String toString() { return String.join(" ", marks); }
+    public String toString() {
+        return String.join(" ", marks);
+    }
 }

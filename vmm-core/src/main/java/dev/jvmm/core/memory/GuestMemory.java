@@ -14,8 +14,10 @@ import java.nio.ByteOrder;
  */
 public final class GuestMemory {
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE_LONG =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort LE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final long base;
     private final MemorySegment ram;
@@ -23,21 +25,27 @@ public final class GuestMemory {
     public GuestMemory(long base, MemorySegment ram) {
         if (ram.byteSize() == 0) throw new IllegalArgumentException("guest RAM must not be empty");
         if (Long.compareUnsigned(base + ram.byteSize() - 1, base) < 0) {
-            throw new IllegalArgumentException("guest RAM at 0x%x of 0x%x bytes wraps the address space"
-                    .formatted(base, ram.byteSize()));
+            throw new IllegalArgumentException(
+                    "guest RAM at 0x%x of 0x%x bytes wraps the address space".formatted(base, ram.byteSize()));
         }
         this.base = base;
         this.ram = ram;
     }
 
     /** First guest-physical address of RAM. */
-    public long base() { return base; }
+    public long base() {
+        return base;
+    }
 
     /** Size of RAM in bytes. */
-    public long size() { return ram.byteSize(); }
+    public long size() {
+        return ram.byteSize();
+    }
 
     /** One past the last guest-physical address of RAM (unsigned; may be 0 only if RAM ends at 2^64). */
-    public long end() { return base + ram.byteSize(); }
+    public long end() {
+        return base + ram.byteSize();
+    }
 
     /** True when [gpa, gpa + length) lies entirely inside RAM. */
     public boolean contains(long gpa, long length) {
@@ -54,14 +62,16 @@ public final class GuestMemory {
      */
     public MemorySegment slice(long gpa, long length) {
         if (!contains(gpa, length)) {
-            throw new GuestMemoryException("guest range 0x%x+0x%x is outside RAM [0x%x, 0x%x)"
-                    .formatted(gpa, length, base, end()));
+            throw new GuestMemoryException(
+                    "guest range 0x%x+0x%x is outside RAM [0x%x, 0x%x)".formatted(gpa, length, base, end()));
         }
         return ram.asSlice(gpa - base, length);
     }
 
     /** The whole backing mapping (for KVM_SET_USER_MEMORY_REGION). */
-    public MemorySegment backing() { return ram; }
+    public MemorySegment backing() {
+        return ram;
+    }
 
     public void write(long gpa, byte[] data) {
         MemorySegment.copy(MemorySegment.ofArray(data), 0, slice(gpa, data.length), 0, data.length);
@@ -75,15 +85,27 @@ public final class GuestMemory {
         return slice(gpa, length).toArray(ValueLayout.JAVA_BYTE);
     }
 
-    public short readShortLE(long gpa) { return slice(gpa, 2).get(LE_SHORT, 0); }
+    public short readShortLE(long gpa) {
+        return slice(gpa, 2).get(LE_SHORT, 0);
+    }
 
-    public int readIntLE(long gpa) { return slice(gpa, 4).get(LE_INT, 0); }
+    public int readIntLE(long gpa) {
+        return slice(gpa, 4).get(LE_INT, 0);
+    }
 
-    public long readLongLE(long gpa) { return slice(gpa, 8).get(LE_LONG, 0); }
+    public long readLongLE(long gpa) {
+        return slice(gpa, 8).get(LE_LONG, 0);
+    }
 
-    public void writeShortLE(long gpa, short v) { slice(gpa, 2).set(LE_SHORT, 0, v); }
+    public void writeShortLE(long gpa, short v) {
+        slice(gpa, 2).set(LE_SHORT, 0, v);
+    }
 
-    public void writeIntLE(long gpa, int v) { slice(gpa, 4).set(LE_INT, 0, v); }
+    public void writeIntLE(long gpa, int v) {
+        slice(gpa, 4).set(LE_INT, 0, v);
+    }
 
-    public void writeLongLE(long gpa, long v) { slice(gpa, 8).set(LE_LONG, 0, v); }
+    public void writeLongLE(long gpa, long v) {
+        slice(gpa, 8).set(LE_LONG, 0, v);
+    }
 }

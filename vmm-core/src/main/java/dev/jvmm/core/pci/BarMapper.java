@@ -1,13 +1,12 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.bus.AddressRange;
+import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.config.BarListener;
 import dev.jvmm.pcie.spec.PciSpec;
-
 import java.lang.System.Logger.Level;
 import java.util.Objects;
 import java.util.Optional;
@@ -40,7 +39,7 @@ public final class BarMapper implements BarListener {
     private final RateLimitedLogger refused = new RateLimitedLogger(LOG);
     private final RateLimitedLogger faults = new RateLimitedLogger(LOG);
     private final Bus.Region[] regions = new Bus.Region[PciSpec.BAR_COUNT_TYPE0]; // guarded by space
-    private MappingObserver observer = (bar, where) -> { };                       // guarded by space
+    private MappingObserver observer = (bar, where) -> {}; // guarded by space
 
     /**
      * Hears where a BAR is mapped on the bus after each change (e.g. to move a device's ioeventfds with its BAR),
@@ -107,14 +106,26 @@ public final class BarMapper implements BarListener {
     private void place(int bar, BarDefinition definition, long address) {
         Optional<AddressRange> cpu = space.cpuRange(definition, address);
         if (cpu.isEmpty()) {
-            refused.log(Level.INFO, "%s BAR%d: %s BAR at PCI address 0x%x (+0x%x) lies outside the host bridge's windows;"
-                    + " not mapped", name, bar, definition.kind(), address, definition.size());
+            refused.log(
+                    Level.INFO,
+                    "%s BAR%d: %s BAR at PCI address 0x%x (+0x%x) lies outside the host bridge's windows;"
+                            + " not mapped",
+                    name,
+                    bar,
+                    definition.kind(),
+                    address,
+                    definition.size());
             return;
         }
         try {
             regions[bar] = register(bar, cpu.get());
         } catch (IllegalArgumentException overlap) {
-            refused.log(Level.WARNING, "%s BAR%d: not mapped while the range is taken: %s", name, bar, overlap.getMessage());
+            refused.log(
+                    Level.WARNING,
+                    "%s BAR%d: not mapped while the range is taken: %s",
+                    name,
+                    bar,
+                    overlap.getMessage());
             space.await(this, bar, cpu.get());
         }
     }
@@ -156,5 +167,7 @@ public final class BarMapper implements BarListener {
     }
 
     /** BAR placements that were refused (outside the windows, over a taken range) since the machine started. */
-    public long refusedCount() { return refused.count(); }
+    public long refusedCount() {
+        return refused.count();
+    }
 }

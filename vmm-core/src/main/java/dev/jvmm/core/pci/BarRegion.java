@@ -4,7 +4,6 @@ import dev.jvmm.core.bus.MmioDevice;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.lang.System.Logger.Level;
 
 /**
@@ -45,5 +44,7 @@ final class BarRegion implements MmioDevice {
     }
 
     @Override
-    public String toString() { return name; }
+    public String toString() {
+        return name;
+    }
 }

@@ -2,7 +2,6 @@ package dev.jvmm.core.pci;
 
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.config.BarDefinition;
-
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -31,7 +30,7 @@ import java.util.Optional;
  */
 public final class BarSpace {
     /** A BAR refused because its range was taken, with the CPU range it wants. */
-    private record Waiting(BarMapper mapper, int bar, AddressRange range) { }
+    private record Waiting(BarMapper mapper, int bar, AddressRange range) {}
 
     private final PcieWindows windows;
     private final List<Waiting> waiting = new ArrayList<>(); // guarded by this, in refusal order
@@ -40,7 +39,9 @@ public final class BarSpace {
         this.windows = Objects.requireNonNull(windows);
     }
 
-    public PcieWindows windows() { return windows; }
+    public PcieWindows windows() {
+        return windows;
+    }
 
     /**
      * The CPU address range a BAR at PCI address {@code pciAddress} occupies, if it lies entirely inside one of the
@@ -50,11 +51,14 @@ public final class BarSpace {
     public Optional<AddressRange> cpuRange(BarDefinition d, long pciAddress) {
         if (d.kind() == BarDefinition.Kind.IO) return windows.ioToCpu(pciAddress, d.size());
         return windows.holdsMemory(pciAddress, d.size())
-                ? Optional.of(new AddressRange(pciAddress, d.size())) : Optional.empty();
+                ? Optional.of(new AddressRange(pciAddress, d.size()))
+                : Optional.empty();
     }
 
     /** BARs waiting for their range, over all functions below the bridge. */
-    public synchronized int waitingCount() { return waiting.size(); }
+    public synchronized int waitingCount() {
+        return waiting.size();
+    }
 
     /** Records that {@code mapper}'s BAR {@code bar} waits for {@code range} (called under this lock). */
     synchronized void await(BarMapper mapper, int bar, AddressRange range) {

@@ -4,7 +4,6 @@ import dev.jvmm.core.bus.MmioDevice;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.pcie.RootComplex;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.lang.System.Logger.Level;
 import java.util.Objects;
 
@@ -31,8 +30,13 @@ public final class EcamRegion implements MmioDevice {
         try {
             return rootComplex.read(offset, size);
         } catch (RuntimeException e) {
-            faults.log(Level.ERROR, "ECAM of root complex '%s': read of %d bytes at offset 0x%x threw %s",
-                    rootComplex.name(), size, offset, e);
+            faults.log(
+                    Level.ERROR,
+                    "ECAM of root complex '%s': read of %d bytes at offset 0x%x threw %s",
+                    rootComplex.name(),
+                    size,
+                    offset,
+                    e);
             return Sizes.sizeMask(size);
         }
     }
@@ -42,11 +46,18 @@ public final class EcamRegion implements MmioDevice {
         try {
             rootComplex.write(offset, size, value);
         } catch (RuntimeException e) {
-            faults.log(Level.ERROR, "ECAM of root complex '%s': write of %d bytes at offset 0x%x threw %s",
-                    rootComplex.name(), size, offset, e);
+            faults.log(
+                    Level.ERROR,
+                    "ECAM of root complex '%s': write of %d bytes at offset 0x%x threw %s",
+                    rootComplex.name(),
+                    size,
+                    offset,
+                    e);
         }
     }
 
     /** Exceptions caught so far (each one is a device-model bug). */
-    public long faults() { return faults.count(); }
+    public long faults() {
+        return faults.count();
+    }
 }

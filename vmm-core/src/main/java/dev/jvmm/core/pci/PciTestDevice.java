@@ -21,7 +21,7 @@ public final class PciTestDevice {
     /** A page: the smallest BAR Linux maps on its own page, and plenty for a scratch pattern. */
     public static final long BAR_SIZE = 4096;
 
-    private PciTestDevice() { }
+    private PciTestDevice() {}
 
     /** One function of a test endpoint. */
     public static EndpointFunction function(int vendorId, int deviceId, int classCode, boolean bar64) {
@@ -44,7 +44,9 @@ public final class PciTestDevice {
     static final class ScratchRegisters implements BarHandler {
         private final byte[] bytes;
 
-        ScratchRegisters(int size) { this.bytes = new byte[size]; }
+        ScratchRegisters(int size) {
+            this.bytes = new byte[size];
+        }
 
         @Override
         public synchronized long read(int bar, long offset, int size) {

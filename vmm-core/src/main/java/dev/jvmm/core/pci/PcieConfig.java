@@ -3,7 +3,6 @@ package dev.jvmm.core.pci;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.Topology;
 import dev.jvmm.pcie.TopologyException;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -30,8 +29,12 @@ import java.util.Set;
  * @param endpoints     test endpoints ({@link PciTestDevice}), each on a port
  * @param devices       devices the machine makes (virtio), each on a port, on a root bus, or on a root port of its own
  */
-public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec> rootPorts, List<SwitchSpec> switches,
-                         List<EndpointSpec> endpoints, List<DeviceSpec> devices) {
+public record PcieConfig(
+        List<RootComplexSpec> rootComplexes,
+        List<RootPortSpec> rootPorts,
+        List<SwitchSpec> switches,
+        List<EndpointSpec> endpoints,
+        List<DeviceSpec> devices) {
     /** No PCIe at all: the machine has no host bridge. */
     public static final PcieConfig NONE = new PcieConfig(List.of(), List.of(), List.of(), List.of());
 
@@ -39,7 +42,11 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
     public static final String DEFAULT_ROOT_COMPLEX = "pcie0";
 
     /** Kinds of device the machine makes; each becomes one PCIe function. */
-    public enum DeviceKind { VIRTIO_RNG, VIRTIO_BLK, VIRTIO_CONSOLE }
+    public enum DeviceKind {
+        VIRTIO_RNG,
+        VIRTIO_BLK,
+        VIRTIO_CONSOLE
+    }
 
     /**
      * What a disk is backed by ({@code --disk}).
@@ -67,7 +74,8 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
             Objects.requireNonNull(kind, "kind");
             Objects.requireNonNull(name, "name");
             if ((kind == DeviceKind.VIRTIO_BLK) != (disk != null)) {
-                throw new IllegalArgumentException("device '" + name + "': disk options are for disks only, and needed there");
+                throw new IllegalArgumentException(
+                        "device '" + name + "': disk options are for disks only, and needed there");
             }
         }
 
@@ -77,7 +85,9 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
         }
 
         /** The root port jvmm adds for a device without a port. */
-        public String ownPortName() { return name + "-port"; }
+        public String ownPortName() {
+            return name + "-port";
+        }
     }
 
     /** Makes the PCIe function of a device; {@code integrated}: it sits on a root bus (a Root Complex Integrated Endpoint). */
@@ -89,8 +99,11 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
     /** Stand-in functions: what a config without a machine builds (validation, tests). */
     public static final DeviceFactory TEST_FUNCTIONS = (spec, integrated) -> PciTestDevice.function();
 
-    public PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec> rootPorts, List<SwitchSpec> switches,
-                      List<EndpointSpec> endpoints) {
+    public PcieConfig(
+            List<RootComplexSpec> rootComplexes,
+            List<RootPortSpec> rootPorts,
+            List<SwitchSpec> switches,
+            List<EndpointSpec> endpoints) {
         this(rootComplexes, rootPorts, switches, endpoints, List.of());
     }
 
@@ -99,13 +112,13 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
      *
      * @param buses 1..256 (PCIe Base 6.0 §7.2.2: the ECAM window holds 1 MiB per bus)
      */
-    public record RootComplexSpec(String name, int segment, int buses) { }
+    public record RootComplexSpec(String name, int segment, int buses) {}
 
     /** A Root Port on root complex {@code rootComplex}; {@code hotplug} gives it a hot-plug slot. */
-    public record RootPortSpec(String rootComplex, String name, boolean hotplug) { }
+    public record RootPortSpec(String rootComplex, String name, boolean hotplug) {}
 
     /** A switch on {@code port} with {@code ports} downstream ports, named {@code NAME.dp0...}. */
-    public record SwitchSpec(String port, String name, int ports, boolean hotplug) { }
+    public record SwitchSpec(String port, String name, int ports, boolean hotplug) {}
 
     /**
      * A test endpoint ({@link PciTestDevice}) on {@code port} with {@code functions} identical functions.
@@ -116,11 +129,18 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
      * @param classCode 24 bits: base class, sub-class, programming interface
      * @param bar64     BAR 0 is a 64-bit prefetchable BAR (placed in the 64-bit window) instead of a 32-bit one
      */
-    public record EndpointSpec(String port, String name, int functions, int vendorId, int deviceId, int classCode,
-                               boolean bar64) {
+    public record EndpointSpec(
+            String port, String name, int functions, int vendorId, int deviceId, int classCode, boolean bar64) {
         /** A pci-testdev-like endpoint with the default ids. */
         public EndpointSpec(String port, String name, int functions) {
-            this(port, name, functions, PciTestDevice.VENDOR_ID, PciTestDevice.DEVICE_ID, PciTestDevice.CLASS_CODE, false);
+            this(
+                    port,
+                    name,
+                    functions,
+                    PciTestDevice.VENDOR_ID,
+                    PciTestDevice.DEVICE_ID,
+                    PciTestDevice.CLASS_CODE,
+                    false);
         }
     }
 
@@ -157,7 +177,9 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
         if (!problems.isEmpty()) throw new IllegalArgumentException(String.join("; ", problems));
     }
 
-    public boolean isEmpty() { return rootComplexes.isEmpty(); }
+    public boolean isEmpty() {
+        return rootComplexes.isEmpty();
+    }
 
     /** Builds a fresh live hierarchy with test functions for the devices (no machine behind them). */
     public Topology buildTopology() {
@@ -204,9 +226,14 @@ public record PcieConfig(List<RootComplexSpec> rootComplexes, List<RootPortSpec>
         return problems;
     }
 
-    private static Topology topology(List<RootComplexSpec> rootComplexes, List<RootPortSpec> rootPorts,
-                                     List<SwitchSpec> switches, List<EndpointSpec> endpoints, List<DeviceSpec> devices,
-                                     DeviceFactory factory) throws TopologyException {
+    private static Topology topology(
+            List<RootComplexSpec> rootComplexes,
+            List<RootPortSpec> rootPorts,
+            List<SwitchSpec> switches,
+            List<EndpointSpec> endpoints,
+            List<DeviceSpec> devices,
+            DeviceFactory factory)
+            throws TopologyException {
         Topology.Builder b = Topology.builder();
         for (RootComplexSpec rc : rootComplexes) b.rootComplex(rc.name(), rc.segment(), rc.buses());
         for (RootPortSpec rp : rootPorts) b.rootPort(rp.rootComplex(), rp.name(), rp.hotplug());

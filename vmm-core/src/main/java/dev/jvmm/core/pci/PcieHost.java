@@ -1,9 +1,9 @@
 package dev.jvmm.core.pci;
 
 import dev.jvmm.core.acpi.Mcfg;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.DownstreamPort;
 import dev.jvmm.pcie.Endpoint;
 import dev.jvmm.pcie.PciFunction;
@@ -12,7 +12,6 @@ import dev.jvmm.pcie.Switch;
 import dev.jvmm.pcie.Topology;
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.spec.PciSpec;
-
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -69,17 +68,24 @@ public final class PcieHost {
         for (int i = 0; i < rcs.size(); i++) {
             RootComplex rc = rcs.get(i);
             AddressRange segment = layout.ecam(rc.segment());
-            AddressRange ecam = new AddressRange(segment.base() + rc.firstBus() * PciSpec.ECAM_BYTES_PER_BUS, rc.ecamSize());
+            AddressRange ecam =
+                    new AddressRange(segment.base() + rc.firstBus() * PciSpec.ECAM_BYTES_PER_BUS, rc.ecamSize());
             bridges.add(new PcieHostBridge(rc, ecam, windows.get(i)));
         }
         return new PcieHost(topology, bridges, layout);
     }
 
-    public Topology topology() { return topology; }
+    public Topology topology() {
+        return topology;
+    }
 
-    public List<PcieHostBridge> bridges() { return bridges; }
+    public List<PcieHostBridge> bridges() {
+        return bridges;
+    }
 
-    public boolean isEmpty() { return bridges.isEmpty(); }
+    public boolean isEmpty() {
+        return bridges.isEmpty();
+    }
 
     /**
      * Puts the host bridges on the MMIO bus: ECAM windows, all-ones backgrounds under the ECAM area and the
@@ -112,13 +118,19 @@ public final class PcieHost {
     }
 
     /** The BAR mappers {@link #attach} installed, one per endpoint function. */
-    public List<BarMapper> barMappers() { return List.copyOf(barMappers); }
+    public List<BarMapper> barMappers() {
+        return List.copyOf(barMappers);
+    }
 
     /** The BAR mapper {@link #attach} gave {@code function}. */
-    public Optional<BarMapper> barMapper(PciFunction function) { return Optional.ofNullable(mapperOf.get(function)); }
+    public Optional<BarMapper> barMapper(PciFunction function) {
+        return Optional.ofNullable(mapperOf.get(function));
+    }
 
     /** The host bridge {@code function} sits below (known after {@link #attach}). */
-    public Optional<PcieHostBridge> bridgeOf(PciFunction function) { return Optional.ofNullable(bridgeOf.get(function)); }
+    public Optional<PcieHostBridge> bridgeOf(PciFunction function) {
+        return Optional.ofNullable(bridgeOf.get(function));
+    }
 
     /** The PCI segments of the root complexes. */
     public List<Integer> segments() {
@@ -127,8 +139,13 @@ public final class PcieHost {
 
     /** The MCFG table's allocations for the same ECAM windows. */
     public Mcfg mcfg() {
-        return new Mcfg(bridges.stream().map(b -> new Mcfg.Allocation(b.ecamBaseOfBus0(), b.segment(),
-                b.rootComplex().firstBus(), b.rootComplex().lastBus())).toList());
+        return new Mcfg(bridges.stream()
+                .map(b -> new Mcfg.Allocation(
+                        b.ecamBaseOfBus0(),
+                        b.segment(),
+                        b.rootComplex().firstBus(),
+                        b.rootComplex().lastBus()))
+                .toList());
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.jvmm.core.pci;
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.RootComplex;
 import dev.jvmm.pcie.spec.PciSpec;
-
 import java.util.Objects;
 
 /**
@@ -21,9 +20,13 @@ public record PcieHostBridge(RootComplex rootComplex, AddressRange ecam, PcieWin
         }
     }
 
-    public String name() { return rootComplex.name(); }
+    public String name() {
+        return rootComplex.name();
+    }
 
-    public int segment() { return rootComplex.segment(); }
+    public int segment() {
+        return rootComplex.segment();
+    }
 
     /** ECAM address of bus 0 of this segment (PCI Firmware 3.3 §4.1.2: MCFG's base address). */
     public long ecamBaseOfBus0() {
@@ -32,8 +35,16 @@ public record PcieHostBridge(RootComplex rootComplex, AddressRange ecam, PcieWin
 
     @Override
     public String toString() {
-        return "host bridge '%s' segment %d buses %02x-%02x ECAM %s io %s (pci 0x%x) mmio32 %s mmio64 %s".formatted(
-                name(), segment(), rootComplex.firstBus(), rootComplex.lastBus(), ecam, windows.io(),
-                windows.ioPciBase(), windows.mmio32(), windows.mmio64());
+        return "host bridge '%s' segment %d buses %02x-%02x ECAM %s io %s (pci 0x%x) mmio32 %s mmio64 %s"
+                .formatted(
+                        name(),
+                        segment(),
+                        rootComplex.firstBus(),
+                        rootComplex.lastBus(),
+                        ecam,
+                        windows.io(),
+                        windows.ioPciBase(),
+                        windows.mmio32(),
+                        windows.mmio64());
     }
 }

@@ -2,7 +2,6 @@ package dev.jvmm.core.pci;
 
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -51,7 +50,8 @@ public record PcieWindows(AddressRange io, long ioPciBase, AddressRange mmio32, 
             AddressRange mmio32 = new AddressRange(layout.pcieMmio32().base() + i * mmio32Share, mmio32Share);
             AddressRange mmio64 = new AddressRange(mmio64Base + i * mmio64Share, mmio64Share);
             if (!layout.pcieMmio64().contains(mmio64)) {
-                throw new IllegalStateException("64-bit window share %s does not fit in %s".formatted(mmio64, layout.pcieMmio64()));
+                throw new IllegalStateException(
+                        "64-bit window share %s does not fit in %s".formatted(mmio64, layout.pcieMmio64()));
             }
             out.add(new PcieWindows(io, io.base() - layout.pcieIo().base(), mmio32, mmio64));
         }

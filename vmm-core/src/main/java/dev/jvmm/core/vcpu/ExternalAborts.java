@@ -17,16 +17,27 @@ public final class ExternalAborts {
     private final RateLimitedLogger log = new RateLimitedLogger(System.getLogger(ExternalAborts.class.getName()));
 
     /** @param canInject whether the host's KVM has KVM_CAP_ARM_INJECT_EXT_DABT */
-    public ExternalAborts(boolean canInject) { this.canInject = canInject; }
+    public ExternalAborts(boolean canInject) {
+        this.canInject = canInject;
+    }
 
-    public boolean canInject() { return canInject; }
+    public boolean canInject() {
+        return canInject;
+    }
 
     /** Counts and (rate-limited) logs one abort injected for an undecodable access. */
     void injected(int vcpu, long faultIpa, long esrIss) {
-        log.log(Level.WARNING, "vCPU %d: the guest accessed 0x%x with an instruction KVM cannot decode (ESR ISS 0x%x);"
-                + " it gets a synchronous external abort", vcpu, faultIpa, esrIss);
+        log.log(
+                Level.WARNING,
+                "vCPU %d: the guest accessed 0x%x with an instruction KVM cannot decode (ESR ISS 0x%x);"
+                        + " it gets a synchronous external abort",
+                vcpu,
+                faultIpa,
+                esrIss);
     }
 
     /** External aborts injected so far, over all vCPUs. */
-    public long count() { return log.count(); }
+    public long count() {
+        return log.count();
+    }
 }

@@ -12,9 +12,13 @@ public final class RunState {
     private final CompletableFuture<GuestExit> outcome = new CompletableFuture<>();
 
     /** Records the outcome if none is set yet; returns true when this call decided it. */
-    public boolean finish(GuestExit exit) { return outcome.complete(exit); }
+    public boolean finish(GuestExit exit) {
+        return outcome.complete(exit);
+    }
 
-    public boolean isFinished() { return outcome.isDone(); }
+    public boolean isFinished() {
+        return outcome.isDone();
+    }
 
     public GuestExit await() throws InterruptedException {
         try {

@@ -50,9 +50,13 @@ public final class VcpuThread {
         if (thread != null) thread.join();
     }
 
-    public long exits() { return exits.sum(); }
+    public long exits() {
+        return exits.sum();
+    }
 
-    public long unhandledMmio() { return unhandledMmio.sum(); }
+    public long unhandledMmio() {
+        return unhandledMmio.sum();
+    }
 
     private void loop() {
         try (VcpuRunner runner = vcpu.runner()) {
@@ -90,28 +94,35 @@ public final class VcpuThread {
                     case SHUTDOWN -> state.finish(new GuestExit.PowerOff());
                     case RESET -> state.finish(new GuestExit.Reset());
                     case CRASH -> state.finish(new GuestExit.Panic("KVM_SYSTEM_EVENT_CRASH from vCPU " + vcpu.id()));
-                    case OTHER -> LOG.log(System.Logger.Level.WARNING, "vCPU {0}: ignoring system event type {1}",
-                            vcpu.id(), e.type());
+                    case OTHER ->
+                        LOG.log(
+                                System.Logger.Level.WARNING,
+                                "vCPU {0}: ignoring system event type {1}",
+                                vcpu.id(),
+                                e.type());
                 }
             }
-            case VcpuExit.Interrupted i -> { } // a kick: the loop condition decides
+            case VcpuExit.Interrupted i -> {} // a kick: the loop condition decides
             case VcpuExit.ArmNisv n -> {
                 if (aborts.canInject()) {
                     vcpu.injectExternalDataAbort();
                     aborts.injected(vcpu.id(), n.faultIpa(), n.esrIss());
                 } else {
                     state.finish(new GuestExit.Failed(("vCPU %d: the guest accessed device address 0x%x with an "
-                            + "instruction KVM cannot decode (no valid syndrome, ESR ISS 0x%x), and this host's KVM "
-                            + "cannot inject an external abort (no KVM_CAP_ARM_INJECT_EXT_DABT)")
+                                    + "instruction KVM cannot decode (no valid syndrome, ESR ISS 0x%x), and this host's KVM "
+                                    + "cannot inject an external abort (no KVM_CAP_ARM_INJECT_EXT_DABT)")
                             .formatted(vcpu.id(), n.faultIpa(), n.esrIss())));
                 }
             }
-            case VcpuExit.InternalError ie -> state.finish(new GuestExit.Failed(
-                    "vCPU %d: KVM internal error, suberror %d".formatted(vcpu.id(), ie.suberror())));
-            case VcpuExit.FailEntry f -> state.finish(new GuestExit.Failed(
-                    "vCPU %d: KVM could not enter the guest, reason 0x%x".formatted(vcpu.id(), f.hardwareReason())));
-            case VcpuExit.Unknown u -> state.finish(new GuestExit.Failed(
-                    "vCPU %d: unexpected KVM exit reason %d".formatted(vcpu.id(), u.reason())));
+            case VcpuExit.InternalError ie ->
+                state.finish(new GuestExit.Failed(
+                        "vCPU %d: KVM internal error, suberror %d".formatted(vcpu.id(), ie.suberror())));
+            case VcpuExit.FailEntry f ->
+                state.finish(new GuestExit.Failed("vCPU %d: KVM could not enter the guest, reason 0x%x"
+                        .formatted(vcpu.id(), f.hardwareReason())));
+            case VcpuExit.Unknown u ->
+                state.finish(new GuestExit.Failed(
+                        "vCPU %d: unexpected KVM exit reason %d".formatted(vcpu.id(), u.reason())));
             case VcpuExit.IoIn i -> state.finish(new GuestExit.Failed("vCPU " + vcpu.id() + ": port I/O on arm64"));
             case VcpuExit.IoOut o -> state.finish(new GuestExit.Failed("vCPU " + vcpu.id() + ": port I/O on arm64"));
             case VcpuExit.Hlt h -> state.finish(new GuestExit.Failed("vCPU " + vcpu.id() + ": HLT exit on arm64"));

@@ -2,7 +2,6 @@ package dev.jvmm.core.virtio;
 
 import dev.jvmm.core.virtio.queue.SplitQueue;
 import dev.jvmm.core.virtio.queue.VirtqueueException;
-
 import java.util.List;
 
 /**
@@ -51,8 +50,7 @@ public interface VirtioDevice {
     }
 
     /** A driver write, checked like {@link #readConfig}; read-only fields ignore it. */
-    default void writeConfig(int offset, int size, long value) {
-    }
+    default void writeConfig(int offset, int size, long value) {}
 
     /**
      * The driver set DRIVER_OK (§3.1.1 step 8): start operating.

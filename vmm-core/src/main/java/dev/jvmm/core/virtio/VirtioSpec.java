@@ -23,8 +23,8 @@ public final class VirtioSpec {
     /** Something went wrong in the guest and it has given up on the device. */
     public static final int STATUS_FAILED = 0x80;
     /** The bits a driver may set; {@link #STATUS_DEVICE_NEEDS_RESET} belongs to the device, bits 4-5 are reserved. */
-    public static final int STATUS_DRIVER_BITS = STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_DRIVER_OK
-            | STATUS_FEATURES_OK | STATUS_FAILED;
+    public static final int STATUS_DRIVER_BITS =
+            STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_DRIVER_OK | STATUS_FEATURES_OK | STATUS_FAILED;
 
     // --- Reserved feature bits (§6) --------------------------------------------------------------
     /** The driver can use descriptors with VIRTQ_DESC_F_INDIRECT (§2.7.5.3). */

@@ -1,19 +1,16 @@
 package dev.jvmm.core.acpi;
 
-import dev.jvmm.core.testing.ExternalTool;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.jvmm.core.testing.ExternalTool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The ACPICA disassembler (package acpica-tools) as a test oracle: {@code iasl -d table.dat} writes table.dsl, which
@@ -27,7 +24,10 @@ final class Iasl {
     record Disassembly(String text, List<Field> fields) {
         /** The values of every field called {@code name}, in table order. */
         List<String> values(String name) {
-            return fields.stream().filter(f -> f.name().equals(name)).map(Field::value).toList();
+            return fields.stream()
+                    .filter(f -> f.name().equals(name))
+                    .map(Field::value)
+                    .toList();
         }
 
         String value(String name) {
@@ -37,9 +37,9 @@ final class Iasl {
         }
     }
 
-    record Field(int offset, String name, String value) { }
+    record Field(int offset, String name, String value) {}
 
-    private Iasl() { }
+    private Iasl() {}
 
     static Path binary() {
         return ExternalTool.find("iasl", "acpica-tools");
@@ -50,11 +50,19 @@ final class Iasl {
         try {
             Files.write(dir.resolve("table.dat"), table);
             ExternalTool.Output r = ExternalTool.run(new ProcessBuilder(binary().toString(), "-d", "table.dat")
-                    .directory(dir.toFile()).redirectErrorStream(true));
+                    .directory(dir.toFile())
+                    .redirectErrorStream(true));
             if (r.exitValue() != 0) fail("iasl -d exited " + r.exitValue() + ":\n" + r.stdout());
             String text = Files.readString(dir.resolve("table.dsl"));
-            List<Field> fields = text.lines().map(String::strip).map(FIELD::matcher).filter(Matcher::matches)
-                    .map(m -> new Field(Integer.parseInt(m.group(1), 16), m.group(2).strip(), m.group(3).strip())).toList();
+            List<Field> fields = text.lines()
+                    .map(String::strip)
+                    .map(FIELD::matcher)
+                    .filter(Matcher::matches)
+                    .map(m -> new Field(
+                            Integer.parseInt(m.group(1), 16),
+                            m.group(2).strip(),
+                            m.group(3).strip()))
+                    .toList();
             return new Disassembly(text, fields);
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {

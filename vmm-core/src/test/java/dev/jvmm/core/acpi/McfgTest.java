@@ -1,23 +1,28 @@
 package dev.jvmm.core.acpi;
 
+import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.pci.PcieConfig;
 import dev.jvmm.core.pci.PcieHost;
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
-
-import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** MCFG checked by ACPICA's disassembler, not by reading our own bytes back. */
 class McfgTest {
     private static final MemoryMap MAP = MemoryMap.create(1, 256 * MiB, 40);
 
     private static PcieHost host() {
-        return PcieHost.create(new PcieConfig(
-                List.of(new PcieConfig.RootComplexSpec("rc0", 0, 256), new PcieConfig.RootComplexSpec("rc1", 3, 16)),
-                List.of(), List.of(), List.of()), MAP);
+        return PcieHost.create(
+                new PcieConfig(
+                        List.of(
+                                new PcieConfig.RootComplexSpec("rc0", 0, 256),
+                                new PcieConfig.RootComplexSpec("rc1", 3, 16)),
+                        List.of(),
+                        List.of(),
+                        List.of()),
+                MAP);
     }
 
     @Test
@@ -31,13 +36,21 @@ class McfgTest {
         assertEquals("\"JVMMVIRT\"", d.value("Oem Table ID"));
         assertEquals("\"JVMM\"", d.value("Asl Compiler ID"));
         // Base address of bus 0 of each segment: the ECAM the memory map reserves for that segment.
-        assertEquals(List.of("%016X".formatted(MAP.ecam(0).base()), "%016X".formatted(MAP.ecam(3).base())),
+        assertEquals(
+                List.of(
+                        "%016X".formatted(MAP.ecam(0).base()),
+                        "%016X".formatted(MAP.ecam(3).base())),
                 d.values("Base Address"));
         assertEquals(List.of("0000", "0003"), d.values("Segment Group Number"));
         assertEquals(List.of("00", "00"), d.values("Start Bus Number"));
         assertEquals(List.of("FF", "0F"), d.values("End Bus Number"));
         // PCI Firmware 3.3 Table 4-3: allocations start at offset 44, 16 bytes each.
-        assertEquals(List.of(0x2C, 0x3C), d.fields().stream().filter(f -> f.name().equals("Base Address")).map(Iasl.Field::offset).toList());
+        assertEquals(
+                List.of(0x2C, 0x3C),
+                d.fields().stream()
+                        .filter(f -> f.name().equals("Base Address"))
+                        .map(Iasl.Field::offset)
+                        .toList());
     }
 
     @Test
@@ -58,7 +71,10 @@ class McfgTest {
 
     @Test
     void allocationsAreValidated() {
-        assertThrows(IllegalArgumentException.class, () -> new Mcfg.Allocation(0x4010_0800L, 0, 0, 255), "not 1 MiB aligned");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new Mcfg.Allocation(0x4010_0800L, 0, 0, 255),
+                "not 1 MiB aligned");
         assertThrows(IllegalArgumentException.class, () -> new Mcfg.Allocation(0, 0x1_0000, 0, 255));
         assertThrows(IllegalArgumentException.class, () -> new Mcfg.Allocation(0, 0, 16, 15));
         assertThrows(IllegalArgumentException.class, () -> new AcpiOem("TOOLONG", "X", 0, "J", 0));

@@ -1,16 +1,15 @@
 package dev.jvmm.core.boot;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import static dev.jvmm.core.boot.TestImages.*;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-
-import static dev.jvmm.core.boot.TestImages.*;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class Aarch64ImageTest {
     private static BootException fails(byte[] file) {
@@ -36,8 +35,15 @@ class Aarch64ImageTest {
     }
 
     @ParameterizedTest(name = "flags {0} -> {1}, anywhere {2}")
-    @CsvSource({"0, UNSPECIFIED, false", "2, SIZE_4K, false", "4, SIZE_16K, false", "6, SIZE_64K, false",
-            "8, UNSPECIFIED, true", "14, SIZE_64K, true", "0xfffffffffffffff0, UNSPECIFIED, false"})
+    @CsvSource({
+        "0, UNSPECIFIED, false",
+        "2, SIZE_4K, false",
+        "4, SIZE_16K, false",
+        "6, SIZE_64K, false",
+        "8, UNSPECIFIED, true",
+        "14, SIZE_64K, true",
+        "0xfffffffffffffff0, UNSPECIFIED, false"
+    })
     void flagsBits1To3(String flags, Aarch64Image.PageSize pageSize, boolean anywhere) throws BootException {
         long f = flags.startsWith("0x") ? Long.parseUnsignedLong(flags.substring(2), 16) : Long.parseLong(flags);
         Aarch64Image img = Aarch64Image.parse("Image", image(0x80000, 0x200000, f, 128));
@@ -60,12 +66,14 @@ class Aarch64ImageTest {
     void concatenatedGzipMembersAreOneStream() throws BootException {
         byte[] raw = modern(0, 0x40_0000, 100_000);
         byte[] twoMembers = concat(gzip(Arrays.copyOf(raw, 40_000)), gzip(Arrays.copyOfRange(raw, 40_000, raw.length)));
-        assertArrayEquals(raw, Aarch64Image.parse("Image.gz", twoMembers).bytes().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        assertArrayEquals(
+                raw,
+                Aarch64Image.parse("Image.gz", twoMembers).bytes().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
     }
 
     @Test
     void gzipTrailingGarbageIsAnError() {
-        byte[] gz = concat(gzip(modern(0, 0x40_0000, 4096)), new byte[]{0, 0, 0, 0, 'x'});
+        byte[] gz = concat(gzip(modern(0, 0x40_0000, 4096)), new byte[] {0, 0, 0, 0, 'x'});
         assertTrue(fails(gz).getMessage().contains("5 bytes of trailing data"));
     }
 
@@ -112,10 +120,18 @@ class Aarch64ImageTest {
         noMagic[0x3b] = 0x65;
         assertTrue(fails(noMagic).getMessage().contains("no \"ARM\\x64\" magic"));
         byte[] elf = new byte[128];
-        elf[0] = 0x7f; elf[1] = 'E'; elf[2] = 'L'; elf[3] = 'F';
+        elf[0] = 0x7f;
+        elf[1] = 'E';
+        elf[2] = 'L';
+        elf[3] = 'F';
         assertTrue(fails(elf).getMessage().contains("ELF"));
         byte[] zboot = new byte[128];
-        zboot[0] = 'M'; zboot[1] = 'Z'; zboot[4] = 'z'; zboot[5] = 'i'; zboot[6] = 'm'; zboot[7] = 'g';
+        zboot[0] = 'M';
+        zboot[1] = 'Z';
+        zboot[4] = 'z';
+        zboot[5] = 'i';
+        zboot[6] = 'm';
+        zboot[7] = 'g';
         assertTrue(fails(zboot).getMessage().contains("zboot"));
     }
 
@@ -129,13 +145,18 @@ class Aarch64ImageTest {
     @org.junit.jupiter.params.provider.ValueSource(longs = {0x8000_0000_0000_0000L, -1L, (1L << 40) + 1, 1L << 62})
     void anImageSizeBeyondAnyRamIsRejected(long imageSize) {
         BootException e = fails(image(0, imageSize, 0b1010, 128));
-        assertTrue(e.getMessage().contains("image_size (0x" + Long.toHexString(imageSize) + " bytes) is larger than any"
-                + " guest RAM"), e.getMessage());
+        assertTrue(
+                e.getMessage()
+                        .contains("image_size (0x" + Long.toHexString(imageSize) + " bytes) is larger than any"
+                                + " guest RAM"),
+                e.getMessage());
     }
 
     @Test
     void theLargestPlausibleImageSizeIsAccepted() throws BootException {
-        assertEquals(1L << 40, Aarch64Image.parse("Image", image(0, 1L << 40, 0b1010, 128)).footprint());
+        assertEquals(
+                1L << 40,
+                Aarch64Image.parse("Image", image(0, 1L << 40, 0b1010, 128)).footprint());
     }
 
     /** booting.rst: image_size 0 means a pre-3.17 kernel; text_offset is then 0x80000 whatever the field says. */

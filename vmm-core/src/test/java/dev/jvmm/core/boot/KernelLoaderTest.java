@@ -1,30 +1,33 @@
 package dev.jvmm.core.boot;
 
+import static dev.jvmm.core.boot.TestImages.modern;
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree;
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.fdt.Dtc;
 import dev.jvmm.core.fdt.Dts;
 import dev.jvmm.core.fdt.FdtBuilder;
 import dev.jvmm.core.memory.GuestMemory;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static dev.jvmm.core.boot.TestImages.modern;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class KernelLoaderTest {
     private static final long RAM = 0x4000_0000L;
     private static final long MiB = 1 << 20;
 
     private static byte[] tinyDtb(String cmdline, InitrdRange initrd) {
-        return new FdtBuilder().beginNode("").propertyString("bootargs", cmdline).endNode().finish();
+        return new FdtBuilder()
+                .beginNode("")
+                .propertyString("bootargs", cmdline)
+                .endNode()
+                .finish();
     }
 
     @Test
@@ -56,8 +59,8 @@ class KernelLoaderTest {
 
     @Test
     void nothingOverlapsAndEverythingIsInRam() throws BootException {
-        for (long footprint : new long[]{0x1000, 0x1F_F000, 0x20_0000, 0x123_4567}) {
-            for (int initrdSize : new int[]{1, 4096, 2 * (int) MiB + 1}) {
+        for (long footprint : new long[] {0x1000, 0x1F_F000, 0x20_0000, 0x123_4567}) {
+            for (int initrdSize : new int[] {1, 4096, 2 * (int) MiB + 1}) {
                 Aarch64Image k = Aarch64Image.parse("Image", modern(0x80000, footprint, 4096));
                 BootLayout l = BootLayout.plan(RAM, 64 * MiB, k, Initrd.of("i", new byte[initrdSize]));
                 assertTrue(l.kernelEnd() <= l.initrd().start());
@@ -80,11 +83,13 @@ class KernelLoaderTest {
     @Test
     void initrdThatDoesNotFitNamesTheInitrd() throws BootException {
         Aarch64Image k = Aarch64Image.parse("Image", modern(0, 30 * MiB, 4096));
-        BootException e = assertThrows(BootException.class,
+        BootException e = assertThrows(
+                BootException.class,
                 () -> BootLayout.plan(RAM, 64 * MiB, k, Initrd.of("root.cpio", new byte[(int) (40 * MiB)])));
         assertTrue(e.getMessage().startsWith("root.cpio: initrd of"), e.getMessage());
         // Fits, but leaves no 2 MiB block for the DTB.
-        BootException noDtb = assertThrows(BootException.class,
+        BootException noDtb = assertThrows(
+                BootException.class,
                 () -> BootLayout.plan(RAM, 64 * MiB, k, Initrd.of("root.cpio", new byte[(int) (33 * MiB)])));
         assertTrue(noDtb.getMessage().contains("devicetree"), noDtb.getMessage());
     }
@@ -112,7 +117,8 @@ class KernelLoaderTest {
         try (Arena arena = Arena.ofConfined()) {
             var dst = arena.allocate(content.length);
             initrd.copyTo(dst);
-            org.junit.jupiter.api.Assertions.assertArrayEquals(content, dst.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(
+                    content, dst.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
     }
 
@@ -121,7 +127,9 @@ class KernelLoaderTest {
         BootException e = assertThrows(BootException.class, () -> Initrd.of("empty.cpio", new byte[0]));
         assertEquals("empty.cpio: initrd is empty", e.getMessage());
         Path empty = java.nio.file.Files.createFile(dir.resolve("empty"));
-        assertEquals(empty + ": initrd is empty", assertThrows(BootException.class, () -> Initrd.open(empty)).getMessage());
+        assertEquals(
+                empty + ": initrd is empty",
+                assertThrows(BootException.class, () -> Initrd.open(empty)).getMessage());
         assertThrows(BootException.class, () -> Initrd.open(dir.resolve("missing")));
     }
 
@@ -144,8 +152,12 @@ class KernelLoaderTest {
         try (Arena arena = Arena.ofConfined()) {
             GuestMemory ram = new GuestMemory(RAM, arena.allocate(64 * MiB, 4096));
             byte[][] dtb = new byte[1][];
-            BootLayout l = KernelLoader.load(ram, Aarch64Image.parse("Image", kernelBytes), Initrd.of("initrd", initrdBytes),
-                    "console=ttyAMA0", (cmdline, initrd) -> {
+            BootLayout l = KernelLoader.load(
+                    ram,
+                    Aarch64Image.parse("Image", kernelBytes),
+                    Initrd.of("initrd", initrdBytes),
+                    "console=ttyAMA0",
+                    (cmdline, initrd) -> {
                         seen.set(initrd);
                         return dtb[0] = tinyDtb(cmdline, initrd);
                     });
@@ -162,11 +174,17 @@ class KernelLoaderTest {
         Aarch64Image k = Aarch64Image.parse("Image", modern(0, MiB, 4096));
         try (Arena arena = Arena.ofConfined()) {
             GuestMemory ram = new GuestMemory(RAM, arena.allocate(64 * MiB, 4096));
-            BootException big = assertThrows(BootException.class, () -> KernelLoader.load(ram, k, null, "",
-                    (c, i) -> { byte[] b = Arrays.copyOf(tinyDtb(c, i), (int) (2 * MiB) + 1); return b; }));
+            BootException big = assertThrows(
+                    BootException.class,
+                    () -> KernelLoader.load(ram, k, null, "", (c, i) -> {
+                        byte[] b = Arrays.copyOf(tinyDtb(c, i), (int) (2 * MiB) + 1);
+                        return b;
+                    }));
             assertTrue(big.getMessage().contains("2 MiB"), big.getMessage());
             assertThrows(BootException.class, () -> KernelLoader.load(ram, k, null, "", (c, i) -> new byte[64]));
-            assertThrows(BootException.class, () -> KernelLoader.load(ram, k, null, "x".repeat(3000), KernelLoaderTest::tinyDtb));
+            assertThrows(
+                    BootException.class,
+                    () -> KernelLoader.load(ram, k, null, "x".repeat(3000), KernelLoaderTest::tinyDtb));
         }
     }
 
@@ -175,15 +193,20 @@ class KernelLoaderTest {
     void machineDeviceTreeDescribesTheLoadedInitrd() throws Exception {
         MemoryMap map = MemoryMap.create(2, 128 * MiB, 40);
         try (Arena arena = Arena.ofConfined()) {
-            GuestMemory ram = new GuestMemory(map.ram().base(), arena.allocate(map.ram().size(), 4096));
-            BootLayout l = KernelLoader.load(ram, Aarch64Image.parse("Image", modern(0, 20 * MiB, 8192)),
-                    Initrd.of("initrd", new byte[12345]), "console=ttyAMA0 panic=-1",
-                    (cmdline, initrd) -> Aarch64DeviceTree.build(new Aarch64DeviceTree.Config(map, cmdline, initrd,
-                            Aarch64DeviceTree.MsiController.ITS, true)));
+            GuestMemory ram =
+                    new GuestMemory(map.ram().base(), arena.allocate(map.ram().size(), 4096));
+            BootLayout l = KernelLoader.load(
+                    ram,
+                    Aarch64Image.parse("Image", modern(0, 20 * MiB, 8192)),
+                    Initrd.of("initrd", new byte[12345]),
+                    "console=ttyAMA0 panic=-1",
+                    (cmdline, initrd) -> Aarch64DeviceTree.build(new Aarch64DeviceTree.Config(
+                            map, cmdline, initrd, Aarch64DeviceTree.MsiController.ITS, true)));
             int size = Integer.reverseBytes(ram.readIntLE(l.dtbAddress() + 4)); // totalsize, big-endian
             Dts dts = Dts.parse(Dtc.decompile(ram.read(l.dtbAddress(), size)).stdout());
-            assertArrayEquals(new long[]{0, l.initrd().start()}, Dts.cells(dts.get("/chosen", "linux,initrd-start")));
-            assertArrayEquals(new long[]{0, l.initrd().start() + 12345}, Dts.cells(dts.get("/chosen", "linux,initrd-end")));
+            assertArrayEquals(new long[] {0, l.initrd().start()}, Dts.cells(dts.get("/chosen", "linux,initrd-start")));
+            assertArrayEquals(
+                    new long[] {0, l.initrd().start() + 12345}, Dts.cells(dts.get("/chosen", "linux,initrd-end")));
             assertEquals("\"console=ttyAMA0 panic=-1\"", dts.get("/chosen", "bootargs"));
         }
     }

@@ -9,13 +9,13 @@ import java.util.zip.GZIPOutputStream;
 
 /** Synthetic arm64 Images built from the header layout in Documentation/arch/arm64/booting.rst §4. */
 final class TestImages {
-    private TestImages() { }
+    private TestImages() {}
 
     /** A header plus {@code length - 64} bytes of a recognisable pattern. */
     static byte[] image(long textOffset, long imageSize, long flags, int length) {
         ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(0x00, 0x91005a4d);          // code0: "MZ" + add x13, x18, #0x16 (what EFI-stub kernels have)
-        b.putInt(0x04, 0x14000000);          // code1: b stext
+        b.putInt(0x00, 0x91005a4d); // code0: "MZ" + add x13, x18, #0x16 (what EFI-stub kernels have)
+        b.putInt(0x04, 0x14000000); // code1: b stext
         b.putLong(0x08, textOffset);
         b.putLong(0x10, imageSize);
         b.putLong(0x18, flags);

@@ -1,18 +1,18 @@
 package dev.jvmm.core.bus;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import static org.junit.jupiter.api.Assertions.*;
-
 class AddressRangeTest {
     @ParameterizedTest(name = "base {0} size {1}")
     @CsvSource({
-            "0x0, 0x0",                      // empty
-            "0x1000, -1",                    // negative size
-            "0xfffffffffffff000, 0x1000",    // ends exactly at 2^64: wraps to 0
-            "0xfffffffffffff000, 0x2000",    // wraps past 2^64
+        "0x0, 0x0", // empty
+        "0x1000, -1", // negative size
+        "0xfffffffffffff000, 0x1000", // ends exactly at 2^64: wraps to 0
+        "0xfffffffffffff000, 0x2000", // wraps past 2^64
     })
     void rejectsEmptyNegativeAndWrappingRanges(String base, String size) {
         long b = Long.parseUnsignedLong(base.substring(2), 16);

@@ -1,12 +1,11 @@
 package dev.jvmm.core.bus;
 
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-
-import java.util.OptionalLong;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 class BackgroundRegionTest {
     @ParameterizedTest(name = "size {0}")

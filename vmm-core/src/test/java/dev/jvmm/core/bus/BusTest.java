@@ -1,18 +1,17 @@
 package dev.jvmm.core.bus;
 
-import dev.jvmm.pcie.util.Sizes;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.*;
 
+import dev.jvmm.pcie.util.Sizes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class BusTest {
     private final Bus bus = new Bus("mmio");
@@ -25,7 +24,9 @@ class BusTest {
         long lastValue;
         int writes;
 
-        Probe(long answer) { this.answer = answer; }
+        Probe(long answer) {
+            this.answer = answer;
+        }
 
         @Override
         public long read(long offset, int size) {
@@ -46,7 +47,8 @@ class BusTest {
     @Test
     void samePriorityOverlapIsRejectedNamingBothRegions() {
         bus.register("uart", new AddressRange(0x0900_0000, 0x1000), Bus.PRIORITY_DEVICE, new Probe(0));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> bus.register("rtc", new AddressRange(0x0900_0800, 0x1000), Bus.PRIORITY_DEVICE, new Probe(0)));
         assertTrue(e.getMessage().contains("'uart'"), e.getMessage());
         assertTrue(e.getMessage().contains("'rtc'"), e.getMessage());
@@ -219,8 +221,15 @@ class BusTest {
     @Test
     void aThrowingDeviceIsContainedAndCounted() {
         bus.register("buggy", new AddressRange(0, 0x100), 0, new MmioDevice() {
-            @Override public long read(long offset, int size) { throw new IllegalStateException("bug"); }
-            @Override public void write(long offset, int size, long value) { throw new IllegalStateException("bug"); }
+            @Override
+            public long read(long offset, int size) {
+                throw new IllegalStateException("bug");
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+                throw new IllegalStateException("bug");
+            }
         });
         assertEquals(OptionalLong.of(0xffff), bus.read(0, 2));
         assertTrue(bus.write(0, 4, 1), "the access was decoded; the device failed");
@@ -249,7 +258,8 @@ class BusTest {
     @Test
     void randomLayersMatchAPerByteReferenceModel() {
         long seed = Long.getLong("jvmm.seed", System.nanoTime());
-        System.out.println("BusTest.randomLayersMatchAPerByteReferenceModel seed=" + seed + " (-Djvmm.seed=" + seed + ")");
+        System.out.println(
+                "BusTest.randomLayersMatchAPerByteReferenceModel seed=" + seed + " (-Djvmm.seed=" + seed + ")");
         Random rnd = new Random(seed);
         for (int round = 0; round < 40; round++) {
             Bus bus = new Bus("mmio");
@@ -261,8 +271,11 @@ class BusTest {
                 try {
                     live.add(bus.register("r" + i, new AddressRange(base, size), prio, new Probe(i)));
                 } catch (IllegalArgumentException sameLayerOverlap) {
-                    assertTrue(live.stream().anyMatch(r -> r.priority() == prio
-                            && r.range().overlaps(new AddressRange(base, size))), "rejected without an overlap, seed " + seed);
+                    assertTrue(
+                            live.stream()
+                                    .anyMatch(r ->
+                                            r.priority() == prio && r.range().overlaps(new AddressRange(base, size))),
+                            "rejected without an overlap, seed " + seed);
                 }
                 if (!live.isEmpty() && rnd.nextInt(5) == 0) {
                     assertTrue(bus.remove(live.remove(rnd.nextInt(live.size()))));
@@ -275,7 +288,9 @@ class BusTest {
                 for (int b = 1; b < size && expected != null; b++) {
                     if (visible(live, addr + b) != expected) expected = null;
                 }
-                assertSame(expected, bus.find(addr, size),
+                assertSame(
+                        expected,
+                        bus.find(addr, size),
                         "seed %d round %d addr 0x%x size %d".formatted(seed, round, addr, size));
                 String where = "seed %d round %d addr 0x%x size %d".formatted(seed, round, addr, size);
                 if (expected != null) {
@@ -285,8 +300,10 @@ class BusTest {
                 } else {
                     boolean touched = false;
                     for (int b = 0; b < size; b++) touched |= visible(live, addr + b) != null;
-                    assertEquals(touched ? OptionalLong.of(Sizes.sizeMask(size)) : OptionalLong.empty(),
-                            bus.read(addr, size), where);
+                    assertEquals(
+                            touched ? OptionalLong.of(Sizes.sizeMask(size)) : OptionalLong.empty(),
+                            bus.read(addr, size),
+                            where);
                 }
             }
         }

@@ -10,7 +10,7 @@ public final class PrimeCellIds {
     /** AMBA_CID: the PCellID of every PrimeCell. */
     public static final long AMBA_CID = 0xB105F00DL;
 
-    private PrimeCellIds() { }
+    private PrimeCellIds() {}
 
     /** PeriphID0-3 as one number (part, designer, revision, configuration). */
     public static long periphId(MmioDevice device) {

@@ -1,14 +1,13 @@
 package dev.jvmm.core.fdt;
 
-import dev.jvmm.core.testing.ExternalTool;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.jvmm.core.testing.ExternalTool;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The Device Tree Compiler (package device-tree-compiler) as a test oracle. A missing dtc fails the test,
@@ -20,15 +19,30 @@ public final class Dtc {
      * (The *_strict name checks are left off: they reject standard names such as "linux,initrd-start".)
      */
     static final List<String> EXTRA_CHECKS = List.of(
-            "unique_unit_address_if_enabled", "avoid_default_addr_size", "avoid_unnecessary_addr_size",
-            "alias_paths", "unit_address_format", "unit_address_vs_reg", "interrupt_provider", "reg_format",
-            "ranges_format", "dma_ranges_format", "chosen_node_bootargs", "chosen_node_stdout_path",
-            "chosen_node_is_root", "node_name_vs_property_name", "interrupts_property", "clocks_property",
-            "msi_parent_property", "pci_bridge", "simple_bus_reg", "graph_nodes");
+            "unique_unit_address_if_enabled",
+            "avoid_default_addr_size",
+            "avoid_unnecessary_addr_size",
+            "alias_paths",
+            "unit_address_format",
+            "unit_address_vs_reg",
+            "interrupt_provider",
+            "reg_format",
+            "ranges_format",
+            "dma_ranges_format",
+            "chosen_node_bootargs",
+            "chosen_node_stdout_path",
+            "chosen_node_is_root",
+            "node_name_vs_property_name",
+            "interrupts_property",
+            "clocks_property",
+            "msi_parent_property",
+            "pci_bridge",
+            "simple_bus_reg",
+            "graph_nodes");
 
-    public record Result(String stdout, String stderr) { }
+    public record Result(String stdout, String stderr) {}
 
-    private Dtc() { }
+    private Dtc() {}
 
     public static Path binary() {
         return ExternalTool.find("dtc", "device-tree-compiler");
@@ -51,7 +65,8 @@ public final class Dtc {
         Path out = Files.createTempFile("jvmm-", ".dtb");
         try {
             Files.writeString(in, dts);
-            List<String> cmd = new ArrayList<>(List.of(binary().toString(), "-q", "-I", "dts", "-O", "dtb", "-o", out.toString(), in.toString()));
+            List<String> cmd = new ArrayList<>(
+                    List.of(binary().toString(), "-q", "-I", "dts", "-O", "dtb", "-o", out.toString(), in.toString()));
             ExternalTool.Output r = ExternalTool.run(new ProcessBuilder(cmd).redirectErrorStream(true));
             if (r.exitValue() != 0) fail("dtc -I dts failed: " + r.stdout());
             return Files.readAllBytes(out);

@@ -13,7 +13,7 @@ import java.util.Map;
 public final class Dts {
     private final Map<String, Map<String, String>> nodes = new LinkedHashMap<>();
 
-    private Dts() { }
+    private Dts() {}
 
     public static Dts parse(String text) {
         Dts dts = new Dts();
@@ -41,7 +41,9 @@ public final class Dts {
         return dts;
     }
 
-    public boolean has(String path) { return nodes.containsKey(path); }
+    public boolean has(String path) {
+        return nodes.containsKey(path);
+    }
 
     public Map<String, String> node(String path) {
         Map<String, String> n = nodes.get(path);
@@ -56,7 +58,9 @@ public final class Dts {
         return v;
     }
 
-    public Map<String, Map<String, String>> nodes() { return nodes; }
+    public Map<String, Map<String, String>> nodes() {
+        return nodes;
+    }
 
     /** Cells of a {@code <...>} value as numbers. */
     public static long[] cells(String value) {

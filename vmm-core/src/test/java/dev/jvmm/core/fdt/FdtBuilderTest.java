@@ -1,15 +1,14 @@
 package dev.jvmm.core.fdt;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class FdtBuilderTest {
 
@@ -26,7 +25,7 @@ class FdtBuilderTest {
         f.endNode();
         f.beginNode("thing");
         f.propertyStrings("compatible", "vendor,one", "vendor,two");
-        f.propertyBytes("blob", new byte[]{1, 2, 3});
+        f.propertyBytes("blob", new byte[] {1, 2, 3});
         f.propertyEmpty("empty-flag");
         int ph = f.allocatePhandle();
         f.phandle(ph);
@@ -66,12 +65,15 @@ class FdtBuilderTest {
     /** §5.4 / §5.5 by hand: root with one u32 property, every byte spelled out from the spec. */
     @Test
     void smallestTreeByteForByte() {
-        byte[] blob = new FdtBuilder().beginNode("").property("a", 0x11223344).endNode().finish();
-        String expectedStruct =
-                "00000001" + "00000000"                        // FDT_BEGIN_NODE, name "" + NUL padded to 4
+        byte[] blob = new FdtBuilder()
+                .beginNode("")
+                .property("a", 0x11223344)
+                .endNode()
+                .finish();
+        String expectedStruct = "00000001" + "00000000" // FDT_BEGIN_NODE, name "" + NUL padded to 4
                 + "00000003" + "00000004" + "00000000" + "11223344" // FDT_PROP len 4, nameoff 0, value
-                + "00000002"                                     // FDT_END_NODE
-                + "00000009";                                    // FDT_END
+                + "00000002" // FDT_END_NODE
+                + "00000009"; // FDT_END
         ByteBuffer b = ByteBuffer.wrap(blob);
         int offStruct = b.getInt(8), sizeStruct = b.getInt(36), offStrings = b.getInt(12);
         assertEquals(expectedStruct, HexFormat.of().formatHex(blob, offStruct, offStruct + sizeStruct));
@@ -110,30 +112,51 @@ class FdtBuilderTest {
     void roundTripsThroughDtcByteForByte() throws Exception {
         byte[] ours = sample().finish();
         byte[] again = Dtc.compile(Dtc.decompile(ours).stdout());
-        assertArrayEquals(ours, again, () -> "ours:\n" + HexFormat.of().formatHex(ours) + "\ndtc:\n" + HexFormat.of().formatHex(again));
+        assertArrayEquals(
+                ours,
+                again,
+                () -> "ours:\n" + HexFormat.of().formatHex(ours) + "\ndtc:\n"
+                        + HexFormat.of().formatHex(again));
     }
 
     @Test
     void nopTokensAreSkippedByReaders() throws Exception {
-        FdtBuilder f = new FdtBuilder().beginNode("").nop().property("x", 1).beginNode("c").nop().endNode().nop().endNode();
+        FdtBuilder f = new FdtBuilder()
+                .beginNode("")
+                .nop()
+                .property("x", 1)
+                .beginNode("c")
+                .nop()
+                .endNode()
+                .nop()
+                .endNode();
         byte[] withNops = f.finish();
-        byte[] plain = new FdtBuilder().beginNode("").property("x", 1).beginNode("c").endNode().endNode().finish();
+        byte[] plain = new FdtBuilder()
+                .beginNode("")
+                .property("x", 1)
+                .beginNode("c")
+                .endNode()
+                .endNode()
+                .finish();
         assertEquals(plain.length + 12, withNops.length);
         assertEquals(Dtc.decompile(plain).stdout(), Dtc.decompile(withNops).stdout());
     }
 
     @Test
     void bootCpuidPhysIsInTheHeader() {
-        byte[] blob = new FdtBuilder().bootCpuidPhys(0x101).beginNode("").endNode().finish();
+        byte[] blob =
+                new FdtBuilder().bootCpuidPhys(0x101).beginNode("").endNode().finish();
         assertEquals(0x101, ByteBuffer.wrap(blob).getInt(28));
     }
 
     @Test
     void u64AndUtf8Encoding() throws Exception {
-        byte[] blob = new FdtBuilder().beginNode("")
+        byte[] blob = new FdtBuilder()
+                .beginNode("")
                 .propertyU64s("big", 0x0123_4567_89ab_cdefL, -1L)
                 .propertyString("text", "caf\u00e9")
-                .endNode().finish();
+                .endNode()
+                .finish();
         String dts = Dtc.decompile(blob).stdout();
         assertTrue(dts.contains("big = <0x1234567 0x89abcdef 0xffffffff 0xffffffff>;"), dts);
         int offStruct = ByteBuffer.wrap(blob).getInt(8);
@@ -145,19 +168,38 @@ class FdtBuilderTest {
     void misuseIsAnIllegalStateException() {
         assertThrows(IllegalStateException.class, () -> new FdtBuilder().property("a", 1), "property before root");
         assertThrows(IllegalStateException.class, () -> new FdtBuilder().endNode(), "unbalanced endNode");
-        assertThrows(IllegalStateException.class, () -> new FdtBuilder().beginNode("").finish(), "root still open");
+        assertThrows(
+                IllegalStateException.class,
+                () -> new FdtBuilder().beginNode("").finish(),
+                "root still open");
         assertThrows(IllegalStateException.class, () -> new FdtBuilder().finish(), "no root");
         assertThrows(IllegalStateException.class, () -> new FdtBuilder().beginNode("cpus"), "first node not root");
-        assertThrows(IllegalStateException.class, () -> new FdtBuilder().beginNode("").endNode().beginNode(""), "second root");
-        assertThrows(IllegalStateException.class, () -> new FdtBuilder().beginNode("").endNode().property("a", 1), "property after root");
-        assertThrows(IllegalStateException.class, () -> new FdtBuilder().beginNode("").property("a", 1).property("a", 2), "duplicate property");
-        assertThrows(IllegalStateException.class,
-                () -> new FdtBuilder().beginNode("").beginNode("x").endNode().beginNode("x"), "duplicate child");
+        assertThrows(
+                IllegalStateException.class,
+                () -> new FdtBuilder().beginNode("").endNode().beginNode(""),
+                "second root");
+        assertThrows(
+                IllegalStateException.class,
+                () -> new FdtBuilder().beginNode("").endNode().property("a", 1),
+                "property after root");
+        assertThrows(
+                IllegalStateException.class,
+                () -> new FdtBuilder().beginNode("").property("a", 1).property("a", 2),
+                "duplicate property");
+        assertThrows(
+                IllegalStateException.class,
+                () -> new FdtBuilder().beginNode("").beginNode("x").endNode().beginNode("x"),
+                "duplicate child");
         FdtBuilder done = new FdtBuilder().beginNode("").endNode();
         done.finish();
         assertThrows(IllegalStateException.class, done::finish, "finish twice");
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> new FdtBuilder().beginNode("").beginNode("cpus").beginNode("cpu@0").finish());
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> new FdtBuilder()
+                        .beginNode("")
+                        .beginNode("cpus")
+                        .beginNode("cpu@0")
+                        .finish());
         assertTrue(e.getMessage().contains("/cpus/cpu@0"), e.getMessage());
     }
 

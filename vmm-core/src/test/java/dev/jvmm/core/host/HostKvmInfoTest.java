@@ -12,20 +12,25 @@ import org.junit.jupiter.api.Test;
 class HostKvmInfoTest {
     @Test
     void permissionDeniedSaysHowToGetAccess() {
-        assertEquals("open /dev/kvm: Permission denied (EACCES, errno 13) (add the user to the 'kvm' group or run "
-                + "with access to /dev/kvm)", HostKvmInfo.hint(new ErrnoException("open /dev/kvm", Errno.EACCES)));
+        assertEquals(
+                "open /dev/kvm: Permission denied (EACCES, errno 13) (add the user to the 'kvm' group or run "
+                        + "with access to /dev/kvm)",
+                HostKvmInfo.hint(new ErrnoException("open /dev/kvm", Errno.EACCES)));
     }
 
     @Test
     void missingKvmSaysWhy() {
         var e = assertThrows(KvmUnavailableException.class, () -> HostKvmInfo.probe(Path.of("/dev/jvmm-no-kvm")));
-        assertEquals("open /dev/jvmm-no-kvm: No such file or directory (ENOENT, errno 2) (no KVM on this host: is the "
-                + "kvm module loaded, or is this a VM without nested virtualization?)", e.getMessage());
+        assertEquals(
+                "open /dev/jvmm-no-kvm: No such file or directory (ENOENT, errno 2) (no KVM on this host: is the "
+                        + "kvm module loaded, or is this a VM without nested virtualization?)",
+                e.getMessage());
     }
 
     @Test
     void otherErrorsPassThrough() {
-        assertEquals("KVM_CREATE_VM: Cannot allocate memory (ENOMEM, errno 12)",
+        assertEquals(
+                "KVM_CREATE_VM: Cannot allocate memory (ENOMEM, errno 12)",
                 HostKvmInfo.hint(new ErrnoException("KVM_CREATE_VM", Errno.ENOMEM)));
     }
 }

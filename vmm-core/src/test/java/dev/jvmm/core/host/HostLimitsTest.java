@@ -23,8 +23,10 @@ class HostLimitsTest {
         HostLimits h = HostLimits.parse(MEMINFO, false).orElseThrow();
         assertEquals(5L << 30, h.memoryLimit());
         assertEquals(Optional.empty(), h.memoryProblem(5L << 30));
-        assertEquals(Optional.of("guest memory of 5.0 GiB is more than this host can give: it has 5.0 GiB available"
-                + " (MemAvailable 4.0 GiB + SwapFree 1.0 GiB)"), h.memoryProblem((5L << 30) + (2 << 20)));
+        assertEquals(
+                Optional.of("guest memory of 5.0 GiB is more than this host can give: it has 5.0 GiB available"
+                        + " (MemAvailable 4.0 GiB + SwapFree 1.0 GiB)"),
+                h.memoryProblem((5L << 30) + (2 << 20)));
     }
 
     @Test
@@ -48,7 +50,8 @@ class HostLimitsTest {
     @Test
     void vcpusBeyondKvmsMaximumAreRefused() {
         assertEquals(Optional.empty(), HostLimits.vcpuProblem(8, 512, 4));
-        assertEquals(Optional.of("123 vCPUs asked for, but this host's KVM allows at most 64 per VM (KVM_CAP_MAX_VCPUS)"),
+        assertEquals(
+                Optional.of("123 vCPUs asked for, but this host's KVM allows at most 64 per VM (KVM_CAP_MAX_VCPUS)"),
                 HostLimits.vcpuProblem(123, 64, 8));
         assertTrue(HostLimits.vcpuProblem(9, 0, 8).isPresent(), "NR_VCPUS when MAX_VCPUS is missing");
         assertTrue(HostLimits.vcpuProblem(5, 0, 0).isPresent(), "4 when both are missing (api.rst)");

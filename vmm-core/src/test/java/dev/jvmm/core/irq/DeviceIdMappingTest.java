@@ -23,7 +23,8 @@ class DeviceIdMappingTest {
 
     @Test
     void everySegmentGetsItsOwnItsInsideTheReservedAreaWithoutOverlap() {
-        DeviceIdMapping m = DeviceIdMapping.forSegments(IntStream.range(0, MemoryMap.MAX_PCIE_SEGMENTS).boxed().toList());
+        DeviceIdMapping m = DeviceIdMapping.forSegments(
+                IntStream.range(0, MemoryMap.MAX_PCIE_SEGMENTS).boxed().toList());
         assertEquals(MemoryMap.MAX_PCIE_SEGMENTS, m.its().size());
         List<AddressRange> frames = new ArrayList<>();
         for (DeviceIdMapping.Its its : m.its()) {

@@ -31,9 +31,9 @@ class Gicv2mFrameTest {
 
     @Test
     void spisTheFrameDoesNotOwnAreRefused() {
-        frame.write(Gicv2mFrame.MSI_SETSPI_NS, 4, 79);   // below the range
-        frame.write(Gicv2mFrame.MSI_SETSPI_NS, 4, 144);  // past it
-        frame.write(Gicv2mFrame.MSI_SETSPI_NS, 4, 33);   // the UART's SPI: a guest must not raise it through v2m
+        frame.write(Gicv2mFrame.MSI_SETSPI_NS, 4, 79); // below the range
+        frame.write(Gicv2mFrame.MSI_SETSPI_NS, 4, 144); // past it
+        frame.write(Gicv2mFrame.MSI_SETSPI_NS, 4, 33); // the UART's SPI: a guest must not raise it through v2m
         frame.write(Gicv2mFrame.MSI_SETSPI_NS, 4, -1);
         assertEquals(List.of(), pulses);
         assertEquals(4, frame.rejected());
@@ -43,7 +43,7 @@ class Gicv2mFrameTest {
     void deviceMsisToTheDoorbellRaiseTheirSpiOthersAreDropped() {
         RequesterId rid = new RequesterId(5, 0, 1);
         frame.signal(BASE + 0x40, 100, rid);
-        frame.signal(BASE + 0x44, 101, rid);          // not the doorbell
+        frame.signal(BASE + 0x44, 101, rid); // not the doorbell
         frame.signal(0x0808_0000L + 0x10040, 102, rid); // the ITS's doorbell, not ours
         assertEquals(List.of(100), pulses);
         assertEquals(BASE + 0x40, frame.doorbell());
@@ -62,7 +62,7 @@ class Gicv2mFrameTest {
 
     @Test
     void aFrameMustOwnRealSpis() {
-        assertThrows(IllegalArgumentException.class, () -> new Gicv2mFrame(BASE, 16, 64, i -> { }));
-        assertThrows(IllegalArgumentException.class, () -> new Gicv2mFrame(BASE, 1000, 64, i -> { }));
+        assertThrows(IllegalArgumentException.class, () -> new Gicv2mFrame(BASE, 16, 64, i -> {}));
+        assertThrows(IllegalArgumentException.class, () -> new Gicv2mFrame(BASE, 1000, 64, i -> {}));
     }
 }

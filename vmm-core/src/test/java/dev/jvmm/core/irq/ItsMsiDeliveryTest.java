@@ -31,7 +31,9 @@ class ItsMsiDeliveryTest {
         its.sink(0).signal(DOORBELL0, 3, new RequesterId(5, 0, 1));
         its.sink(1).signal(DOORBELL1, 4, new RequesterId(5, 0, 1));
         its.sink(15).signal(0x0A00_0000L + 14 * 0x20000 + 0x10040, 5, new RequesterId(0xff, 31, 7));
-        assertEquals(List.of("0x8090040/3/0x501", "0xa010040/4/0x501", "0xa1d0040/5/0xffff"), injected,
+        assertEquals(
+                List.of("0x8090040/3/0x501", "0xa010040/4/0x501", "0xa1d0040/5/0xffff"),
+                injected,
                 "segment s uses its own doorbell; devid = RID, the whole 16-bit space on every segment");
         assertEquals(3, its.stats().deliveredCount());
     }
@@ -39,10 +41,10 @@ class ItsMsiDeliveryTest {
     @Test
     void aMessageToAnotherSegmentsDoorbellOrToNoItsIsDropped() {
         var its = its(1);
-        its.sink(1).signal(DOORBELL0, 1, new RequesterId(1, 0, 0));   // segment 0's ITS: not this segment's
+        its.sink(1).signal(DOORBELL0, 1, new RequesterId(1, 0, 0)); // segment 0's ITS: not this segment's
         its.sink(0).signal(0x0808_0000L, 1, new RequesterId(1, 0, 0)); // the control frame, not GITS_TRANSLATER
         its.sink(0).signal(0x0802_0040L, 1, new RequesterId(1, 0, 0)); // the v2m doorbell
-        its.sink(7).signal(DOORBELL0, 1, new RequesterId(1, 0, 0));   // segment 7 has no ITS in this machine
+        its.sink(7).signal(DOORBELL0, 1, new RequesterId(1, 0, 0)); // segment 7 has no ITS in this machine
         assertEquals(List.of(), injected);
         assertEquals(4, its.stats().rejectedCount());
         assertEquals(0, its.stats().deliveredCount());
@@ -61,7 +63,9 @@ class ItsMsiDeliveryTest {
     @Test
     void kernelRefusalsAreCountedNotThrown() {
         // EBUSY is what KVM answers while the guest has not enabled its ITS.
-        var its = new ItsMsiDelivery(MAPPING, (a, d, id) -> { throw new ErrnoException("KVM_SIGNAL_MSI", Errno.EBUSY); });
+        var its = new ItsMsiDelivery(MAPPING, (a, d, id) -> {
+            throw new ErrnoException("KVM_SIGNAL_MSI", Errno.EBUSY);
+        });
         for (int i = 0; i < 5; i++) its.sink(0).signal(DOORBELL0, i, new RequesterId(5, 0, 1));
         assertEquals(5, its.stats().failedCount());
         assertEquals(0, its.stats().deliveredCount());
@@ -71,7 +75,8 @@ class ItsMsiDeliveryTest {
     void theRouteCarriesWhatTheSinkWouldSend() {
         var its = its(1);
         RequesterId rid = new RequesterId(3, 2, 1);
-        assertEquals(Optional.of(new IrqRoute.Msi(7, DOORBELL1, 42, OptionalInt.of(rid.value()))),
+        assertEquals(
+                Optional.of(new IrqRoute.Msi(7, DOORBELL1, 42, OptionalInt.of(rid.value()))),
                 its.route(7, 1, rid, DOORBELL1, 42));
         assertEquals(Optional.empty(), its.route(7, 1, rid, DOORBELL0, 42), "wrong ITS for the segment");
         assertEquals(Optional.empty(), its.route(7, 3, rid, DOORBELL0, 42), "no ITS for segment 3");

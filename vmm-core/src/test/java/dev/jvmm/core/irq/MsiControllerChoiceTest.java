@@ -34,19 +34,22 @@ class MsiControllerChoiceTest {
 
     @Test
     void itsWithoutItsIsRefusedWithAnAlternative() {
-        var e = assertThrows(MsiControllerChoice.Unavailable.class,
-                () -> MsiControllerChoice.choose(GicMsiMode.ITS, V3_NO_ITS));
+        var e = assertThrows(
+                MsiControllerChoice.Unavailable.class, () -> MsiControllerChoice.choose(GicMsiMode.ITS, V3_NO_ITS));
         assertTrue(e.getMessage().contains("--gic-msi=v2m"), e.getMessage());
     }
 
     @Test
     void v2mMayBeForcedEvenWhereAnItsExists() throws Exception {
-        assertEquals(GicMsiMode.V2M, MsiControllerChoice.choose(GicMsiMode.V2M, V3_ITS).msi());
+        assertEquals(
+                GicMsiMode.V2M,
+                MsiControllerChoice.choose(GicMsiMode.V2M, V3_ITS).msi());
     }
 
     @Test
     void notAarch64IsRefused() {
-        assertThrows(MsiControllerChoice.Unavailable.class,
+        assertThrows(
+                MsiControllerChoice.Unavailable.class,
                 () -> MsiControllerChoice.choose(GicMsiMode.AUTO, new HostGic(false, false, false, false)));
     }
 

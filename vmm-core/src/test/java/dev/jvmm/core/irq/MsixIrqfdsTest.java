@@ -42,12 +42,18 @@ class MsixIrqfdsTest {
         }
 
         @Override
-        public void assignIrqfd(EventFd event, int gsi) { assigned.add(gsi); }
+        public void assignIrqfd(EventFd event, int gsi) {
+            assigned.add(gsi);
+        }
 
         @Override
-        public void deassignIrqfd(EventFd event, int gsi) { assigned.remove((Integer) gsi); }
+        public void deassignIrqfd(EventFd event, int gsi) {
+            assigned.remove((Integer) gsi);
+        }
 
-        List<IrqRoute> table() { return tables.isEmpty() ? List.of() : tables.getLast(); }
+        List<IrqRoute> table() {
+            return tables.isEmpty() ? List.of() : tables.getLast();
+        }
     }
 
     private final RecordingKernel kernel = new RecordingKernel();
@@ -62,7 +68,11 @@ class MsixIrqfdsTest {
                 .bar(TABLE_BAR, BarDefinition.memory32(4096))
                 .msix(3, TABLE_BAR, 0, TABLE_BAR, 2048)
                 .build();
-        Topology t = Topology.builder().rootComplex("rc", 2, 256).rootPort("rc", "rp", false).endpoint("rp", "ep", fn).build();
+        Topology t = Topology.builder()
+                .rootComplex("rc", 2, 256)
+                .rootPort("rc", "rp", false)
+                .endpoint("rp", "ep", fn)
+                .build();
         rc = t.rootComplex("rc").orElseThrow();
         ItsMsiDelivery its = new ItsMsiDelivery(ITS, (a, d, id) -> {
             direct.add("0x%x/%d/0x%x".formatted(a, d, id));
@@ -75,22 +85,30 @@ class MsixIrqfdsTest {
     }
 
     @AfterEach
-    void tearDown() { irqfds.close(); }
+    void tearDown() {
+        irqfds.close();
+    }
 
     private void setBuses(int secondary) {
         rc.write(0x18, 4, secondary << 8 | secondary << 16); // root port 00:00.0: primary 0, secondary, subordinate
     }
 
-    private long epConfig(int bus) { return (long) bus << 20; }
+    private long epConfig(int bus) {
+        return (long) bus << 20;
+    }
 
-    private void configWrite(int offset, int size, int value) { rc.write(epConfig(1) + offset, size, value); }
+    private void configWrite(int offset, int size, int value) {
+        rc.write(epConfig(1) + offset, size, value);
+    }
 
     private void enableMsix(boolean enable, boolean functionMask) {
         int cap = fn.msix().orElseThrow().offset();
         configWrite(cap + 2, 2, (enable ? 0x8000 : 0) | (functionMask ? 0x4000 : 0));
     }
 
-    private void busMaster(boolean on) { configWrite(0x04, 2, on ? 0x6 : 0x2); }
+    private void busMaster(boolean on) {
+        configWrite(0x04, 2, on ? 0x6 : 0x2);
+    }
 
     private void entry(int vector, long address, int data, boolean masked) {
         fn.barWrite(TABLE_BAR, vector * 16L, 4, address & 0xFFFF_FFFFL);
@@ -137,7 +155,9 @@ class MsixIrqfdsTest {
         entry(1, DOORBELL, 99, false);
         assertEquals(msi(1, DOORBELL, 99, 0x0100), irqfds.route(1));
         assertTrue(kernel.table().contains(msi(1, DOORBELL, 99, 0x0100).get()));
-        assertTrue(kernel.table().stream().noneMatch(r -> r instanceof IrqRoute.Msi m && m.data() == 11), "old vector gone");
+        assertTrue(
+                kernel.table().stream().noneMatch(r -> r instanceof IrqRoute.Msi m && m.data() == 11),
+                "old vector gone");
     }
 
     @Test
@@ -181,7 +201,7 @@ class MsixIrqfdsTest {
         assertEquals(List.of(), direct);
         irqfds.raise(2); // masked: pending, not sent
         irqfds.raise(-1);
-        irqfds.raise(3);  // out of range: ignored
+        irqfds.raise(3); // out of range: ignored
         assertEquals(1, irqfds.slowRaises());
     }
 

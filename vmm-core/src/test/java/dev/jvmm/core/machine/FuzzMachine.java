@@ -1,17 +1,22 @@
 package dev.jvmm.core.machine;
 
-import dev.jvmm.pcie.util.Sizes;
+import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.AddressRange;
+import dev.jvmm.core.devices.pvpanic.PvPanic;
 import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.irq.DeviceIdMapping;
 import dev.jvmm.core.irq.GicMsiMode;
 import dev.jvmm.core.irq.Gicv2mFrame;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.core.memory.GuestMemory;
-import dev.jvmm.core.pci.BarMapper;
 import dev.jvmm.core.pci.EcamRegion;
 import dev.jvmm.core.pci.GuestPci;
 import dev.jvmm.core.pci.PciTestDevice;
@@ -27,10 +32,9 @@ import dev.jvmm.kvm.Mmap;
 import dev.jvmm.pcie.Endpoint;
 import dev.jvmm.pcie.EndpointFunction;
 import dev.jvmm.pcie.PciFunction;
-import dev.jvmm.core.devices.pvpanic.PvPanic;
 import dev.jvmm.pcie.config.ReadOnlyBits;
 import dev.jvmm.pcie.msi.RequesterId;
-
+import dev.jvmm.pcie.util.Sizes;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
@@ -48,12 +52,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
-
-import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The machine {@link Machine} builds, minus KVM, for {@link MmioBusFuzzTest}: the same {@link MachineBus} (PL011,
@@ -78,17 +76,29 @@ final class FuzzMachine implements AutoCloseable {
     private static final long DRIVER_AREAS = MemoryMap.RAM_BASE + 16 * MiB;
     /** v2m SPIs per device: one per MSI-X vector (at most 3 here) and room to spare. */
     private static final int SPIS_PER_DEVICE = 8;
+
     private static final long QUIESCE_NANOS = TimeUnit.SECONDS.toNanos(30);
 
-    // PrimeCell identification registers, as the TRMs give them (PL011: DDI 0183 §3.3.16-17; PL031: DDI 0224 §3.3.9-10).
+    // PrimeCell identification registers, as the TRMs give them (PL011: DDI 0183 §3.3.16-17; PL031: DDI 0224
+    // §3.3.9-10).
     private static final int[] PL011_PERIPH_ID = {0x11, 0x10, 0x04, 0x00};
     private static final int[] PL031_PERIPH_ID = {0x31, 0x10, 0x04, 0x00};
     private static final int[] PRIMECELL_ID = {0x0D, 0xF0, 0x05, 0xB1};
 
     /** What a static part of the address space is, for the access invariants. */
-    enum Kind { UART, RTC, PVPANIC, V2M, ECAM, ECAM_UNASSIGNED, WINDOW, UNCLAIMED, STRADDLING }
+    enum Kind {
+        UART,
+        RTC,
+        PVPANIC,
+        V2M,
+        ECAM,
+        ECAM_UNASSIGNED,
+        WINDOW,
+        UNCLAIMED,
+        STRADDLING
+    }
 
-    private record Part(Kind kind, AddressRange range, PcieHostBridge bridge) { }
+    private record Part(Kind kind, AddressRange range, PcieHostBridge bridge) {}
 
     private final Arena arena;
     private final GuestMemory ram;
@@ -113,6 +123,7 @@ final class FuzzMachine implements AutoCloseable {
     private final List<String> readOnlyNames = new ArrayList<>();
     /** Per host bridge: the root bus's functions (device << 3 | function) and their vendor/device id. */
     private final Map<PcieHostBridge, Map<Integer, Integer>> rootBus = new IdentityHashMap<>();
+
     private final List<Part> parts = new ArrayList<>();
     private final List<AddressRange> gaps = new ArrayList<>();
     private final LongAdder[] checked = new LongAdder[Kind.values().length];
@@ -125,15 +136,25 @@ final class FuzzMachine implements AutoCloseable {
         ConsoleOutput console = new PanicWatcher(consoleTail);
         devices = new PcieDevices(ram, 2, console, entropy::split);
         pcie = PcieHost.create(topology(disk), map, devices::create);
-        machineBus = MachineBus.assemble(pcie, console, GicMsiMode.V2M, DeviceIdMapping.forSegments(pcie.segments()),
-                spis, (address, data, devid) -> {
+        machineBus = MachineBus.assemble(
+                pcie,
+                console,
+                GicMsiMode.V2M,
+                DeviceIdMapping.forSegments(pcie.segments()),
+                spis,
+                (address, data, devid) -> {
                     throw new AssertionError("KVM_SIGNAL_MSI on a v2m machine");
-                }, new PvPanic.Listener() { // random writes hit the pvpanic register too: the machine only counts
+                },
+                new PvPanic.Listener() { // random writes hit the pvpanic register too: the machine only counts
                     @Override
-                    public void panicked() { pvpanicReports.increment(); }
+                    public void panicked() {
+                        pvpanicReports.increment();
+                    }
 
                     @Override
-                    public void crashLoaded() { pvpanicReports.increment(); }
+                    public void crashLoaded() {
+                        pvpanicReports.increment();
+                    }
                 });
         v2m = (Gicv2mFrame) machineBus.msi();
         for (int k = 0; k < checked.length; k++) checked[k] = new LongAdder();
@@ -151,13 +172,24 @@ final class FuzzMachine implements AutoCloseable {
     private static PcieConfig topology(Path disk) {
         return new PcieConfig(
                 List.of(new PcieConfig.RootComplexSpec("rc0", 0, 256), new PcieConfig.RootComplexSpec("rc3", 3, 16)),
-                List.of(new PcieConfig.RootPortSpec("rc0", "rp0", true), new PcieConfig.RootPortSpec("rc0", "rp1", false),
-                        new PcieConfig.RootPortSpec("rc3", "rp2", false), new PcieConfig.RootPortSpec("rc3", "rp3", true)),
+                List.of(
+                        new PcieConfig.RootPortSpec("rc0", "rp0", true),
+                                new PcieConfig.RootPortSpec("rc0", "rp1", false),
+                        new PcieConfig.RootPortSpec("rc3", "rp2", false),
+                                new PcieConfig.RootPortSpec("rc3", "rp3", true)),
                 List.of(new PcieConfig.SwitchSpec("rp1", "sw0", 3, true)),
-                List.of(new PcieConfig.EndpointSpec("sw0.dp0", "ep0", 2),
-                        new PcieConfig.EndpointSpec("rp3", "ep1", 1, PciTestDevice.VENDOR_ID, PciTestDevice.DEVICE_ID,
-                                PciTestDevice.CLASS_CODE, true)),
-                List.of(new DeviceSpec(DeviceKind.VIRTIO_RNG, "rng0", "sw0.dp2"),
+                List.of(
+                        new PcieConfig.EndpointSpec("sw0.dp0", "ep0", 2),
+                        new PcieConfig.EndpointSpec(
+                                "rp3",
+                                "ep1",
+                                1,
+                                PciTestDevice.VENDOR_ID,
+                                PciTestDevice.DEVICE_ID,
+                                PciTestDevice.CLASS_CODE,
+                                true)),
+                List.of(
+                        new DeviceSpec(DeviceKind.VIRTIO_RNG, "rng0", "sw0.dp2"),
                         new DeviceSpec(DeviceKind.VIRTIO_BLK, "blk0", "rp2", new PcieConfig.DiskOptions(disk, false)),
                         new DeviceSpec(DeviceKind.VIRTIO_CONSOLE, "con0", "rc0"),
                         new DeviceSpec(DeviceKind.VIRTIO_RNG, "rng1", null)));
@@ -184,7 +216,8 @@ final class FuzzMachine implements AutoCloseable {
             for (GuestPci.Found f : list) {
                 found.add(f);
                 foundOn.put(f, g);
-                if (f.bus() == bridge.rootComplex().firstBus()) root.put(f.device() << 3 | f.function(), f.vendorId() | f.deviceId() << 16);
+                if (f.bus() == bridge.rootComplex().firstBus())
+                    root.put(f.device() << 3 | f.function(), f.vendorId() | f.deviceId() << 16);
             }
             rootBus.put(bridge, root);
             assigned.addAll(g.assignBars(list));
@@ -216,7 +249,9 @@ final class FuzzMachine implements AutoCloseable {
         RequesterId rid = f.msiTarget().requesterId().orElseThrow(() -> new AssertionError(f + " has no bus number"));
         for (GuestPci.Assigned a : assigned) {
             GuestPci.Found x = a.found();
-            if (foundOn.get(x).bridge() == bridge && x.bus() == rid.bus() && x.device() == rid.device()
+            if (foundOn.get(x).bridge() == bridge
+                    && x.bus() == rid.bus()
+                    && x.device() == rid.device()
                     && x.function() == rid.function()) {
                 return a;
             }
@@ -240,7 +275,8 @@ final class FuzzMachine implements AutoCloseable {
 
     /** The address space up to 1 GiB past the last region, minus every region: where nothing may answer. */
     private void computeGaps(List<Bus.Region> regions) {
-        List<AddressRange> sorted = new ArrayList<>(regions.stream().map(Bus.Region::range).toList());
+        List<AddressRange> sorted =
+                new ArrayList<>(regions.stream().map(Bus.Region::range).toList());
         sorted.sort((a, b) -> Long.compareUnsigned(a.base(), b.base()));
         long at = 0;
         for (AddressRange r : sorted) {
@@ -256,34 +292,62 @@ final class FuzzMachine implements AutoCloseable {
 
     // --- what the workers use ----------------------------------------------------------------------------------------
 
-    Bus bus() { return machineBus.mmio(); }
+    Bus bus() {
+        return machineBus.mmio();
+    }
 
-    GuestMemory ram() { return ram; }
+    GuestMemory ram() {
+        return ram;
+    }
 
-    MemoryMap map() { return map; }
+    MemoryMap map() {
+        return map;
+    }
 
-    List<GuestPci> guests() { return guests; }
+    List<GuestPci> guests() {
+        return guests;
+    }
 
-    List<GuestPci.Found> found() { return found; }
+    List<GuestPci.Found> found() {
+        return found;
+    }
 
-    GuestPci guestOf(GuestPci.Found f) { return foundOn.get(f); }
+    GuestPci guestOf(GuestPci.Found f) {
+        return foundOn.get(f);
+    }
 
-    List<GuestPci.Assigned> assigned() { return assigned; }
+    List<GuestPci.Assigned> assigned() {
+        return assigned;
+    }
 
-    List<VirtioTarget> targets() { return targets; }
+    List<VirtioTarget> targets() {
+        return targets;
+    }
 
-    List<AddressRange> gaps() { return gaps; }
+    List<AddressRange> gaps() {
+        return gaps;
+    }
 
-    List<AddressRange> staticRanges() { return parts.stream().map(Part::range).toList(); }
+    List<AddressRange> staticRanges() {
+        return parts.stream().map(Part::range).toList();
+    }
 
-    List<PcieHostBridge> bridges() { return pcie.bridges(); }
+    List<PcieHostBridge> bridges() {
+        return pcie.bridges();
+    }
 
-    long v2mDoorbell() { return v2m.doorbell(); }
+    long v2mDoorbell() {
+        return v2m.doorbell();
+    }
 
-    Gicv2mFrame v2m() { return v2m; }
+    Gicv2mFrame v2m() {
+        return v2m;
+    }
 
     /** Edges raised on SPI {@code spi} so far. */
-    long spiRaises(int spi) { return spis.line(spi).raises.get(); }
+    long spiRaises(int spi) {
+        return spis.line(spi).raises.get();
+    }
 
     /** The host side of the consoles: bytes for the PL011 and the virtio-console, as a console reader thread pushes them. */
     void typeInput(byte[] bytes, boolean virtio) {
@@ -325,8 +389,8 @@ final class FuzzMachine implements AutoCloseable {
         boolean touched = false;
         for (Part p : parts) {
             AddressRange r = p.range();
-            boolean overlaps = Long.compareUnsigned(address, r.end()) < 0
-                    && (wraps || Long.compareUnsigned(r.base(), end) < 0);
+            boolean overlaps =
+                    Long.compareUnsigned(address, r.end()) < 0 && (wraps || Long.compareUnsigned(r.base(), end) < 0);
             if (!overlaps) continue;
             touched = true;
             if (!wraps && r.contains(address, size) && (inside == null || p.kind() == Kind.ECAM)) inside = p;
@@ -335,7 +399,8 @@ final class FuzzMachine implements AutoCloseable {
         if (inside == null) return Kind.STRADDLING;
         if (inside.kind() == Kind.ECAM_UNASSIGNED) {
             for (Part p : parts) {
-                if (p.kind() == Kind.ECAM && p.range().overlaps(new AddressRange(address, size))) return Kind.STRADDLING;
+                if (p.kind() == Kind.ECAM && p.range().overlaps(new AddressRange(address, size)))
+                    return Kind.STRADDLING;
             }
         }
         return inside.kind();
@@ -346,7 +411,9 @@ final class FuzzMachine implements AutoCloseable {
         throw new AssertionError(kind + " at 0x" + Long.toHexString(address));
     }
 
-    private static boolean validSize(int size) { return size == 1 || size == 2 || size == 4 || size == 8; }
+    private static boolean validSize(int size) {
+        return size == 1 || size == 2 || size == 4 || size == 8;
+    }
 
     /**
      * The invariants of one read, whatever any thread did before: an access of an invalid size or to an address
@@ -367,7 +434,8 @@ final class FuzzMachine implements AutoCloseable {
             return;
         }
         if (result.isEmpty()) {
-            assertTrue(kind == Kind.STRADDLING || kind == Kind.WINDOW,
+            assertTrue(
+                    kind == Kind.STRADDLING || kind == Kind.WINDOW,
                     () -> "a read of %d bytes inside %s at 0x%x was unhandled".formatted(size, kind, address));
             return;
         }
@@ -382,7 +450,8 @@ final class FuzzMachine implements AutoCloseable {
                     // UARTFR (DDI 0183 §3.3.3): transmission is instantaneous, so TXFE=1, TXFF=0, BUSY=0; CTS, DSR and
                     // DCD as a connected terminal; the receive FIFO is never empty and full at once.
                     assertEquals(0x87, v & 0xAF, () -> "PL011 UARTFR 0x" + Long.toHexString(v));
-                    assertTrue((v & 0x50) != 0x50, () -> "PL011 UARTFR RXFE and RXFF both set: 0x" + Long.toHexString(v));
+                    assertTrue(
+                            (v & 0x50) != 0x50, () -> "PL011 UARTFR RXFE and RXFF both set: 0x" + Long.toHexString(v));
                 }
                 primeCell(offset, v, PL011_PERIPH_ID, "PL011");
             }
@@ -391,12 +460,18 @@ final class FuzzMachine implements AutoCloseable {
                 if (offset == 0x0C) assertEquals(1, v, "PL031 RTCCR: the RTC is started for good (DDI 0224 §3.3.4)");
                 primeCell(offset, v, PL031_PERIPH_ID, "PL031");
             }
-            case PVPANIC -> assertEquals(address == MemoryMap.PVPANIC.base() ? PvPanic.SUPPORTED : 0, v,
-                    () -> "pvpanic read at 0x%x/%d".formatted(address, size));
+            case PVPANIC ->
+                assertEquals(
+                        address == MemoryMap.PVPANIC.base() ? PvPanic.SUPPORTED : 0,
+                        v,
+                        () -> "pvpanic read at 0x%x/%d".formatted(address, size));
             case V2M -> {
                 long offset = address - MemoryMap.GIC_V2M.base();
                 long typer = (long) MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE) << 16 | MemoryMap.V2M_SPI_COUNT;
-                assertEquals(offset == 0x008 && size == 4 ? typer : 0, v, () -> "v2m read at +0x%x/%d".formatted(offset, size));
+                assertEquals(
+                        offset == 0x008 && size == 4 ? typer : 0,
+                        v,
+                        () -> "v2m read at +0x%x/%d".formatted(offset, size));
             }
             case ECAM_UNASSIGNED -> assertEquals(mask, v, () -> "unassigned ECAM at 0x%x".formatted(address));
             case ECAM -> ecamRead(partOf(Kind.ECAM, address).bridge(), address, size, v);
@@ -405,7 +480,7 @@ final class FuzzMachine implements AutoCloseable {
                     assertEquals(mask, v, () -> "PCIe window without a BAR at 0x%x".formatted(address));
                 }
             }
-            default -> { }
+            default -> {}
         }
     }
 
@@ -415,7 +490,8 @@ final class FuzzMachine implements AutoCloseable {
         if (offset >= 0xFE0 && offset < 0xFF0) {
             assertEquals(periphId[(int) (offset - 0xFE0) / 4], v, what + " PeriphID at 0x" + Long.toHexString(offset));
         } else if (offset >= 0xFF0 && offset < 0x1000) {
-            assertEquals(PRIMECELL_ID[(int) (offset - 0xFF0) / 4], v, what + " PCellID at 0x" + Long.toHexString(offset));
+            assertEquals(
+                    PRIMECELL_ID[(int) (offset - 0xFF0) / 4], v, what + " PCellID at 0x" + Long.toHexString(offset));
         }
     }
 
@@ -432,9 +508,14 @@ final class FuzzMachine implements AutoCloseable {
         int devfn = (int) (offset >>> 12) & 0xFF;
         Integer id = rootBus.get(bridge).get(devfn);
         if (id == null) {
-            assertEquals(allOnes, v, () -> "%s root bus %02x.%x: no function there".formatted(bridge.name(), devfn >> 3, devfn & 7));
+            assertEquals(
+                    allOnes,
+                    v,
+                    () -> "%s root bus %02x.%x: no function there".formatted(bridge.name(), devfn >> 3, devfn & 7));
         } else if (reg < 4) {
-            assertEquals((Integer.toUnsignedLong(id) >>> (8 * reg)) & allOnes, v,
+            assertEquals(
+                    (Integer.toUnsignedLong(id) >>> (8 * reg)) & allOnes,
+                    v,
                     () -> "%s root bus %02x.%x: id register".formatted(bridge.name(), devfn >> 3, devfn & 7));
         }
     }
@@ -449,13 +530,17 @@ final class FuzzMachine implements AutoCloseable {
         switch (kind) {
             case UNCLAIMED -> assertFalse(handled, () -> "a write to unclaimed 0x%x was taken".formatted(address));
             case UART, RTC, V2M, ECAM, ECAM_UNASSIGNED ->
-                    assertTrue(handled, () -> "a write of %d bytes inside %s at 0x%x was unhandled".formatted(size, kind, address));
-            default -> { }
+                assertTrue(
+                        handled,
+                        () -> "a write of %d bytes inside %s at 0x%x was unhandled".formatted(size, kind, address));
+            default -> {}
         }
     }
 
     /** Single accesses checked per kind of address: the generator must reach every kind for a run to mean much. */
-    long checked(Kind kind) { return checked[kind.ordinal()].sum(); }
+    long checked(Kind kind) {
+        return checked[kind.ordinal()].sum();
+    }
 
     // --- invariants of the machine after the storm (one thread, asserted) -------------------------------------------
 
@@ -469,14 +554,18 @@ final class FuzzMachine implements AutoCloseable {
         Bus bus = bus();
         for (GuestPci g : guests) {
             List<GuestPci.Found> again = g.enumerate();
-            assertEquals(firstEnumeration.get(g), strings(again), g.bridge().name() + ": the hierarchy the guest finds");
+            assertEquals(
+                    firstEnumeration.get(g), strings(again), g.bridge().name() + ": the hierarchy the guest finds");
             List<GuestPci.Assigned> views = g.assignBars(again);
             for (GuestPci.Assigned v : views) {
-                GuestPci.Assigned before = assigned.stream().filter(a -> a.found().toString().equals(v.found().toString())
-                        && foundOn.get(a.found()) == g).findFirst().orElseThrow();
+                GuestPci.Assigned before = assigned.stream()
+                        .filter(a -> a.found().toString().equals(v.found().toString()) && foundOn.get(a.found()) == g)
+                        .findFirst()
+                        .orElseThrow();
                 for (int bar = 0; bar < 6; bar++) {
                     assertEquals(before.bar(bar), v.bar(bar), v + " BAR" + bar + " assigned elsewhere");
-                    if (v.bar(bar) != 0) assertTrue(barAt(before, bar), v + " BAR" + bar + " is not on the bus where the guest put it");
+                    if (v.bar(bar) != 0)
+                        assertTrue(barAt(before, bar), v + " BAR" + bar + " is not on the bus where the guest put it");
                 }
             }
         }
@@ -493,25 +582,27 @@ final class FuzzMachine implements AutoCloseable {
     }
 
     private static long read(Bus bus, long address, int size) {
-        return bus.read(address, size).orElseThrow(() -> new AssertionError("unhandled read at 0x" + Long.toHexString(address)));
+        return bus.read(address, size)
+                .orElseThrow(() -> new AssertionError("unhandled read at 0x" + Long.toHexString(address)));
     }
 
     /** The PL011 still receives, transmits and drives its interrupt line as UARTMIS says (DDI 0183 §2.9.6). */
     private void checkUart(Bus bus) {
         long base = MemoryMap.UART.base();
         Line irq = spis.line(MemoryMap.SPI_UART);
-        bus.write(base + 0x038, 4, 0);                  // UARTIMSC: nothing
-        bus.write(base + 0x030, 4, 0x301);              // UARTCR: UARTEN, TXE, RXE (no loopback)
-        bus.write(base + 0x02C, 4, 0x10);               // UARTLCR_H: FIFOs on
+        bus.write(base + 0x038, 4, 0); // UARTIMSC: nothing
+        bus.write(base + 0x030, 4, 0x301); // UARTCR: UARTEN, TXE, RXE (no loopback)
+        bus.write(base + 0x02C, 4, 0x10); // UARTLCR_H: FIFOs on
         int drained = 0;
         while ((read(bus, base + 0x018, 4) & 0x10) == 0) { // until RXFE
             read(bus, base, 4);
-            assertTrue(++drained <= dev.jvmm.core.devices.serial.Pl011.DEFAULT_BACKLOG + 16,
+            assertTrue(
+                    ++drained <= dev.jvmm.core.devices.serial.Pl011.DEFAULT_BACKLOG + 16,
                     "PL011 gave more bytes than its FIFO and backlog hold");
         }
         assertEquals(0, read(bus, base + 0x040, 4), "UARTMIS with everything masked");
         assertFalse(irq.high, "PL011 line high with UARTMIS 0");
-        bus.write(base + 0x038, 4, 0x50);               // UARTIMSC: RX and RT
+        bus.write(base + 0x038, 4, 0x50); // UARTIMSC: RX and RT
         machineBus.uart().pushInput(new byte[] {'o', 'k'});
         assertTrue(read(bus, base + 0x040, 4) != 0, "UARTMIS with input waiting");
         assertTrue(irq.high, "PL011 line low with input waiting and RTIM set");
@@ -530,11 +621,13 @@ final class FuzzMachine implements AutoCloseable {
     /** The PL031 still counts from what the guest loads, and its line follows RTCMIS. */
     private void checkRtc(Bus bus) {
         long base = MemoryMap.RTC.base();
-        bus.write(base + 0x10, 4, 0);                   // RTCIMSC: masked
-        bus.write(base + 0x1C, 4, 1);                   // RTCICR: clear
-        bus.write(base + 0x08, 4, 0x1234_5678);         // RTCLR
+        bus.write(base + 0x10, 4, 0); // RTCIMSC: masked
+        bus.write(base + 0x1C, 4, 1); // RTCICR: clear
+        bus.write(base + 0x08, 4, 0x1234_5678); // RTCLR
         long now = read(bus, base, 4);
-        assertTrue(now >= 0x1234_5678 && now <= 0x1234_5678 + 5, "RTCDR 0x" + Long.toHexString(now) + " after loading 0x12345678");
+        assertTrue(
+                now >= 0x1234_5678 && now <= 0x1234_5678 + 5,
+                "RTCDR 0x" + Long.toHexString(now) + " after loading 0x12345678");
         assertEquals(0, read(bus, base + 0x18, 4), "RTCMIS after clearing and masking");
         assertFalse(spis.line(MemoryMap.SPI_RTC).high, "PL031 line high with RTCMIS 0");
     }
@@ -555,10 +648,14 @@ final class FuzzMachine implements AutoCloseable {
     }
 
     /** Bytes written to the console (both UARTs). */
-    long consoleBytes() { return consoleTail.bytes(); }
+    long consoleBytes() {
+        return consoleTail.bytes();
+    }
 
     /** Whether {@code text} is among the console's last 8 KiB of output. */
-    boolean consoleShowed(String text) { return consoleTail.showed(text); }
+    boolean consoleShowed(String text) {
+        return consoleTail.showed(text);
+    }
 
     /**
      * The console: counts bytes and keeps the latest 8 KiB, for the checks after the storm (twice the virtio-console's
@@ -573,7 +670,9 @@ final class FuzzMachine implements AutoCloseable {
             tail[(int) (bytes++ % tail.length)] = (byte) b;
         }
 
-        synchronized long bytes() { return bytes; }
+        synchronized long bytes() {
+            return bytes;
+        }
 
         synchronized boolean showed(String text) {
             int n = (int) Math.min(bytes, tail.length);
@@ -620,7 +719,9 @@ final class FuzzMachine implements AutoCloseable {
             return lines[spi];
         }
 
-        Line line(int spi) { return lines[spi]; }
+        Line line(int spi) {
+            return lines[spi];
+        }
 
         long totalRaises() {
             long n = 0;
@@ -632,7 +733,9 @@ final class FuzzMachine implements AutoCloseable {
             if (problems.size() < 20) problems.add(what);
         }
 
-        List<String> problems() { return List.copyOf(problems); }
+        List<String> problems() {
+            return List.copyOf(problems);
+        }
 
         void assertClean() {
             if (!problems.isEmpty()) fail("interrupt lines: " + problems);
@@ -655,7 +758,8 @@ final class FuzzMachine implements AutoCloseable {
 
         @Override
         public void set(boolean level) {
-            if (levelTriggered && level == high) owner.problem("SPI " + spi + " driven " + (level ? "high" : "low") + " twice");
+            if (levelTriggered && level == high)
+                owner.problem("SPI " + spi + " driven " + (level ? "high" : "low") + " twice");
             high = level;
             if (level) raises.incrementAndGet();
         }

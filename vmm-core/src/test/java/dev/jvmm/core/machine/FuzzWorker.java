@@ -1,12 +1,11 @@
 package dev.jvmm.core.machine;
 
-import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.bus.AddressRange;
+import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.pci.GuestPci;
 import dev.jvmm.core.pci.PcieHostBridge;
 import dev.jvmm.core.virtio.pci.VirtioPciTransport;
 import dev.jvmm.core.virtio.queue.HostileRings;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -73,7 +72,9 @@ final class FuzzWorker implements Runnable {
     }
 
     /** Operations finished so far (read by the watchdog). */
-    long done() { return done; }
+    long done() {
+        return done;
+    }
 
     /**
      * Where the calling thread is, if it is a worker: its last operations (a device fault is logged on the thread
@@ -241,13 +242,20 @@ final class FuzzWorker implements Runnable {
         for (long n = Math.max(0, traced - TRACE); n < traced; n++) {
             int i = (int) (n % TRACE);
             String what = switch (traceKind[i]) {
-                case READ -> "read %d bytes at 0x%x (%s)".formatted(traceSize[i], traceAddress[i], where(traceAddress[i]));
-                case WRITE -> "write %d bytes of 0x%x at 0x%x (%s)".formatted(traceSize[i], traceValue[i], traceAddress[i],
-                        where(traceAddress[i]));
+                case READ ->
+                    "read %d bytes at 0x%x (%s)".formatted(traceSize[i], traceAddress[i], where(traceAddress[i]));
+                case WRITE ->
+                    "write %d bytes of 0x%x at 0x%x (%s)"
+                            .formatted(traceSize[i], traceValue[i], traceAddress[i], where(traceAddress[i]));
                 case VIRTIO, PROBE -> OP_NAMES[traceKind[i]] + " " + m.targets().get((int) traceAddress[i]).name;
-                case RECOVER -> "recover " + m.guests().get((int) traceAddress[i]).bridge().name();
-                default -> "%s %d bytes to the %s".formatted(OP_NAMES[traceKind[i]], traceSize[i],
-                        traceAddress[i] == 1 ? "virtio-console" : "PL011");
+                case RECOVER ->
+                    "recover " + m.guests().get((int) traceAddress[i]).bridge().name();
+                default ->
+                    "%s %d bytes to the %s"
+                            .formatted(
+                                    OP_NAMES[traceKind[i]],
+                                    traceSize[i],
+                                    traceAddress[i] == 1 ? "virtio-console" : "PL011");
             };
             lines.add("  " + what);
         }

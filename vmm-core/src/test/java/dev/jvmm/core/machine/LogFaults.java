@@ -1,7 +1,6 @@
 package dev.jvmm.core.machine;
 
 import dev.jvmm.core.virtio.queue.VirtqueueException;
-
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
@@ -49,18 +48,22 @@ final class LogFaults extends Handler implements AutoCloseable {
     }
 
     /** Installs the handler; {@code onFault} hears of each fault at once, on the thread that logged it. */
-    static LogFaults install(Consumer<String> onFault) { return new LogFaults(onFault); }
+    static LogFaults install(Consumer<String> onFault) {
+        return new LogFaults(onFault);
+    }
 
     @Override
     public void publish(LogRecord r) {
         synchronized (byLevel) {
-            byLevel.computeIfAbsent(r.getLevel().getName(), k -> new AtomicLong()).incrementAndGet();
+            byLevel.computeIfAbsent(r.getLevel().getName(), k -> new AtomicLong())
+                    .incrementAndGet();
         }
         Throwable thrown = r.getThrown();
         if (r.getLevel().intValue() >= Level.SEVERE.intValue()
                 || thrown != null && !(thrown instanceof VirtqueueException)) {
-            fault("%s %s: %s%s".formatted(r.getLevel(), r.getLoggerName(), message(r),
-                    thrown == null ? "" : "\n" + trace(thrown)));
+            fault("%s %s: %s%s"
+                    .formatted(
+                            r.getLevel(), r.getLoggerName(), message(r), thrown == null ? "" : "\n" + trace(thrown)));
         }
     }
 
@@ -83,10 +86,14 @@ final class LogFaults extends Handler implements AutoCloseable {
     }
 
     /** Faults so far: swallowed exceptions, ERROR records, dead threads. */
-    long count() { return faultCount.get(); }
+    long count() {
+        return faultCount.get();
+    }
 
     /** The first faults, for the failure message. */
-    List<String> first() { return List.copyOf(faults); }
+    List<String> first() {
+        return List.copyOf(faults);
+    }
 
     /** Log records seen per level, for the run's summary. */
     String levels() {
@@ -96,7 +103,7 @@ final class LogFaults extends Handler implements AutoCloseable {
     }
 
     @Override
-    public void flush() { }
+    public void flush() {}
 
     @Override
     public void close() {

@@ -9,8 +9,16 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class MemorySizeTest {
     @ParameterizedTest
-    @CsvSource({"512M,536870912", "512,536870912", "2G,2147483648", "2GiB,2147483648", "1048576K,1073741824",
-                "64m,67108864", "1T,1099511627776", "256MB,268435456"})
+    @CsvSource({
+        "512M,536870912",
+        "512,536870912",
+        "2G,2147483648",
+        "2GiB,2147483648",
+        "1048576K,1073741824",
+        "64m,67108864",
+        "1T,1099511627776",
+        "256MB,268435456"
+    })
     void parsesWhatUsersWrite(String text, long bytes) {
         assertEquals(bytes, MemorySize.parse(text));
     }

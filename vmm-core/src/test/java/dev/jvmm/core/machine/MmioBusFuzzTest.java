@@ -1,7 +1,7 @@
 package dev.jvmm.core.machine;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.LockInfo;
 import java.lang.management.ManagementFactory;
@@ -14,9 +14,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The MMIO fuzz harness: the bus a machine's vCPUs reach (PL011, PL031, GICv2m frame, the ECAM windows of two root
@@ -59,17 +58,23 @@ class MmioBusFuzzTest {
     record Settings(long seed, long ops, int threads, int stallSeconds) {
         static Settings fromProperties() {
             String seed = System.getProperty("jvmm.fuzz.seed", "").trim();
-            return new Settings(seed.isEmpty() ? new SplittableRandom().nextLong() : parseSeed(seed),
-                    Long.getLong("jvmm.fuzz.ops", DEFAULT_OPS), Integer.getInteger("jvmm.fuzz.threads", 4),
+            return new Settings(
+                    seed.isEmpty() ? new SplittableRandom().nextLong() : parseSeed(seed),
+                    Long.getLong("jvmm.fuzz.ops", DEFAULT_OPS),
+                    Integer.getInteger("jvmm.fuzz.threads", 4),
                     Integer.getInteger("jvmm.fuzz.stallSeconds", 60));
         }
 
         /** {@code 0x} and 64 bits of hex, as printed, or a decimal number. */
         static long parseSeed(String s) {
-            return s.startsWith("0x") || s.startsWith("0X") ? Long.parseUnsignedLong(s.substring(2), 16) : Long.parseLong(s);
+            return s.startsWith("0x") || s.startsWith("0X")
+                    ? Long.parseUnsignedLong(s.substring(2), 16)
+                    : Long.parseLong(s);
         }
 
-        long opsPerThread() { return (ops + threads - 1) / threads; }
+        long opsPerThread() {
+            return (ops + threads - 1) / threads;
+        }
 
         @Override
         public String toString() {
@@ -105,34 +110,53 @@ class MmioBusFuzzTest {
                 for (FuzzMachine.Kind k : FuzzMachine.Kind.values()) {
                     if (k != FuzzMachine.Kind.STRADDLING) assertTrue(m.checked(k) > 0, "no access checked at " + k);
                 }
-                long completed = m.targets().stream().mapToLong(t -> t.completed.sum()).sum();
-                String perDevice = m.targets().stream().map(t -> t.name + "=" + t.completed.sum())
+                long completed =
+                        m.targets().stream().mapToLong(t -> t.completed.sum()).sum();
+                String perDevice = m.targets().stream()
+                        .map(t -> t.name + "=" + t.completed.sum())
                         .collect(java.util.stream.Collectors.joining(" "));
                 assertTrue(completed > 0, "no well-formed request completed during the storm");
                 assertTrue(m.v2m().raised() > msisBefore, "no MSI reached the v2m frame during the storm");
                 assertTrue(m.consoleBytes() > consoleBefore, "nothing reached the console during the storm");
-                System.out.printf("jvmm-fuzz done: %d ops in %.1f s (%.0f ops/s); checked %s; requests completed %d (%s);"
+                System.out.printf(
+                        "jvmm-fuzz done: %d ops in %.1f s (%.0f ops/s); checked %s; requests completed %d (%s);"
                                 + " MSIs %d (rejected %d); console bytes %d; bus unhandled %d reads %d writes; log %s%n",
-                        s.opsPerThread() * s.threads(), stormNanos / 1e9, s.opsPerThread() * s.threads() / (stormNanos / 1e9),
-                        checkedSummary(m), completed, perDevice, m.v2m().raised() - msisBefore, m.v2m().rejected(),
-                        m.consoleBytes() - consoleBefore, m.bus().unhandledReads(), m.bus().unhandledWrites(), faults.levels());
+                        s.opsPerThread() * s.threads(),
+                        stormNanos / 1e9,
+                        s.opsPerThread() * s.threads() / (stormNanos / 1e9),
+                        checkedSummary(m),
+                        completed,
+                        perDevice,
+                        m.v2m().raised() - msisBefore,
+                        m.v2m().rejected(),
+                        m.consoleBytes() - consoleBefore,
+                        m.bus().unhandledReads(),
+                        m.bus().unhandledWrites(),
+                        faults.levels());
             } catch (AssertionError e) {
                 // An exception a device swallowed is often the cause of what failed: show both.
-                if (faults.count() > 0) e.addSuppressed(new AssertionError("swallowed by the machine:\n" + String.join("\n", faults.first())));
+                if (faults.count() > 0)
+                    e.addSuppressed(
+                            new AssertionError("swallowed by the machine:\n" + String.join("\n", faults.first())));
                 throw e;
             } finally {
-                // Threads stuck in a deadlock still hold device locks and guest RAM: leave the machine to the JVM's exit.
+                // Threads stuck in a deadlock still hold device locks and guest RAM: leave the machine to the JVM's
+                // exit.
                 if (run.allEnded()) m.close();
             }
-            assertEquals(0, faults.count(), () -> "exceptions swallowed by the machine (seed 0x%016x):%n%s"
-                    .formatted(s.seed(), String.join("\n", faults.first())));
+            assertEquals(
+                    0,
+                    faults.count(),
+                    () -> "exceptions swallowed by the machine (seed 0x%016x):%n%s"
+                            .formatted(s.seed(), String.join("\n", faults.first())));
         }
     }
 
     private static String checkedSummary(FuzzMachine m) {
         StringBuilder sb = new StringBuilder();
         for (FuzzMachine.Kind k : FuzzMachine.Kind.values()) {
-            if (k != FuzzMachine.Kind.STRADDLING) sb.append(sb.isEmpty() ? "" : " ").append(k).append('=').append(m.checked(k));
+            if (k != FuzzMachine.Kind.STRADDLING)
+                sb.append(sb.isEmpty() ? "" : " ").append(k).append('=').append(m.checked(k));
         }
         return sb.toString();
     }
@@ -144,7 +168,9 @@ class MmioBusFuzzTest {
         private volatile boolean stopped;
         private boolean stalled;
 
-        boolean stopped() { return stopped; }
+        boolean stopped() {
+            return stopped;
+        }
 
         /** Records the first failure and stops every worker after its current operation. */
         void fail(String message, Throwable cause) {
@@ -152,7 +178,9 @@ class MmioBusFuzzTest {
             stopped = true;
         }
 
-        boolean allEnded() { return threads.stream().noneMatch(Thread::isAlive); }
+        boolean allEnded() {
+            return threads.stream().noneMatch(Thread::isAlive);
+        }
 
         /**
          * Runs the workers on their own threads until they are done, one fails, or none finishes an operation for
@@ -173,8 +201,10 @@ class MmioBusFuzzTest {
                     since = now;
                 } else if (now - since > stall) {
                     stalled = true;
-                    fail("no operation finished for %d s (deadlock, or a device that never returns); %d done%n%s"
-                            .formatted(stallSeconds, total, threadDump()), null);
+                    fail(
+                            "no operation finished for %d s (deadlock, or a device that never returns); %d done%n%s"
+                                    .formatted(stallSeconds, total, threadDump()),
+                            null);
                     break;
                 }
                 Thread.sleep(50);
@@ -200,21 +230,25 @@ class MmioBusFuzzTest {
         List<ThreadInfo> all = new ArrayList<>(List.of(mx.dumpAllThreads(true, true)));
         all.sort(java.util.Comparator.comparing((ThreadInfo t) -> !deadlocked.contains(t.getThreadId()))
                 .thenComparing(t -> !t.getThreadName().startsWith("jvmm-fuzz")));
-        StringBuilder sb = new StringBuilder(deadlocked.isEmpty() ? "" : "deadlock among the first " + deadlocked.size() + " threads\n");
+        StringBuilder sb = new StringBuilder(
+                deadlocked.isEmpty() ? "" : "deadlock among the first " + deadlocked.size() + " threads\n");
         for (ThreadInfo t : all) {
             sb.append('"').append(t.getThreadName()).append("\" ").append(t.getThreadState());
             if (t.getLockName() != null) sb.append(" on ").append(t.getLockName());
-            if (t.getLockOwnerName() != null) sb.append(" owned by \"").append(t.getLockOwnerName()).append('"');
+            if (t.getLockOwnerName() != null)
+                sb.append(" owned by \"").append(t.getLockOwnerName()).append('"');
             sb.append('\n');
             StackTraceElement[] stack = t.getStackTrace();
             for (int i = 0; i < Math.min(stack.length, 60); i++) {
                 sb.append("    at ").append(stack[i]).append('\n');
                 for (MonitorInfo mi : t.getLockedMonitors()) {
-                    if (mi.getLockedStackDepth() == i) sb.append("    - locked ").append(mi).append('\n');
+                    if (mi.getLockedStackDepth() == i)
+                        sb.append("    - locked ").append(mi).append('\n');
                 }
             }
             if (stack.length > 60) sb.append("    ...\n");
-            for (LockInfo li : t.getLockedSynchronizers()) sb.append("    - holds ").append(li).append('\n');
+            for (LockInfo li : t.getLockedSynchronizers())
+                sb.append("    - holds ").append(li).append('\n');
         }
         return sb.toString();
     }

@@ -1,5 +1,12 @@
 package dev.jvmm.core.machine;
 
+import static dev.jvmm.core.virtio.pci.ModernPciDriver.*;
+import static dev.jvmm.core.virtio.pci.VirtioPciSpec.ISR_CONFIG;
+import static dev.jvmm.core.virtio.pci.VirtioPciSpec.ISR_QUEUE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.pci.GuestPci;
 import dev.jvmm.core.virtio.VirtioDeviceType;
@@ -11,7 +18,6 @@ import dev.jvmm.core.virtio.pci.DriverRing.Desc;
 import dev.jvmm.core.virtio.pci.ModernPciDriver;
 import dev.jvmm.core.virtio.pci.VirtioPciTransport;
 import dev.jvmm.core.virtio.queue.HostileRings;
-
 import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -20,13 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
-
-import static dev.jvmm.core.virtio.pci.ModernPciDriver.*;
-import static dev.jvmm.core.virtio.pci.VirtioPciSpec.ISR_CONFIG;
-import static dev.jvmm.core.virtio.pci.VirtioPciSpec.ISR_QUEUE;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The guest's driver for one virtio function of the fuzzed machine, talking to it only through the MMIO bus (ECAM and
@@ -65,7 +64,8 @@ final class VirtioTarget {
     /**
      * @param firstSpi the v2m SPI (not INTID) of vector 0; vector v raises SPI {@code firstSpi + v}
      */
-    VirtioTarget(FuzzMachine machine, VirtioPciTransport transport, GuestPci.Assigned function, long area, int firstSpi) {
+    VirtioTarget(
+            FuzzMachine machine, VirtioPciTransport transport, GuestPci.Assigned function, long area, int firstSpi) {
         this.machine = machine;
         this.name = transport.name();
         this.transport = transport;
@@ -75,17 +75,24 @@ final class VirtioTarget {
         this.area = area;
         this.numQueues = transport.device().numQueues();
         int max = 0;
-        for (int q = 0; q < numQueues; q++) max = Math.max(max, transport.device().queueMaxSize(q));
+        for (int q = 0; q < numQueues; q++)
+            max = Math.max(max, transport.device().queueMaxSize(q));
         this.maxQueueSize = max;
         this.firstSpi = firstSpi;
         this.rings = new AtomicReferenceArray<>(numQueues);
     }
 
-    VirtioDeviceType type() { return transport.device().type(); }
+    VirtioDeviceType type() {
+        return transport.device().type();
+    }
 
-    private long ringBase(int q) { return area + QUEUE_STRIDE * q; }
+    private long ringBase(int q) {
+        return area + QUEUE_STRIDE * q;
+    }
 
-    private int intid(int vector) { return firstSpi + vector + 32; }
+    private int intid(int vector) {
+        return firstSpi + vector + 32;
+    }
 
     // --- one thread, quiet machine: everything asserted ---------------------------------------------------------
 
@@ -154,7 +161,9 @@ final class VirtioTarget {
         assertArrayEquals(pattern, mem.read(back, pattern.length), name + ": sector " + sector + " read back");
 
         blkHeader(header + 32, VirtioBlkSpec.T_GET_ID, 0);
-        ring.offer(Desc.readable(header + 32, 16), Desc.writable(back, VirtioBlkSpec.ID_BYTES),
+        ring.offer(
+                Desc.readable(header + 32, 16),
+                Desc.writable(back, VirtioBlkSpec.ID_BYTES),
                 Desc.writable(status + 2, 1));
         driver.kick(0);
         ring.awaitUsed(3);
@@ -258,7 +267,9 @@ final class VirtioTarget {
         for (int q = 0; q < numQueues; q++) {
             if (rnd.nextInt(8) == 0) continue;
             int max = transport.device().queueMaxSize(q);
-            int size = rnd.nextInt(10) == 0 ? rnd.nextInt(0x10000) : 1 << rnd.nextInt(Integer.numberOfTrailingZeros(max) + 1);
+            int size = rnd.nextInt(10) == 0
+                    ? rnd.nextInt(0x10000)
+                    : 1 << rnd.nextInt(Integer.numberOfTrailingZeros(max) + 1);
             driver.write(Q_SELECT, 2, rnd.nextInt(16) == 0 ? rnd.nextInt(0x10000) : q);
             driver.write(Q_SIZE, 2, size);
             long desc, avail, used;
@@ -310,21 +321,29 @@ final class VirtioTarget {
             switch (type()) {
                 case ENTROPY -> ring.offer(Desc.writable(buf, 1 + rnd.nextInt(0x2000)));
                 case BLOCK -> {
-                    int[] types = {VirtioBlkSpec.T_IN, VirtioBlkSpec.T_OUT, VirtioBlkSpec.T_FLUSH,
-                            VirtioBlkSpec.T_GET_ID, VirtioBlkSpec.T_DISCARD, VirtioBlkSpec.T_WRITE_ZEROES, 99};
+                    int[] types = {
+                        VirtioBlkSpec.T_IN,
+                        VirtioBlkSpec.T_OUT,
+                        VirtioBlkSpec.T_FLUSH,
+                        VirtioBlkSpec.T_GET_ID,
+                        VirtioBlkSpec.T_DISCARD,
+                        VirtioBlkSpec.T_WRITE_ZEROES,
+                        99
+                    };
                     int t = types[rnd.nextInt(types.length)];
                     long capacity = ((VirtioBlk) transport.device()).capacity();
                     blkHeader(buf, t, rnd.nextInt(20) == 0 ? rnd.nextLong() : rnd.nextLong(capacity));
                     int len = 512 * (1 + rnd.nextInt(8));
                     Desc data = t == VirtioBlkSpec.T_IN || t == VirtioBlkSpec.T_GET_ID
-                            ? Desc.writable(buf + 16, len) : Desc.readable(buf + 16, len);
+                            ? Desc.writable(buf + 16, len)
+                            : Desc.readable(buf + 16, len);
                     ring.offer(Desc.readable(buf, 16), data, Desc.writable(buf + 16 + len, 1));
                 }
                 case CONSOLE -> {
                     int len = 1 + rnd.nextInt(256);
                     ring.offer(q == VirtioConsole.TRANSMIT_QUEUE ? Desc.readable(buf, len) : Desc.writable(buf, len));
                 }
-                default -> { }
+                default -> {}
             }
         }
         driver.kick(q);
@@ -370,13 +389,16 @@ final class VirtioTarget {
         driver.read(rnd.nextInt(0x40), 1 << rnd.nextInt(4)); // any width at any offset: answered, never thrown
         if (!quiet || !machine.barAt(function, VirtioPciTransport.REGS_BAR)) return;
         assertEquals(numQueues, numQueuesRead, name + ": num_queues");
-        assertEquals(0, status & ~(ACKNOWLEDGE | DRIVER | DRIVER_OK | FEATURES_OK | NEEDS_RESET | FAILED),
+        assertEquals(
+                0,
+                status & ~(ACKNOWLEDGE | DRIVER | DRIVER_OK | FEATURES_OK | NEEDS_RESET | FAILED),
                 name + ": unknown status bits");
         assertTrue((status & DRIVER_OK) == 0 || (status & FEATURES_OK) != 0, name + ": DRIVER_OK without FEATURES_OK");
         // A queue_select beyond num_queues reads every queue field as 0.
         assertTrue(size == 0 || Long.bitCount(size) == 1 && size <= maxQueueSize, name + ": queue_size " + size);
         assertTrue(queueVector == NO_VECTOR || queueVector <= numQueues, name + ": queue_msix_vector " + queueVector);
-        assertTrue(configVector == NO_VECTOR || configVector <= numQueues, name + ": config_msix_vector " + configVector);
+        assertTrue(
+                configVector == NO_VECTOR || configVector <= numQueues, name + ": config_msix_vector " + configVector);
         assertTrue(isr <= (ISR_QUEUE | ISR_CONFIG), name + ": ISR " + isr);
     }
 
@@ -385,7 +407,8 @@ final class VirtioTarget {
         int size = 1 << rnd.nextInt(4);
         int offset = rnd.nextInt(0x40);
         if (rnd.nextBoolean()) {
-            function.barWrite(VirtioPciTransport.REGS_BAR, VirtioPciTransport.DEVICE_CFG_OFFSET + offset, size, rnd.nextLong());
+            function.barWrite(
+                    VirtioPciTransport.REGS_BAR, VirtioPciTransport.DEVICE_CFG_OFFSET + offset, size, rnd.nextLong());
         }
         long at = VirtioPciTransport.DEVICE_CFG_OFFSET;
         switch (type()) {
@@ -424,9 +447,11 @@ final class VirtioTarget {
     /** MSI-X as a driver programs it, with doorbells and SPIs mostly right, sometimes masked, sometimes garbage. */
     private void msix(SplittableRandom rnd) {
         switch (rnd.nextInt(4)) {
-            case 0 -> driver.enableMsix(rnd.nextInt(4) == 0,
-                    v -> rnd.nextInt(8) == 0 ? rnd.nextLong() : machine.v2mDoorbell(),
-                    v -> rnd.nextInt(8) == 0 ? rnd.nextInt() : intid(v));
+            case 0 ->
+                driver.enableMsix(
+                        rnd.nextInt(4) == 0,
+                        v -> rnd.nextInt(8) == 0 ? rnd.nextLong() : machine.v2mDoorbell(),
+                        v -> rnd.nextInt(8) == 0 ? rnd.nextInt() : intid(v));
             case 1 -> driver.unmask(rnd.nextInt(numQueues + 1));
             case 2 -> driver.pending(rnd.nextInt(numQueues + 1));
             default -> function.configWrite(driver.msixCap + 2, 2, rnd.nextInt(0x10000));
@@ -434,5 +459,7 @@ final class VirtioTarget {
     }
 
     @Override
-    public String toString() { return name + " " + function; }
+    public String toString() {
+        return name + " " + function;
+    }
 }

@@ -1,22 +1,21 @@
 package dev.jvmm.core.pci;
 
+import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
-import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.pcie.EndpointFunction;
 import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.spec.PciSpec;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-
-import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** BARs follow the guest's configuration writes onto the bus, and only inside the host bridge's windows. */
 class BarMapperTest {
@@ -89,7 +88,8 @@ class BarMapperTest {
 
     @Test
     void a64BitBarIsPlacedInThe64BitWindow() {
-        EndpointFunction f = PciTestDevice.function(PciTestDevice.VENDOR_ID, PciTestDevice.DEVICE_ID, PciTestDevice.CLASS_CODE, true);
+        EndpointFunction f = PciTestDevice.function(
+                PciTestDevice.VENDOR_ID, PciTestDevice.DEVICE_ID, PciTestDevice.CLASS_CODE, true);
         BarMapper m = mapper(f, 1);
         long at = windows.get(1).mmio64().base() + 0x4000_0000L;
         f.configWrite(PciSpec.BAR0, 4, (int) at);
@@ -119,7 +119,9 @@ class BarMapperTest {
 
     private static final long PAGE = PciTestDevice.BAR_SIZE;
 
-    private static AddressRange page(long at) { return new AddressRange(at, PAGE); }
+    private static AddressRange page(long at) {
+        return new AddressRange(at, PAGE);
+    }
 
     /** Marks a function's scratch register 0 so that a read through the bus tells which function answered. */
     private static EndpointFunction tagged(long tag) {
@@ -235,7 +237,8 @@ class BarMapperTest {
     @Test
     void aBarThatPartlyOverlapsWaitsToo() {
         EndpointFunction big = EndpointFunction.builder(0x1B36, 0x0005, 0xFF0000)
-                .bar(0, BarDefinition.memory32(4 * PAGE)).build();
+                .bar(0, BarDefinition.memory32(4 * PAGE))
+                .build();
         EndpointFunction small = tagged(0x5);
         mapper(big, 0);
         BarMapper ms = mapper(small, 0);
@@ -278,8 +281,12 @@ class BarMapperTest {
     @Test
     void anObserverThatThrowsNeitherReachesTheGuestNorStopsTheMapping() {
         BarMapper ma = mapper(a, 0), mb = mapper(b, 0);
-        ma.observe((bar, where) -> { throw new IllegalStateException("observer bug"); });
-        mb.observe((bar, where) -> { throw new IllegalStateException("observer bug"); });
+        ma.observe((bar, where) -> {
+            throw new IllegalStateException("observer bug");
+        });
+        mb.observe((bar, where) -> {
+            throw new IllegalStateException("observer bug");
+        });
         assertDoesNotThrow(() -> place(a, x));
         assertDoesNotThrow(() -> place(b, x));
         assertDoesNotThrow(() -> program32(a, x + 0x10_0000));
@@ -324,9 +331,12 @@ class BarMapperTest {
                 });
             }
             String when = "round %d, seed %d (-Djvmm.seed=%d)".formatted(round, seed, seed);
-            assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
-                for (Thread t : vcpus) t.join();
-            }, "deadlock? " + when);
+            assertTimeoutPreemptively(
+                    java.time.Duration.ofSeconds(30),
+                    () -> {
+                        for (Thread t : vcpus) t.join();
+                    },
+                    "deadlock? " + when);
             for (int i = 0; i < functions; i++) {
                 String where = "function %d, %s".formatted(i, when);
                 if (!enabled[i] || slot[i] == 0) {
@@ -339,8 +349,13 @@ class BarMapperTest {
                     assertEquals(0x10 + i, guestRead(wanted.base()), where);
                 } else {
                     int self = i;
-                    assertTrue(java.util.stream.IntStream.range(0, functions).anyMatch(j -> j != self
-                            && m[j].mapped(0).filter(r -> r.overlaps(wanted)).isPresent()), "stranded: " + where);
+                    assertTrue(
+                            java.util.stream.IntStream.range(0, functions)
+                                    .anyMatch(j -> j != self
+                                            && m[j].mapped(0)
+                                                    .filter(r -> r.overlaps(wanted))
+                                                    .isPresent()),
+                            "stranded: " + where);
                 }
             }
         }
@@ -377,7 +392,9 @@ class BarMapperTest {
 
     @Test
     void ioBarsAreMappedInTheMemoryMappedIoWindow() {
-        EndpointFunction f = EndpointFunction.builder(0x1B36, 0x0005, 0xFF0000).bar(0, BarDefinition.io(256)).build();
+        EndpointFunction f = EndpointFunction.builder(0x1B36, 0x0005, 0xFF0000)
+                .bar(0, BarDefinition.io(256))
+                .build();
         PcieWindows w = windows.get(1);
         BarMapper m = mapper(f, 1);
         long pci = w.ioPciBase() + 0x200;

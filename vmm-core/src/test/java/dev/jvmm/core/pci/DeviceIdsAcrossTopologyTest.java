@@ -27,14 +27,24 @@ class DeviceIdsAcrossTopologyTest {
      *  an endpoint; segment 5: two root ports, a switch and endpoints; segment 15, a 16-bus root complex. */
     private static PcieConfig topology() {
         return new PcieConfig(
-                List.of(new PcieConfig.RootComplexSpec("rc0", 0, 256), new PcieConfig.RootComplexSpec("rc5", 5, 256),
+                List.of(
+                        new PcieConfig.RootComplexSpec("rc0", 0, 256),
+                        new PcieConfig.RootComplexSpec("rc5", 5, 256),
                         new PcieConfig.RootComplexSpec("rc15", 15, 16)),
-                List.of(new PcieConfig.RootPortSpec("rc0", "rp0", false), new PcieConfig.RootPortSpec("rc0", "rp1", true),
-                        new PcieConfig.RootPortSpec("rc5", "rp2", false), new PcieConfig.RootPortSpec("rc5", "rp3", false),
+                List.of(
+                        new PcieConfig.RootPortSpec("rc0", "rp0", false),
+                        new PcieConfig.RootPortSpec("rc0", "rp1", true),
+                        new PcieConfig.RootPortSpec("rc5", "rp2", false),
+                        new PcieConfig.RootPortSpec("rc5", "rp3", false),
                         new PcieConfig.RootPortSpec("rc15", "rp4", false)),
-                List.of(new PcieConfig.SwitchSpec("rp0", "sw0", 3, false), new PcieConfig.SwitchSpec("rp3", "sw1", 2, false)),
-                List.of(new PcieConfig.EndpointSpec("sw0.dp2", "ep0", 3), new PcieConfig.EndpointSpec("rp1", "ep1", 1),
-                        new PcieConfig.EndpointSpec("rp2", "ep2", 8), new PcieConfig.EndpointSpec("sw1.dp1", "ep3", 2),
+                List.of(
+                        new PcieConfig.SwitchSpec("rp0", "sw0", 3, false),
+                        new PcieConfig.SwitchSpec("rp3", "sw1", 2, false)),
+                List.of(
+                        new PcieConfig.EndpointSpec("sw0.dp2", "ep0", 3),
+                        new PcieConfig.EndpointSpec("rp1", "ep1", 1),
+                        new PcieConfig.EndpointSpec("rp2", "ep2", 8),
+                        new PcieConfig.EndpointSpec("sw1.dp1", "ep3", 2),
                         new PcieConfig.EndpointSpec("rp4", "ep4", 1)));
     }
 
@@ -61,10 +71,13 @@ class DeviceIdsAcrossTopologyTest {
                 for (int fn = 0; fn < 8; fn++) {
                     PciFunction f = e.getValue().function(fn).orElse(null);
                     if (f == null || host.bridgeOf(f).orElseThrow() != bridge) continue;
-                    var rid = f.msiTarget().requesterId().orElseThrow(() -> new AssertionError(e.getKey() + " has no RID"));
+                    var rid = f.msiTarget()
+                            .requesterId()
+                            .orElseThrow(() -> new AssertionError(e.getKey() + " has no RID"));
                     // The guest found this function at exactly the requester id jvmm will use for it.
                     String bdf = "%02x:%02x.%x".formatted(rid.bus(), rid.device(), rid.function());
-                    assertTrue(byBdf.containsKey(bdf), e.getKey() + "." + fn + " at " + bdf + " not found by the guest");
+                    assertTrue(
+                            byBdf.containsKey(bdf), e.getKey() + "." + fn + " at " + bdf + " not found by the guest");
                     assertTrue(f.msiTarget().signal(doorbell, fn));
                     expected.add("0x%x %04x".formatted(doorbell, rid.bus() << 8 | rid.device() << 3 | rid.function()));
                     functions++;
@@ -76,6 +89,9 @@ class DeviceIdsAcrossTopologyTest {
         assertEquals(15, its.stats().deliveredCount());
         assertEquals(0, its.stats().rejectedCount());
         // Segment 0's functions behind the switch sit on bus 5 (rp0 -> 1, switch internal 2, dp0..2 -> 3..5).
-        assertTrue(injected.contains("0x%x 0502".formatted(mapping.its(0).orElseThrow().doorbell())), injected.toString());
+        assertTrue(
+                injected.contains(
+                        "0x%x 0502".formatted(mapping.its(0).orElseThrow().doorbell())),
+                injected.toString());
     }
 }

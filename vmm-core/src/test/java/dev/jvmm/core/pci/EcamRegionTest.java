@@ -1,7 +1,9 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.bus.Bus;
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.core.bus.AddressRange;
+import dev.jvmm.core.bus.Bus;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.RootComplex;
 import dev.jvmm.pcie.Topology;
@@ -9,31 +11,60 @@ import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.config.BarListener;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.util.Sizes;
+import java.util.Optional;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.Optional;
-import java.util.OptionalLong;
-
-import static org.junit.jupiter.api.Assertions.*;
-
 class EcamRegionTest {
     /** A broken device model: every configuration access throws. */
     static final class ThrowingFunction implements PciFunction {
-        @Override public int configRead(int offset, int size) { throw new IllegalStateException("boom at " + offset); }
-        @Override public void configWrite(int offset, int size, int value) { throw new IllegalStateException("boom"); }
-        @Override public Optional<BarDefinition> barDefinition(int bar) { return Optional.empty(); }
-        @Override public long barRead(int bar, long offset, int size) { throw new IllegalStateException("boom"); }
-        @Override public void barWrite(int bar, long offset, int size, long value) { throw new IllegalStateException("boom"); }
-        @Override public void setBarListener(BarListener listener) { }
-        @Override public MsiTarget msiTarget() { return new MsiTarget(); }
-        @Override public void reset() { }
+        @Override
+        public int configRead(int offset, int size) {
+            throw new IllegalStateException("boom at " + offset);
+        }
+
+        @Override
+        public void configWrite(int offset, int size, int value) {
+            throw new IllegalStateException("boom");
+        }
+
+        @Override
+        public Optional<BarDefinition> barDefinition(int bar) {
+            return Optional.empty();
+        }
+
+        @Override
+        public long barRead(int bar, long offset, int size) {
+            throw new IllegalStateException("boom");
+        }
+
+        @Override
+        public void barWrite(int bar, long offset, int size, long value) {
+            throw new IllegalStateException("boom");
+        }
+
+        @Override
+        public void setBarListener(BarListener listener) {}
+
+        @Override
+        public MsiTarget msiTarget() {
+            return new MsiTarget();
+        }
+
+        @Override
+        public void reset() {}
     }
 
     private static RootComplex rootComplex(PciFunction endpointFunction) throws Exception {
-        return Topology.builder().rootComplex("rc", 0, 4).rootPort("rc", "rp", false)
-                .endpoint("rp", "ep", endpointFunction).build().rootComplexes().getFirst();
+        return Topology.builder()
+                .rootComplex("rc", 0, 4)
+                .rootPort("rc", "rp", false)
+                .endpoint("rp", "ep", endpointFunction)
+                .build()
+                .rootComplexes()
+                .getFirst();
     }
 
     private static long ecam(int bus, int dev, int fn, int reg) {
@@ -68,7 +99,10 @@ class EcamRegionTest {
     @ValueSource(ints = {1, 2, 4, 8})
     void onTheBusEveryAccessSizeCompletes(int size) throws Exception {
         Bus bus = new Bus("mmio");
-        bus.register("ecam", new AddressRange(0x4000_0000L, 4L << 20), Bus.PRIORITY_DEVICE,
+        bus.register(
+                "ecam",
+                new AddressRange(0x4000_0000L, 4L << 20),
+                Bus.PRIORITY_DEVICE,
                 new EcamRegion(rootComplex(new ThrowingFunction())));
         assertTrue(bus.write(0x4000_0000L + ecam(0, 0, 0, 0x18), 4, 0x00_01_01_00));
         // ECAM turns 1-, 2- and 4-byte accesses into requests; an 8-byte one is not a configuration request and

@@ -1,14 +1,12 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.pcie.util.Sizes;
 import dev.jvmm.core.bus.Bus;
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.config.BarListener;
-import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.PciSpec;
-
+import dev.jvmm.pcie.util.Sizes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -21,12 +19,23 @@ import java.util.Optional;
  */
 public final class GuestPci {
     /** One function found: where, what, and the bridge above it ("" on the root bus). */
-    public record Found(int bus, int device, int function, int vendorId, int deviceId, int classCode, int headerType,
-                        String parent) {
-        public String bdf() { return "%02x:%02x.%x".formatted(bus, device, function); }
+    public record Found(
+            int bus,
+            int device,
+            int function,
+            int vendorId,
+            int deviceId,
+            int classCode,
+            int headerType,
+            String parent) {
+        public String bdf() {
+            return "%02x:%02x.%x".formatted(bus, device, function);
+        }
 
         /** A bridge (Type 1 header) rather than an endpoint. */
-        public boolean isBridge() { return (headerType & 0x7F) == PciSpec.HEADER_TYPE_1; }
+        public boolean isBridge() {
+            return (headerType & 0x7F) == PciSpec.HEADER_TYPE_1;
+        }
 
         @Override
         public String toString() {
@@ -42,10 +51,13 @@ public final class GuestPci {
         this.bridge = bridge;
     }
 
-    public PcieHostBridge bridge() { return bridge; }
+    public PcieHostBridge bridge() {
+        return bridge;
+    }
 
     public long address(int b, int d, int f, int reg) {
-        return bridge.ecam().base() + ((long) (b - bridge.rootComplex().firstBus()) << 20 | (long) d << 15 | (long) f << 12 | reg);
+        return bridge.ecam().base()
+                + ((long) (b - bridge.rootComplex().firstBus()) << 20 | (long) d << 15 | (long) f << 12 | reg);
     }
 
     public int read(int b, int d, int f, int reg, int size) {
@@ -133,7 +145,12 @@ public final class GuestPci {
             views.add(new Assigned(f, cpu));
         }
         for (Found f : endpoints) {
-            write(f.bus(), f.device(), f.function(), PciSpec.COMMAND, 2,
+            write(
+                    f.bus(),
+                    f.device(),
+                    f.function(),
+                    PciSpec.COMMAND,
+                    2,
                     PciSpec.COMMAND_IO_SPACE | PciSpec.COMMAND_MEMORY_SPACE | PciSpec.COMMAND_BUS_MASTER);
         }
         return views;
@@ -154,12 +171,18 @@ public final class GuestPci {
             this.bars = bars;
         }
 
-        public Found found() { return found; }
+        public Found found() {
+            return found;
+        }
 
         /** The CPU address BAR {@code bar} was given, 0 for a BAR the function does not implement. */
-        public long bar(int bar) { return bars[bar]; }
+        public long bar(int bar) {
+            return bars[bar];
+        }
 
-        private long config(int offset) { return address(found.bus(), found.device(), found.function(), offset); }
+        private long config(int offset) {
+            return address(found.bus(), found.device(), found.function(), offset);
+        }
 
         @Override
         public int configRead(int offset, int size) {
@@ -173,7 +196,9 @@ public final class GuestPci {
 
         @Override
         public long barRead(int bar, long offset, int size) {
-            return bar < 0 || bar >= bars.length || bars[bar] == 0 ? 0 : bus.read(bars[bar] + offset, size).orElse(0);
+            return bar < 0 || bar >= bars.length || bars[bar] == 0
+                    ? 0
+                    : bus.read(bars[bar] + offset, size).orElse(0);
         }
 
         @Override
@@ -183,18 +208,28 @@ public final class GuestPci {
 
         // A guest reaches a function through configuration and memory accesses only.
         @Override
-        public Optional<BarDefinition> barDefinition(int bar) { throw new UnsupportedOperationException("not a guest access"); }
+        public Optional<BarDefinition> barDefinition(int bar) {
+            throw new UnsupportedOperationException("not a guest access");
+        }
 
         @Override
-        public void setBarListener(BarListener listener) { throw new UnsupportedOperationException("not a guest access"); }
+        public void setBarListener(BarListener listener) {
+            throw new UnsupportedOperationException("not a guest access");
+        }
 
         @Override
-        public MsiTarget msiTarget() { throw new UnsupportedOperationException("not a guest access"); }
+        public MsiTarget msiTarget() {
+            throw new UnsupportedOperationException("not a guest access");
+        }
 
         @Override
-        public void reset() { throw new UnsupportedOperationException("not a guest access"); }
+        public void reset() {
+            throw new UnsupportedOperationException("not a guest access");
+        }
 
         @Override
-        public String toString() { return bridge.name() + " " + found; }
+        public String toString() {
+            return bridge.name() + " " + found;
+        }
     }
 }

@@ -1,13 +1,13 @@
 package dev.jvmm.core.pci;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.pcie.EndpointFunction;
 import dev.jvmm.pcie.config.BarDefinition;
 import dev.jvmm.pcie.spec.PciSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import static org.junit.jupiter.api.Assertions.*;
 
 class PciTestDeviceTest {
     @Test

@@ -1,21 +1,24 @@
 package dev.jvmm.core.pci;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.pcie.PciFunction;
 import dev.jvmm.pcie.Topology;
-import org.junit.jupiter.api.Test;
-
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 class PcieConfigTest {
     private static PcieConfig.RootComplexSpec rc(String name, int segment) {
         return new PcieConfig.RootComplexSpec(name, segment, 256);
     }
 
-    private static String problems(List<PcieConfig.RootComplexSpec> rcs, List<PcieConfig.RootPortSpec> rps,
-                                   List<PcieConfig.SwitchSpec> sws, List<PcieConfig.EndpointSpec> eps) {
-        return assertThrows(IllegalArgumentException.class, () -> new PcieConfig(rcs, rps, sws, eps)).getMessage();
+    private static String problems(
+            List<PcieConfig.RootComplexSpec> rcs,
+            List<PcieConfig.RootPortSpec> rps,
+            List<PcieConfig.SwitchSpec> sws,
+            List<PcieConfig.EndpointSpec> eps) {
+        return assertThrows(IllegalArgumentException.class, () -> new PcieConfig(rcs, rps, sws, eps))
+                .getMessage();
     }
 
     @Test
@@ -26,9 +29,11 @@ class PcieConfigTest {
 
     @Test
     void topologyProblemsNameThePartAndComeOnOneLine() {
-        String m = problems(List.of(rc("rc0", 0)),
+        String m = problems(
+                List.of(rc("rc0", 0)),
                 List.of(new PcieConfig.RootPortSpec("rc9", "rp0", false)),
-                List.of(new PcieConfig.SwitchSpec("nope", "sw0", 2, false)), List.of());
+                List.of(new PcieConfig.SwitchSpec("nope", "sw0", 2, false)),
+                List.of());
         assertTrue(m.contains("root port 'rp0': root complex 'rc9' does not exist"), m);
         assertTrue(m.contains("switch 'sw0': port 'nope' does not exist"), m);
         assertFalse(m.contains("\n"), "one line: " + m);
@@ -36,7 +41,10 @@ class PcieConfigTest {
 
     @Test
     void endpointIdsAndFunctionCountsAreChecked() {
-        String m = problems(List.of(rc("rc0", 0)), List.of(new PcieConfig.RootPortSpec("rc0", "rp0", false)), List.of(),
+        String m = problems(
+                List.of(rc("rc0", 0)),
+                List.of(new PcieConfig.RootPortSpec("rc0", "rp0", false)),
+                List.of(),
                 List.of(new PcieConfig.EndpointSpec("rp0", "ep0", 9, 0xFFFF, 0x1_0000, 0x100_0000, false)));
         assertTrue(m.contains("endpoint 'ep0': functions=9 out of range 1-8"), m);
         assertTrue(m.contains("endpoint 'ep0': vendor=0xffff out of range"), m);
@@ -58,7 +66,9 @@ class PcieConfigTest {
         PciFunction fb = b.endpoint("ep0").orElseThrow().function(1).orElseThrow();
         assertNotSame(fa, fb);
         assertTrue(a.endpoint("ep0").orElseThrow().isMultiFunction());
-        assertEquals(List.of("rp0", "rp1", "rp2", "rp3", "sw0.dp0", "sw0.dp1", "sw0.dp2"), List.copyOf(a.ports().keySet()));
+        assertEquals(
+                List.of("rp0", "rp1", "rp2", "rp3", "sw0.dp0", "sw0.dp1", "sw0.dp2"),
+                List.copyOf(a.ports().keySet()));
     }
 
     @Test

@@ -1,16 +1,15 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.arch.aarch64.MemoryMap;
-import dev.jvmm.core.acpi.Mcfg;
-import dev.jvmm.core.bus.Bus;
-import dev.jvmm.pcie.spec.PciSpec;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-import java.util.OptionalLong;
-
 import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
 import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jvmm.core.acpi.Mcfg;
+import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.bus.Bus;
+import dev.jvmm.pcie.spec.PciSpec;
+import java.util.List;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.Test;
 
 /** The machine's PCIe, end to end on a bare MMIO bus: placement, ECAM through the bus, backgrounds, MCFG. */
 public class PcieHostTest {
@@ -23,10 +22,14 @@ public class PcieHostTest {
     public static PcieConfig twoRootComplexes() {
         return new PcieConfig(
                 List.of(new PcieConfig.RootComplexSpec("rc0", 0, 256), new PcieConfig.RootComplexSpec("rc1", 1, 16)),
-                List.of(new PcieConfig.RootPortSpec("rc0", "rp0", false), new PcieConfig.RootPortSpec("rc0", "rp1", false),
-                        new PcieConfig.RootPortSpec("rc1", "rp2", true), new PcieConfig.RootPortSpec("rc1", "rp3", false)),
+                List.of(
+                        new PcieConfig.RootPortSpec("rc0", "rp0", false),
+                                new PcieConfig.RootPortSpec("rc0", "rp1", false),
+                        new PcieConfig.RootPortSpec("rc1", "rp2", true),
+                                new PcieConfig.RootPortSpec("rc1", "rp3", false)),
                 List.of(new PcieConfig.SwitchSpec("rp1", "sw0", 3, false)),
-                List.of(new PcieConfig.EndpointSpec("sw0.dp1", "ep0", 2),
+                List.of(
+                        new PcieConfig.EndpointSpec("sw0.dp1", "ep0", 2),
                         new PcieConfig.EndpointSpec("rp3", "ep1", 1, 0x1234, 0x5678, 0x058000, true)));
     }
 
@@ -43,23 +46,29 @@ public class PcieHostTest {
     @Test
     void theGuestEnumeratesTheHierarchyThroughTheBus() {
         host.attach(bus);
-        List<String> seg0 = new GuestPci(bus, host.bridges().get(0)).enumerate().stream().map(Object::toString).toList();
+        List<String> seg0 = new GuestPci(bus, host.bridges().get(0))
+                .enumerate().stream().map(Object::toString).toList();
         // Expected by hand: Linux-style depth-first numbering below rc0 (root ports 1b36:000c, switch ports
         // 104c:8232/8233 as QEMU's, bridges class 060400, test endpoint 1b36:0005 class ff0000).
-        assertEquals(List.of(
-                "00:00.0 1b36:000c 060400 parent=",
-                "00:01.0 1b36:000c 060400 parent=",
-                "02:00.0 104c:8232 060400 parent=00:01.0",
-                "03:00.0 104c:8233 060400 parent=02:00.0",
-                "03:01.0 104c:8233 060400 parent=02:00.0",
-                "05:00.0 1b36:0005 ff0000 parent=03:01.0",
-                "05:00.1 1b36:0005 ff0000 parent=03:01.0",
-                "03:02.0 104c:8233 060400 parent=02:00.0"), seg0);
-        List<String> seg1 = new GuestPci(bus, host.bridges().get(1)).enumerate().stream().map(Object::toString).toList();
-        assertEquals(List.of(
-                "00:00.0 1b36:000c 060400 parent=",
-                "00:01.0 1b36:000c 060400 parent=",
-                "02:00.0 1234:5678 058000 parent=00:01.0"), seg1);
+        assertEquals(
+                List.of(
+                        "00:00.0 1b36:000c 060400 parent=",
+                        "00:01.0 1b36:000c 060400 parent=",
+                        "02:00.0 104c:8232 060400 parent=00:01.0",
+                        "03:00.0 104c:8233 060400 parent=02:00.0",
+                        "03:01.0 104c:8233 060400 parent=02:00.0",
+                        "05:00.0 1b36:0005 ff0000 parent=03:01.0",
+                        "05:00.1 1b36:0005 ff0000 parent=03:01.0",
+                        "03:02.0 104c:8233 060400 parent=02:00.0"),
+                seg0);
+        List<String> seg1 = new GuestPci(bus, host.bridges().get(1))
+                .enumerate().stream().map(Object::toString).toList();
+        assertEquals(
+                List.of(
+                        "00:00.0 1b36:000c 060400 parent=",
+                        "00:01.0 1b36:000c 060400 parent=",
+                        "02:00.0 1234:5678 058000 parent=00:01.0"),
+                seg1);
     }
 
     @Test
@@ -67,8 +76,13 @@ public class PcieHostTest {
         host.attach(bus);
         PcieHostBridge rc1 = host.bridges().get(1);
         // ECAM beyond rc1's 16 buses, an unused segment, the windows before any BAR is placed: all ones.
-        for (long a : new long[] {rc1.ecam().end(), MAP.ecam(5).base() + 0x100, MemoryMap.PCIE_MMIO32.base(),
-                rc1.windows().mmio64().base() + 8, MemoryMap.PCIE_PIO.base() + 0x20}) {
+        for (long a : new long[] {
+            rc1.ecam().end(),
+            MAP.ecam(5).base() + 0x100,
+            MemoryMap.PCIE_MMIO32.base(),
+            rc1.windows().mmio64().base() + 8,
+            MemoryMap.PCIE_PIO.base() + 0x20
+        }) {
             assertEquals(OptionalLong.of(0xFFFF_FFFFL), bus.read(a, 4), "at 0x" + Long.toHexString(a));
         }
         assertTrue(bus.write(MemoryMap.PCIE_MMIO32.base(), 4, 0x1234), "writes are absorbed");
@@ -129,7 +143,10 @@ public class PcieHostTest {
 
     @Test
     void mcfgNamesTheSameEcamWindows() {
-        assertEquals(List.of(new Mcfg.Allocation(MAP.ecam(0).base(), 0, 0, 255), new Mcfg.Allocation(MAP.ecam(1).base(), 1, 0, 15)),
+        assertEquals(
+                List.of(
+                        new Mcfg.Allocation(MAP.ecam(0).base(), 0, 0, 255),
+                        new Mcfg.Allocation(MAP.ecam(1).base(), 1, 0, 15)),
                 host.mcfg().allocations());
     }
 
@@ -144,7 +161,7 @@ public class PcieHostTest {
         List<Integer> segments = new java.util.ArrayList<>();
         host.connectMsi(b -> {
             segments.add(b.segment());
-            return (address, data, rid) -> { };
+            return (address, data, rid) -> {};
         });
         assertEquals(List.of(0, 1), segments);
     }

@@ -1,20 +1,19 @@
 package dev.jvmm.core.pci;
 
-import dev.jvmm.core.arch.aarch64.MemoryMap;
-import dev.jvmm.core.bus.AddressRange;
-import dev.jvmm.pcie.util.Sizes;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
-
 import static dev.jvmm.core.arch.aarch64.MemoryMap.GiB;
 import static dev.jvmm.core.arch.aarch64.MemoryMap.KiB;
 import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
 import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jvmm.core.arch.aarch64.MemoryMap;
+import dev.jvmm.core.bus.AddressRange;
+import dev.jvmm.pcie.util.Sizes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class PcieWindowsTest {
     private static final MemoryMap MAP = MemoryMap.create(2, 256 * MiB, 40);
@@ -89,7 +88,9 @@ class PcieWindowsTest {
         assertEquals(Optional.of(new AddressRange(second.io().base() + 0x100, 0x40)), second.ioToCpu(pci, 0x40));
         // Outside the bridge's own share (the first bridge's I/O addresses), or running off its end: no translation.
         assertEquals(Optional.empty(), second.ioToCpu(ws.get(0).ioPciBase(), 0x40));
-        assertEquals(Optional.empty(), second.ioToCpu(second.ioPciBase() + second.io().size() - 0x20, 0x40));
+        assertEquals(
+                Optional.empty(),
+                second.ioToCpu(second.ioPciBase() + second.io().size() - 0x20, 0x40));
     }
 
     @Test
@@ -99,6 +100,7 @@ class PcieWindowsTest {
         assertTrue(w.holdsMemory(w.mmio64().end() - 4096, 4096));
         assertFalse(w.holdsMemory(w.mmio32().end() - 2048, 4096), "runs off the end");
         assertFalse(w.holdsMemory(0x0900_0000L, 4096), "the UART is no PCI window");
-        assertFalse(w.holdsMemory(PcieWindows.allocate(MAP, 2).get(1).mmio32().base(), 4096), "the other bridge's window");
+        assertFalse(
+                w.holdsMemory(PcieWindows.allocate(MAP, 2).get(1).mmio32().base(), 4096), "the other bridge's window");
     }
 }

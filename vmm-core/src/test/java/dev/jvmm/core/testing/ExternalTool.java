@@ -1,6 +1,6 @@
 package dev.jvmm.core.testing;
 
-import org.junit.jupiter.api.Assumptions;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.File;
 import java.io.IOException;
@@ -8,17 +8,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.Assumptions;
 
 /** A command-line program the tests use as an oracle (dtc, iasl): found on PATH, run with a time limit. */
 public final class ExternalTool {
     private static final long TIMEOUT_SECONDS = 30;
 
     /** How a run ended: the exit value and everything the program wrote to its standard output. */
-    public record Output(int exitValue, String stdout) { }
+    public record Output(int exitValue, String stdout) {}
 
-    private ExternalTool() { }
+    private ExternalTool() {}
 
     /**
      * The program {@code name} on PATH. A missing program fails the test, naming the Debian package to install,
@@ -29,7 +28,8 @@ public final class ExternalTool {
             Path p = Path.of(dir, name);
             if (Files.isExecutable(p)) return p;
         }
-        String msg = "%s not found on PATH: install the Debian package %s (apt-get install %s)".formatted(name, debianPackage, debianPackage);
+        String msg = "%s not found on PATH: install the Debian package %s (apt-get install %s)"
+                .formatted(name, debianPackage, debianPackage);
         if (Boolean.getBoolean("jvmm.test.allowMissingTools")) Assumptions.abort(msg);
         fail(msg);
         return null;

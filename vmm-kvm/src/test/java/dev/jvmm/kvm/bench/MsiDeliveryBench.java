@@ -45,11 +45,11 @@ import java.util.OptionalInt;
  */
 public final class MsiDeliveryBench {
     private static final long X86_MSI_ADDRESS = 0xFEE0_0000L; // LAPIC of APIC id 0
-    private static final int X86_MSI_DATA = 0x30;             // fixed delivery, vector 0x30
+    private static final int X86_MSI_DATA = 0x30; // fixed delivery, vector 0x30
     private static final int X86_GSI = 24;
-    private static final int ARM_SPI = 10;                    // INTID 42
-    private static final long ARM_ITS_BASE = 0x0808_0000L;    // as on QEMU's virt board
-    private static final int ARM_DEVID = 0x0008;              // 00:01.0; no guest ever maps it
+    private static final int ARM_SPI = 10; // INTID 42
+    private static final long ARM_ITS_BASE = 0x0808_0000L; // as on QEMU's virt board
+    private static final int ARM_DEVID = 0x0008; // 00:01.0; no guest ever maps it
 
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -66,7 +66,7 @@ public final class MsiDeliveryBench {
         void run(long n) throws ErrnoException;
     }
 
-    private MsiDeliveryBench() { }
+    private MsiDeliveryBench() {}
 
     public static void main(String[] args) throws Exception {
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -95,11 +95,14 @@ public final class MsiDeliveryBench {
             try {
                 kvm = Kvm.open();
             } catch (ErrnoException e) {
-                System.out.println("NOTE java: no usable /dev/kvm (" + e.getMessage() + "): only eventfd_write is measured");
+                System.out.println(
+                        "NOTE java: no usable /dev/kvm (" + e.getMessage() + "): only eventfd_write is measured");
                 bench("eventfd_write", eventfdWrite);
                 return;
             }
-            try (kvm; VmFd vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
+            try (kvm;
+                    VmFd vm = kvm.createVm();
+                    Arena arena = Arena.ofShared()) {
                 switch (HostArch.current()) {
                     case X86_64 -> x86(kvm, vm, arena, eventfdWrite);
                     case AARCH64 -> arm64(vm, eventfdWrite);
@@ -115,13 +118,24 @@ public final class MsiDeliveryBench {
         vm.createIrqchip();
         MemorySegment ram = Mmap.anonymous(0x4000, arena);
         byte[] code = {
-            0x66, (byte) 0xC7, 0x06, (byte) 0xF0, 0x00, (byte) 0xFF, 0x01, 0x00, 0x00, // mov dword [ds:0xF0], 0x1FF
-            (byte) 0xE6, 0x10,                                                          // out 0x10, al
-            (byte) 0xF4,                                                                // hlt
+            0x66,
+            (byte) 0xC7,
+            0x06,
+            (byte) 0xF0,
+            0x00,
+            (byte) 0xFF,
+            0x01,
+            0x00,
+            0x00, // mov dword [ds:0xF0], 0x1FF
+            (byte) 0xE6,
+            0x10, // out 0x10, al
+            (byte) 0xF4, // hlt
         };
         ram.asSlice(0x1000, code.length).copyFrom(MemorySegment.ofArray(code));
         vm.setUserMemoryRegion(new MemorySlot(0, 0, 0, ram));
-        try (VcpuFd vcpu = vm.createVcpu(0); Arena a = Arena.ofConfined(); EventFd irqfd = EventFd.create(true)) {
+        try (VcpuFd vcpu = vm.createVcpu(0);
+                Arena a = Arena.ofConfined();
+                EventFd irqfd = EventFd.create(true)) {
             MemorySegment sregs = kvm_sregs.allocate(a);
             vcpu.getSregs(sregs);
             kvm_segment.base(kvm_sregs.cs(sregs), 0);
@@ -141,8 +155,8 @@ public final class MsiDeliveryBench {
             vm.setGsiRouting(List.of(new IrqRoute.Msi(X86_GSI, X86_MSI_ADDRESS, X86_MSI_DATA, OptionalInt.empty())));
             vm.registerIrqfd(irqfd, X86_GSI);
             int delivered = vm.signalMsi(X86_MSI_ADDRESS, X86_MSI_DATA, OptionalInt.empty());
-            System.out.println("# java: x86_64, first KVM_SIGNAL_MSI returned " + delivered
-                    + " (1 = delivered to one LAPIC)");
+            System.out.println(
+                    "# java: x86_64, first KVM_SIGNAL_MSI returned " + delivered + " (1 = delivered to one LAPIC)");
             bench("eventfd_write", eventfdWrite);
             bench("signal_msi", n -> {
                 for (long i = 0; i < n; i++) vm.signalMsi(X86_MSI_ADDRESS, X86_MSI_DATA, OptionalInt.empty());
@@ -160,7 +174,8 @@ public final class MsiDeliveryBench {
      */
     private static void arm64(VmFd vm, Loop eventfdWrite) throws ErrnoException {
         try (Aarch64Vgic gic = Aarch64Vgic.createV3(vm, 0x0800_0000L, 0x080A_0000L, 128);
-             VcpuFd vcpu = vm.createVcpu(0); EventFd irqfd = EventFd.create(true)) {
+                VcpuFd vcpu = vm.createVcpu(0);
+                EventFd irqfd = EventFd.create(true)) {
             vcpu.armVcpuInit(vm.armPreferredTarget());
             gic.initialize();
             gic.addIts(vm, ARM_ITS_BASE);
@@ -176,8 +191,8 @@ public final class MsiDeliveryBench {
             } catch (ErrnoException e) {
                 first = "failed: " + e.getMessage();
             }
-            System.out.println("# java: aarch64, vGICv3 + an ITS the guest never enabled; first KVM_SIGNAL_MSI to it "
-                    + first);
+            System.out.println(
+                    "# java: aarch64, vGICv3 + an ITS the guest never enabled; first KVM_SIGNAL_MSI to it " + first);
             bench("eventfd_write", eventfdWrite);
             bench("irq_line_spi", n -> {
                 for (long i = 0; i < n; i++) {
@@ -225,9 +240,18 @@ public final class MsiDeliveryBench {
     private static void runPeer(String name) {
         System.out.flush();
         try {
-            Process p = new ProcessBuilder(peer, "--calls", Long.toString(calls), "--rounds", "1",
-                    "--warmup", Integer.toString(peerWarmup), "--only", name)
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            Process p = new ProcessBuilder(
+                            peer,
+                            "--calls",
+                            Long.toString(calls),
+                            "--rounds",
+                            "1",
+                            "--warmup",
+                            Integer.toString(peerWarmup),
+                            "--only",
+                            name)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             int status = p.waitFor();
             out.lines().filter(l -> l.startsWith("ROUND ")).forEach(System.out::println);

@@ -17,7 +17,9 @@ import dev.jvmm.pcie.util.Sizes;
  */
 public record BarDefinition(Kind kind, long size, boolean prefetchable) {
     public enum Kind {
-        MEMORY_32, MEMORY_64, IO;
+        MEMORY_32,
+        MEMORY_64,
+        IO;
 
         public boolean isMemory() {
             return this != IO;
@@ -39,7 +41,8 @@ public record BarDefinition(Kind kind, long size, boolean prefetchable) {
         switch (kind) {
             case MEMORY_32 -> {
                 if (size < MIN_MEMORY_SIZE || size > MAX_MEMORY_32_SIZE) {
-                    throw new IllegalArgumentException("32-bit memory BAR size " + size + " out of range 128 B - 2 GiB");
+                    throw new IllegalArgumentException(
+                            "32-bit memory BAR size " + size + " out of range 128 B - 2 GiB");
                 }
                 if (prefetchable) {
                     throw new IllegalArgumentException("a prefetchable BAR of a PCI Express endpoint must be 64-bit");

@@ -19,5 +19,5 @@ public interface BarListener {
      */
     void barChanged(int bar, BarDefinition definition, OptionalLong oldAddress, OptionalLong newAddress);
 
-    BarListener NONE = (bar, definition, oldAddress, newAddress) -> { };
+    BarListener NONE = (bar, definition, oldAddress, newAddress) -> {};
 }

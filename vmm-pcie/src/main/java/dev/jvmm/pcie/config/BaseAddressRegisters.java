@@ -1,7 +1,6 @@
 package dev.jvmm.pcie.config;
 
 import dev.jvmm.pcie.spec.PciSpec;
-
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -45,7 +44,8 @@ public final class BaseAddressRegisters {
             }
             if (d.kind() == BarDefinition.Kind.MEMORY_64) {
                 if (i == PciSpec.BAR_COUNT_TYPE0 - 1) {
-                    throw new IllegalArgumentException("64-bit BAR " + i + " needs BAR " + (i + 1) + " for its upper half");
+                    throw new IllegalArgumentException(
+                            "64-bit BAR " + i + " needs BAR " + (i + 1) + " for its upper half");
                 }
                 if (definitions[i + 1] != null) {
                     throw new IllegalArgumentException("BAR " + (i + 1) + " is the upper half of 64-bit BAR " + i);

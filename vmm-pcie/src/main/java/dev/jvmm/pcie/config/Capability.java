@@ -7,8 +7,11 @@ package dev.jvmm.pcie.config;
  * because capabilities such as MSI change registers at run time.
  */
 public sealed interface Capability
-        permits PciExpressCapability, PowerManagementCapability, MsiCapability, MsixCapability,
-        VendorSpecificCapability {
+        permits PciExpressCapability,
+                PowerManagementCapability,
+                MsiCapability,
+                MsixCapability,
+                VendorSpecificCapability {
 
     /** Capability ID (see {@code PciSpec.CAP_ID_*}). */
     int id();

@@ -1,7 +1,6 @@
 package dev.jvmm.pcie.config;
 
 import dev.jvmm.pcie.spec.PciSpec;
-
 import java.util.List;
 
 /**
@@ -28,8 +27,9 @@ public final class CapabilityChain {
             offset = align4(offset + capabilities.get(i).length());
         }
         if (offset > PciSpec.LEGACY_CONFIG_SPACE_SIZE) {
-            throw new IllegalArgumentException("capabilities need " + (offset - PciSpec.CAPABILITIES_START)
-                    + " bytes, only " + (PciSpec.LEGACY_CONFIG_SPACE_SIZE - PciSpec.CAPABILITIES_START) + " fit below 100h");
+            throw new IllegalArgumentException(
+                    "capabilities need " + (offset - PciSpec.CAPABILITIES_START) + " bytes, only "
+                            + (PciSpec.LEGACY_CONFIG_SPACE_SIZE - PciSpec.CAPABILITIES_START) + " fit below 100h");
         }
         config.defineReadOnly(PciSpec.CAPABILITIES_POINTER, 1, offsets.length == 0 ? 0 : offsets[0]);
         for (int i = 0; i < capabilities.size(); i++) {

@@ -2,7 +2,6 @@ package dev.jvmm.pcie.config;
 
 import dev.jvmm.pcie.spec.PciSpec;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -56,7 +55,9 @@ public final class ConfigSpace {
      * cannot issue them to device memory and Linux never does.
      */
     public static boolean isValidAccess(int offset, int size) {
-        return (size == 1 || size == 2 || size == 4) && offset >= 0 && offset <= SIZE - size
+        return (size == 1 || size == 2 || size == 4)
+                && offset >= 0
+                && offset <= SIZE - size
                 && (offset & (size - 1)) == 0;
     }
 

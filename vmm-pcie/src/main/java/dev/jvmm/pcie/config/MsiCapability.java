@@ -4,7 +4,6 @@ import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.MsiSpec;
 import dev.jvmm.pcie.spec.PciSpec;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.util.Objects;
 
 /**
@@ -73,10 +72,15 @@ public final class MsiCapability implements Capability {
         this.config = config;
         this.offset = offset;
         int mmc = Integer.numberOfTrailingZeros(vectors);
-        int control = mmc << MsiSpec.MSI_CONTROL_MMC_SHIFT | MsiSpec.MSI_CONTROL_64BIT
+        int control = mmc << MsiSpec.MSI_CONTROL_MMC_SHIFT
+                | MsiSpec.MSI_CONTROL_64BIT
                 | (perVectorMasking ? MsiSpec.MSI_CONTROL_PER_VECTOR_MASKING : 0);
-        config.define(offset + MsiSpec.MSI_MESSAGE_CONTROL, 2, control,
-                MsiSpec.MSI_CONTROL_ENABLE | MsiSpec.MSI_CONTROL_MME_MASK, 0);
+        config.define(
+                offset + MsiSpec.MSI_MESSAGE_CONTROL,
+                2,
+                control,
+                MsiSpec.MSI_CONTROL_ENABLE | MsiSpec.MSI_CONTROL_MME_MASK,
+                0);
         config.define(offset + MsiSpec.MSI_MESSAGE_ADDRESS, 4, 0, 0xFFFF_FFFCL, 0);
         config.define(offset + MsiSpec.MSI_MESSAGE_UPPER_ADDRESS, 4, 0, 0xFFFF_FFFFL, 0);
         config.define(offset + MsiSpec.MSI_MESSAGE_DATA_64, 2, 0, 0xFFFF, 0);
@@ -119,7 +123,9 @@ public final class MsiCapability implements Capability {
 
     public boolean isMasked(int vector) {
         requireInstalled();
-        return perVectorMasking && vector >= 0 && vector < vectors
+        return perVectorMasking
+                && vector >= 0
+                && vector < vectors
                 && (config.get(offset + MsiSpec.MSI_MASK_BITS_64, 4) >>> vector & 1) != 0;
     }
 

@@ -4,7 +4,6 @@ import dev.jvmm.pcie.msi.MsiTarget;
 import dev.jvmm.pcie.spec.MsiSpec;
 import dev.jvmm.pcie.spec.PciSpec;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.util.Objects;
 import java.util.Optional;
 
@@ -42,7 +41,7 @@ public final class MsixCapability implements Capability {
     private boolean enabled;
     private boolean functionMasked;
     private boolean busMaster;
-    private volatile Runnable changeListener = () -> { };
+    private volatile Runnable changeListener = () -> {};
 
     private ConfigSpace config;
     private int offset = -1;
@@ -132,8 +131,12 @@ public final class MsixCapability implements Capability {
         }
         this.config = config;
         this.offset = offset;
-        config.define(offset + MsiSpec.MSIX_MESSAGE_CONTROL, 2, tableSize - 1,
-                MsiSpec.MSIX_CONTROL_FUNCTION_MASK | MsiSpec.MSIX_CONTROL_ENABLE, 0);
+        config.define(
+                offset + MsiSpec.MSIX_MESSAGE_CONTROL,
+                2,
+                tableSize - 1,
+                MsiSpec.MSIX_CONTROL_FUNCTION_MASK | MsiSpec.MSIX_CONTROL_ENABLE,
+                0);
         config.defineReadOnly(offset + MsiSpec.MSIX_TABLE_OFFSET_BIR, 4, tableOffset | tableBar);
         config.defineReadOnly(offset + MsiSpec.MSIX_PBA_OFFSET_BIR, 4, pbaOffset | pbaBar);
         config.onWrite(offset + MsiSpec.MSIX_MESSAGE_CONTROL, 2, this::onControlWrite);
@@ -165,7 +168,7 @@ public final class MsixCapability implements Capability {
     }
 
     /** An MSI-X message: the entry's Message Address and Data (§7.7.2.5-7). */
-    public record Message(long address, int data) { }
+    public record Message(long address, int data) {}
 
     /**
      * The message a signal of {@code vector} would send right now, or empty when it would be held back or dropped

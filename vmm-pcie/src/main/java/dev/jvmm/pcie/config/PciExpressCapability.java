@@ -2,7 +2,6 @@ package dev.jvmm.pcie.config;
 
 import dev.jvmm.pcie.spec.PciSpec;
 import dev.jvmm.pcie.spec.PcieCapSpec;
-
 import java.util.Objects;
 import java.util.Optional;
 
@@ -89,33 +88,44 @@ public final class PciExpressCapability implements Capability {
         this.config = config;
         this.offset = offset;
 
-        int capabilities = PcieCapSpec.CAP_VERSION_2 | type.code() << PcieCapSpec.CAP_DEVICE_TYPE_SHIFT
+        int capabilities = PcieCapSpec.CAP_VERSION_2
+                | type.code() << PcieCapSpec.CAP_DEVICE_TYPE_SHIFT
                 | (slot != null ? PcieCapSpec.CAP_SLOT_IMPLEMENTED : 0);
         config.defineReadOnly(offset + PcieCapSpec.CAPABILITIES, 2, capabilities);
         // Max_Payload_Size Supported 000b (128 bytes); nothing else optional.
-        config.defineReadOnly(offset + PcieCapSpec.DEVICE_CAPABILITIES, 4, PcieCapSpec.DEVCAP_ROLE_BASED_ERROR_REPORTING);
-        config.define(offset + PcieCapSpec.DEVICE_CONTROL, 2, PcieCapSpec.DEVCTL_DEFAULT, PcieCapSpec.DEVCTL_RW_BITS, 0);
+        config.defineReadOnly(
+                offset + PcieCapSpec.DEVICE_CAPABILITIES, 4, PcieCapSpec.DEVCAP_ROLE_BASED_ERROR_REPORTING);
+        config.define(
+                offset + PcieCapSpec.DEVICE_CONTROL, 2, PcieCapSpec.DEVCTL_DEFAULT, PcieCapSpec.DEVCTL_RW_BITS, 0);
         config.define(offset + PcieCapSpec.DEVICE_STATUS, 2, 0, 0, PcieCapSpec.DEVSTA_RW1C_BITS);
 
         if (type.hasLink()) {
-            int linkCapabilities = PcieCapSpec.LNKCAP_SPEED_2_5GT | LINK_WIDTH_X1 << PcieCapSpec.LNKCAP_WIDTH_SHIFT
+            int linkCapabilities = PcieCapSpec.LNKCAP_SPEED_2_5GT
+                    | LINK_WIDTH_X1 << PcieCapSpec.LNKCAP_WIDTH_SHIFT
                     | portNumber << PcieCapSpec.LNKCAP_PORT_NUMBER_SHIFT
                     | (type.isDownstreamPort() ? PcieCapSpec.LNKCAP_DLL_LINK_ACTIVE_REPORTING : 0);
             config.defineReadOnly(offset + PcieCapSpec.LINK_CAPABILITIES, 4, Integer.toUnsignedLong(linkCapabilities));
-            int linkControlRw = PcieCapSpec.LNKCTL_ASPM_CONTROL | PcieCapSpec.LNKCTL_COMMON_CLOCK
-                    | PcieCapSpec.LNKCTL_EXTENDED_SYNCH | (type.isDownstreamPort() ? PcieCapSpec.LNKCTL_LINK_DISABLE : 0);
+            int linkControlRw = PcieCapSpec.LNKCTL_ASPM_CONTROL
+                    | PcieCapSpec.LNKCTL_COMMON_CLOCK
+                    | PcieCapSpec.LNKCTL_EXTENDED_SYNCH
+                    | (type.isDownstreamPort() ? PcieCapSpec.LNKCTL_LINK_DISABLE : 0);
             // Retrain Link (bit 5) always reads 0, so it is not storage.
             config.define(offset + PcieCapSpec.LINK_CONTROL, 2, 0, linkControlRw, 0);
             int linkStatus = PcieCapSpec.LNKCAP_SPEED_2_5GT | LINK_WIDTH_X1 << PcieCapSpec.LNKSTA_WIDTH_SHIFT;
             config.defineReadOnly(offset + PcieCapSpec.LINK_STATUS, 2, linkStatus);
             config.defineReadOnly(offset + PcieCapSpec.LINK_CAPABILITIES_2, 4, PcieCapSpec.LNKCAP2_SPEED_2_5GT);
-            config.define(offset + PcieCapSpec.LINK_CONTROL_2, 2, PcieCapSpec.LNKCAP_SPEED_2_5GT,
-                    PcieCapSpec.LNKCTL2_TARGET_LINK_SPEED, 0);
+            config.define(
+                    offset + PcieCapSpec.LINK_CONTROL_2,
+                    2,
+                    PcieCapSpec.LNKCAP_SPEED_2_5GT,
+                    PcieCapSpec.LNKCTL2_TARGET_LINK_SPEED,
+                    0);
         }
 
         if (slot != null) {
             config.defineReadOnly(offset + PcieCapSpec.SLOT_CAPABILITIES, 4, Integer.toUnsignedLong(slot.bits()));
-            config.define(offset + PcieCapSpec.SLOT_CONTROL, 2, slot.slotControlDefault(), slot.slotControlWritableBits(), 0);
+            config.define(
+                    offset + PcieCapSpec.SLOT_CONTROL, 2, slot.slotControlDefault(), slot.slotControlWritableBits(), 0);
             config.define(offset + PcieCapSpec.SLOT_STATUS, 2, 0, 0, slot.slotStatusRw1cBits());
         } else if (type.isDownstreamPort()) {
             config.defineReadOnly(offset + PcieCapSpec.SLOT_STATUS, 2, PcieCapSpec.SLTSTA_PRESENCE_DETECT_STATE);

@@ -38,7 +38,8 @@ public final class PowerManagementCapability implements Capability {
         this.config = config;
         this.offset = offset;
         config.defineReadOnly(offset + PciSpec.PM_PMC, 2, PciSpec.PM_PMC_VERSION_1_2);
-        config.define(offset + PciSpec.PM_PMCSR, 2, PciSpec.PM_PMCSR_NO_SOFT_RESET, PciSpec.PM_PMCSR_POWER_STATE_MASK, 0);
+        config.define(
+                offset + PciSpec.PM_PMCSR, 2, PciSpec.PM_PMCSR_NO_SOFT_RESET, PciSpec.PM_PMCSR_POWER_STATE_MASK, 0);
         config.defineReadOnly(offset + PciSpec.PM_PMCSR_BSE, 1, 0);
         config.defineReadOnly(offset + PciSpec.PM_DATA, 1, 0);
         config.onWrite(offset + PciSpec.PM_PMCSR, 2, this::onPmcsrWrite);

@@ -38,8 +38,9 @@ public final class ReadOnlyBits {
         byte[] now = space.snapshot();
         for (int i = 0; i < now.length; i++) {
             if ((now[i] & mask[i]) != bits[i]) {
-                throw new AssertionError(String.format("%s: read-only bits at 0x%03x changed: 0x%02x -> 0x%02x (mask 0x%02x)", context, i,
-                        bits[i] & 0xFF, now[i] & mask[i] & 0xFF, mask[i] & 0xFF));
+                throw new AssertionError(String.format(
+                        "%s: read-only bits at 0x%03x changed: 0x%02x -> 0x%02x (mask 0x%02x)",
+                        context, i, bits[i] & 0xFF, now[i] & mask[i] & 0xFF, mask[i] & 0xFF));
             }
         }
     }

@@ -13,9 +13,16 @@ import dev.jvmm.pcie.spec.PcieCapSpec;
  *
  * @param physicalSlotNumber 0..8191, unique in the chassis; Linux names the hot-plug slot after it
  */
-public record SlotCapabilities(boolean attentionButton, boolean powerController, boolean mrlSensor,
-                               boolean attentionIndicator, boolean powerIndicator, boolean hotPlugSurprise,
-                               boolean hotPlugCapable, boolean noCommandCompleted, int physicalSlotNumber) {
+public record SlotCapabilities(
+        boolean attentionButton,
+        boolean powerController,
+        boolean mrlSensor,
+        boolean attentionIndicator,
+        boolean powerIndicator,
+        boolean hotPlugSurprise,
+        boolean hotPlugCapable,
+        boolean noCommandCompleted,
+        int physicalSlotNumber) {
     public SlotCapabilities {
         if (physicalSlotNumber < 0 || physicalSlotNumber > PcieCapSpec.SLTCAP_PHYSICAL_SLOT_MAX) {
             throw new IllegalArgumentException("physical slot number " + physicalSlotNumber + " out of range 0-8191");
@@ -83,7 +90,8 @@ public record SlotCapabilities(boolean attentionButton, boolean powerController,
             w |= PcieCapSpec.SLTCTL_POWER_INDICATOR_CONTROL;
         }
         if (hotPlugCapable) {
-            w |= PcieCapSpec.SLTCTL_PRESENCE_DETECT_CHANGED_ENABLE | PcieCapSpec.SLTCTL_HOT_PLUG_INTERRUPT_ENABLE
+            w |= PcieCapSpec.SLTCTL_PRESENCE_DETECT_CHANGED_ENABLE
+                    | PcieCapSpec.SLTCTL_HOT_PLUG_INTERRUPT_ENABLE
                     | PcieCapSpec.SLTCTL_DLL_STATE_CHANGED_ENABLE;
             if (!noCommandCompleted) {
                 w |= PcieCapSpec.SLTCTL_COMMAND_COMPLETED_INTERRUPT_ENABLE;

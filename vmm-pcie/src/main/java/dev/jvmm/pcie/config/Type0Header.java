@@ -27,8 +27,14 @@ import dev.jvmm.pcie.spec.PciSpec;
  * @param subsystemId       16 bits
  * @param interruptPin      0 (no INTx) or 1..4 for INTA..INTD
  */
-public record Type0Header(int vendorId, int deviceId, int classCode, int revisionId, int subsystemVendorId,
-                          int subsystemId, int interruptPin) {
+public record Type0Header(
+        int vendorId,
+        int deviceId,
+        int classCode,
+        int revisionId,
+        int subsystemVendorId,
+        int subsystemId,
+        int interruptPin) {
     public Type0Header {
         checkIdentity(vendorId, deviceId, classCode, revisionId);
         checkBits("subsystem vendor id", subsystemVendorId, 16);
@@ -46,8 +52,14 @@ public record Type0Header(int vendorId, int deviceId, int classCode, int revisio
     }
 
     /** The registers that Type 0 and Type 1 headers share (§7.5.1.1). */
-    static void installCommon(ConfigSpace config, int vendorId, int deviceId, int classCode, int revisionId,
-                              int headerType, int interruptPin) {
+    static void installCommon(
+            ConfigSpace config,
+            int vendorId,
+            int deviceId,
+            int classCode,
+            int revisionId,
+            int headerType,
+            int interruptPin) {
         config.defineReadOnly(PciSpec.VENDOR_ID, 2, vendorId);
         config.defineReadOnly(PciSpec.DEVICE_ID, 2, deviceId);
         config.define(PciSpec.COMMAND, 2, 0, PciSpec.COMMAND_RW_BITS, 0);
@@ -72,7 +84,8 @@ public record Type0Header(int vendorId, int deviceId, int classCode, int revisio
 
     static void checkBits(String what, int value, int bits) {
         if (value < 0 || value >>> bits != 0) {
-            throw new IllegalArgumentException(what + " 0x" + Integer.toHexString(value) + " is wider than " + bits + " bits");
+            throw new IllegalArgumentException(
+                    what + " 0x" + Integer.toHexString(value) + " is wider than " + bits + " bits");
         }
     }
 }

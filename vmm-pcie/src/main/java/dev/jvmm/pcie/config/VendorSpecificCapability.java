@@ -19,10 +19,12 @@ public final class VendorSpecificCapability implements Capability {
      */
     public VendorSpecificCapability(byte[] body, byte[] writableMask) {
         if (body.length != writableMask.length) {
-            throw new IllegalArgumentException("body and mask differ in length: " + body.length + " vs " + writableMask.length);
+            throw new IllegalArgumentException(
+                    "body and mask differ in length: " + body.length + " vs " + writableMask.length);
         }
         if (body.length + 3 > 0xFF) {
-            throw new IllegalArgumentException("vendor-specific capability of " + (body.length + 3) + " bytes exceeds 255");
+            throw new IllegalArgumentException(
+                    "vendor-specific capability of " + (body.length + 3) + " bytes exceeds 255");
         }
         this.body = body.clone();
         this.writableMask = writableMask.clone();

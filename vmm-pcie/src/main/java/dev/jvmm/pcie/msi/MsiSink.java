@@ -13,5 +13,5 @@ public interface MsiSink {
     void signal(long address, int data, RequesterId requesterId);
 
     /** A sink that drops every message: the state of a root complex before the machine connects it. */
-    MsiSink DISCONNECTED = (address, data, requesterId) -> { };
+    MsiSink DISCONNECTED = (address, data, requesterId) -> {};
 }

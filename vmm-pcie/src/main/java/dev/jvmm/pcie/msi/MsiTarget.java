@@ -59,8 +59,11 @@ public final class MsiTarget {
         Optional<RequesterId> rid = b == null ? Optional.empty() : resolve(b);
         if (rid.isEmpty()) {
             if (dropped.getAndIncrement() == 0) {
-                LOG.log(Level.WARNING, "MSI to 0x{0} dropped: function has no requester id (bus unassigned or"
-                        + " device unplugged); further drops are only counted", Long.toHexString(address));
+                LOG.log(
+                        Level.WARNING,
+                        "MSI to 0x{0} dropped: function has no requester id (bus unassigned or"
+                                + " device unplugged); further drops are only counted",
+                        Long.toHexString(address));
             }
             return false;
         }

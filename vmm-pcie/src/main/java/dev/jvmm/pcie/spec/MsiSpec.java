@@ -28,12 +28,15 @@ public final class MsiSpec {
     public static final int MSI_MESSAGE_UPPER_ADDRESS = 0x08;
     /** §7.7.1.5: at 08h (32-bit layout) or 0Ch (64-bit layout). */
     public static final int MSI_MESSAGE_DATA_32 = 0x08;
+
     public static final int MSI_MESSAGE_DATA_64 = 0x0C;
     /** §7.7.1.7: at 0Ch (32-bit) or 10h (64-bit), present only with per-vector masking. */
     public static final int MSI_MASK_BITS_32 = 0x0C;
+
     public static final int MSI_MASK_BITS_64 = 0x10;
     /** §7.7.1.8. */
     public static final int MSI_PENDING_BITS_32 = 0x10;
+
     public static final int MSI_PENDING_BITS_64 = 0x14;
 
     public static final int MSI_CONTROL_ENABLE = 1 << 0;
@@ -41,6 +44,7 @@ public final class MsiSpec {
     public static final int MSI_CONTROL_MMC_SHIFT = 1;
     /** Bits 6:4: Multiple Message Enable, log2 of the vectors allocated by software. */
     public static final int MSI_CONTROL_MME_SHIFT = 4;
+
     public static final int MSI_CONTROL_MME_MASK = 0x7 << MSI_CONTROL_MME_SHIFT;
     public static final int MSI_CONTROL_64BIT = 1 << 7;
     public static final int MSI_CONTROL_PER_VECTOR_MASKING = 1 << 8;
@@ -54,6 +58,7 @@ public final class MsiSpec {
     public static final int MSIX_TABLE_OFFSET_BIR = 0x04;
     /** §7.7.2.4. */
     public static final int MSIX_PBA_OFFSET_BIR = 0x08;
+
     public static final int MSIX_CAPABILITY_LENGTH = 12;
 
     /** Bits 10:0: Table Size, encoded as N-1. */
@@ -62,6 +67,7 @@ public final class MsiSpec {
     public static final int MSIX_CONTROL_FUNCTION_MASK = 1 << 14;
     /** Bit 15: MSI-X Enable. */
     public static final int MSIX_CONTROL_ENABLE = 1 << 15;
+
     public static final int MSIX_MAX_VECTORS = 2048;
     /** Bits 2:0 of Table/PBA Offset registers: BAR Indicator. */
     public static final int MSIX_BIR_MASK = 0x7;
@@ -75,5 +81,6 @@ public final class MsiSpec {
     public static final int MSIX_ENTRY_DATA = 0x8;
     /** §7.7.2.8: bit 0 = Mask Bit, set after reset. */
     public static final int MSIX_ENTRY_VECTOR_CONTROL = 0xC;
+
     public static final int MSIX_VECTOR_CONTROL_MASK = 1;
 }

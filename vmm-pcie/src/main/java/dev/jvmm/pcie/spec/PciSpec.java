@@ -63,6 +63,7 @@ public final class PciSpec {
     public static final int COMMAND = 0x04;
     /** §7.5.1.1.4. */
     public static final int STATUS = 0x06;
+
     public static final int REVISION_ID = 0x08;
     /** Three bytes: programming interface (09h), sub-class (0Ah), base class (0Bh); §7.5.1.1.6. */
     public static final int CLASS_CODE = 0x09;
@@ -72,6 +73,7 @@ public final class PciSpec {
     public static final int LATENCY_TIMER = 0x0D;
     /** §7.5.1.1.9. */
     public static final int HEADER_TYPE = 0x0E;
+
     public static final int BIST = 0x0F;
     /** §7.5.1.1.11: bits 1:0 reserved, the list is DWORD aligned. */
     public static final int CAPABILITIES_POINTER = 0x34;
@@ -82,6 +84,7 @@ public final class PciSpec {
 
     /** Header Type bits 6:0 (§7.5.1.1.9). */
     public static final int HEADER_TYPE_0 = 0x00;
+
     public static final int HEADER_TYPE_1 = 0x01;
     /** Header Type bit 7: Multi-Function Device (§7.5.1.1.9). */
     public static final int HEADER_TYPE_MULTI_FUNCTION = 0x80;
@@ -94,13 +97,18 @@ public final class PciSpec {
     public static final int COMMAND_SERR_ENABLE = 1 << 8;
     public static final int COMMAND_INTERRUPT_DISABLE = 1 << 10;
     /** The Command bits a PCI Express function implements as RW. */
-    public static final int COMMAND_RW_BITS = COMMAND_IO_SPACE | COMMAND_MEMORY_SPACE | COMMAND_BUS_MASTER
-            | COMMAND_PARITY_ERROR_RESPONSE | COMMAND_SERR_ENABLE | COMMAND_INTERRUPT_DISABLE;
+    public static final int COMMAND_RW_BITS = COMMAND_IO_SPACE
+            | COMMAND_MEMORY_SPACE
+            | COMMAND_BUS_MASTER
+            | COMMAND_PARITY_ERROR_RESPONSE
+            | COMMAND_SERR_ENABLE
+            | COMMAND_INTERRUPT_DISABLE;
 
     // Status register bits (§7.5.1.1.4).
     public static final int STATUS_INTERRUPT_STATUS = 1 << 3;
     /** Hardwired to 1: every PCI Express function has the PCI Express capability (§7.5.1.1.4). */
     public static final int STATUS_CAPABILITIES_LIST = 1 << 4;
+
     public static final int STATUS_MASTER_DATA_PARITY_ERROR = 1 << 8;
     public static final int STATUS_SIGNALED_TARGET_ABORT = 1 << 11;
     public static final int STATUS_RECEIVED_TARGET_ABORT = 1 << 12;
@@ -108,13 +116,17 @@ public final class PciSpec {
     public static final int STATUS_SIGNALED_SYSTEM_ERROR = 1 << 14;
     public static final int STATUS_DETECTED_PARITY_ERROR = 1 << 15;
     /** The Status bits that are RW1C (§7.5.1.1.4, §7.5.1.1.14). */
-    public static final int STATUS_RW1C_BITS = STATUS_MASTER_DATA_PARITY_ERROR | STATUS_SIGNALED_TARGET_ABORT
-            | STATUS_RECEIVED_TARGET_ABORT | STATUS_RECEIVED_MASTER_ABORT | STATUS_SIGNALED_SYSTEM_ERROR
+    public static final int STATUS_RW1C_BITS = STATUS_MASTER_DATA_PARITY_ERROR
+            | STATUS_SIGNALED_TARGET_ABORT
+            | STATUS_RECEIVED_TARGET_ABORT
+            | STATUS_RECEIVED_MASTER_ABORT
+            | STATUS_SIGNALED_SYSTEM_ERROR
             | STATUS_DETECTED_PARITY_ERROR;
 
     // --- Type 0 header (§7.5.1.2) ---------------------------------------------------------------
     /** BAR 0; BAR n is at {@code BAR0 + 4 * n} (§7.5.1.2.1). */
     public static final int BAR0 = 0x10;
+
     public static final int BAR_COUNT_TYPE0 = 6;
     public static final int CARDBUS_CIS_POINTER = 0x28;
     public static final int SUBSYSTEM_VENDOR_ID = 0x2C;
@@ -131,6 +143,7 @@ public final class PciSpec {
     public static final int BAR_PREFETCHABLE = 0x8;
     /** Address bits start at bit 4 for memory, bit 2 for I/O. */
     public static final int BAR_MEMORY_FLAGS_MASK = 0xF;
+
     public static final int BAR_IO_FLAGS_MASK = 0x3;
 
     // --- Type 1 header (§7.5.1.3) ---------------------------------------------------------------
@@ -140,20 +153,25 @@ public final class PciSpec {
     public static final int SECONDARY_LATENCY_TIMER = 0x1B;
     /** §7.5.1.3.6: bits 7:4 = address bits 15:12, bits 3:0 = addressing capability (0 = 16-bit). */
     public static final int IO_BASE = 0x1C;
+
     public static final int IO_LIMIT = 0x1D;
     /** §7.5.1.3.7. */
     public static final int SECONDARY_STATUS = 0x1E;
     /** §7.5.1.3.8: bits 15:4 = address bits 31:20, bits 3:0 RO 0. */
     public static final int MEMORY_BASE = 0x20;
+
     public static final int MEMORY_LIMIT = 0x22;
     /** §7.5.1.3.9: bits 3:0 = 1 for a 64-bit prefetchable window. */
     public static final int PREFETCHABLE_MEMORY_BASE = 0x24;
+
     public static final int PREFETCHABLE_MEMORY_LIMIT = 0x26;
     /** §7.5.1.3.10. */
     public static final int PREFETCHABLE_BASE_UPPER_32 = 0x28;
+
     public static final int PREFETCHABLE_LIMIT_UPPER_32 = 0x2C;
     /** §7.5.1.3.11. */
     public static final int IO_BASE_UPPER_16 = 0x30;
+
     public static final int IO_LIMIT_UPPER_16 = 0x32;
     /** §7.5.1.3.12 (Type 1 puts the expansion ROM BAR at 38h). */
     public static final int BRIDGE_EXPANSION_ROM_BASE = 0x38;
@@ -174,9 +192,13 @@ public final class PciSpec {
     public static final int BRIDGE_CONTROL_VGA_16BIT_DECODE = 1 << 4;
     /** Secondary Bus Reset: a Hot Reset of everything below the port while set (§7.5.1.3.13). */
     public static final int BRIDGE_CONTROL_SECONDARY_BUS_RESET = 1 << 6;
+
     public static final int BRIDGE_CONTROL_RW_BITS = BRIDGE_CONTROL_PARITY_ERROR_RESPONSE
-            | BRIDGE_CONTROL_SERR_ENABLE | BRIDGE_CONTROL_ISA_ENABLE | BRIDGE_CONTROL_VGA_ENABLE
-            | BRIDGE_CONTROL_VGA_16BIT_DECODE | BRIDGE_CONTROL_SECONDARY_BUS_RESET;
+            | BRIDGE_CONTROL_SERR_ENABLE
+            | BRIDGE_CONTROL_ISA_ENABLE
+            | BRIDGE_CONTROL_VGA_ENABLE
+            | BRIDGE_CONTROL_VGA_16BIT_DECODE
+            | BRIDGE_CONTROL_SECONDARY_BUS_RESET;
 
     // --- Capability IDs (PCI Code and ID Assignment spec; structures in PCIe Base 6.0 §7.5, §7.7, §7.9) ---
     /** §7.5.2. */
@@ -202,21 +224,25 @@ public final class PciSpec {
     public static final int PM_PMCSR_BSE = 0x06;
     /** Data register (§7.5.2.3). */
     public static final int PM_DATA = 0x07;
+
     public static final int PM_CAPABILITY_LENGTH = 8;
     /** PMC bits 2:0 = 011b: compliant with PCI Power Management 1.2. */
     public static final int PM_PMC_VERSION_1_2 = 0x3;
+
     public static final int PM_PMC_D1_SUPPORT = 1 << 9;
     public static final int PM_PMC_D2_SUPPORT = 1 << 10;
     /** PMC bits 15:11: states from which PME can be signalled. */
     public static final int PM_PMC_PME_SUPPORT_SHIFT = 11;
     /** PMCSR bits 1:0. */
     public static final int PM_PMCSR_POWER_STATE_MASK = 0x3;
+
     public static final int PM_STATE_D0 = 0;
     public static final int PM_STATE_D1 = 1;
     public static final int PM_STATE_D2 = 2;
     public static final int PM_STATE_D3_HOT = 3;
     /** PMCSR bit 3: the function keeps its state across D3hot to D0 (no internal reset). */
     public static final int PM_PMCSR_NO_SOFT_RESET = 1 << 3;
+
     public static final int PM_PMCSR_PME_ENABLE = 1 << 8;
     public static final int PM_PMCSR_PME_STATUS = 1 << 15;
 }

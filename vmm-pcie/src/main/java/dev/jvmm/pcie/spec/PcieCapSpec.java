@@ -73,6 +73,7 @@ public final class PcieCapSpec {
     public static final int CAP_VERSION_2 = 0x2;
     /** Bits 7:4: Device/Port Type. */
     public static final int CAP_DEVICE_TYPE_SHIFT = 4;
+
     public static final int CAP_DEVICE_TYPE_MASK = 0xF << CAP_DEVICE_TYPE_SHIFT;
     /** Bit 8: Slot Implemented (valid for Root Ports and Switch Downstream Ports only). */
     public static final int CAP_SLOT_IMPLEMENTED = 1 << 8;
@@ -89,15 +90,23 @@ public final class PcieCapSpec {
     public static final int DEVCTL_RELAXED_ORDERING = 1 << 4;
     /** Bits 7:5: Max_Payload_Size. */
     public static final int DEVCTL_MAX_PAYLOAD_SIZE = 0x7 << 5;
+
     public static final int DEVCTL_EXTENDED_TAG = 1 << 8;
     public static final int DEVCTL_AUX_POWER_PM = 1 << 10;
     public static final int DEVCTL_NO_SNOOP = 1 << 11;
     /** Bits 14:12: Max_Read_Request_Size, default 010b (512 bytes). */
     public static final int DEVCTL_MAX_READ_REQUEST_SIZE = 0x7 << 12;
+
     public static final int DEVCTL_MAX_READ_REQUEST_512 = 0x2 << 12;
-    public static final int DEVCTL_RW_BITS = DEVCTL_CORRECTABLE_ERROR_REPORTING | DEVCTL_NON_FATAL_ERROR_REPORTING
-            | DEVCTL_FATAL_ERROR_REPORTING | DEVCTL_UNSUPPORTED_REQUEST_REPORTING | DEVCTL_RELAXED_ORDERING
-            | DEVCTL_MAX_PAYLOAD_SIZE | DEVCTL_EXTENDED_TAG | DEVCTL_AUX_POWER_PM | DEVCTL_NO_SNOOP
+    public static final int DEVCTL_RW_BITS = DEVCTL_CORRECTABLE_ERROR_REPORTING
+            | DEVCTL_NON_FATAL_ERROR_REPORTING
+            | DEVCTL_FATAL_ERROR_REPORTING
+            | DEVCTL_UNSUPPORTED_REQUEST_REPORTING
+            | DEVCTL_RELAXED_ORDERING
+            | DEVCTL_MAX_PAYLOAD_SIZE
+            | DEVCTL_EXTENDED_TAG
+            | DEVCTL_AUX_POWER_PM
+            | DEVCTL_NO_SNOOP
             | DEVCTL_MAX_READ_REQUEST_SIZE;
     /** Power-on value: Relaxed Ordering and No Snoop enabled, 512-byte read requests (§7.5.3.4 defaults). */
     public static final int DEVCTL_DEFAULT = DEVCTL_RELAXED_ORDERING | DEVCTL_NO_SNOOP | DEVCTL_MAX_READ_REQUEST_512;
@@ -108,8 +117,11 @@ public final class PcieCapSpec {
     public static final int DEVSTA_FATAL_ERROR = 1 << 2;
     public static final int DEVSTA_UNSUPPORTED_REQUEST = 1 << 3;
     public static final int DEVSTA_EMERGENCY_POWER_REDUCTION = 1 << 6;
-    public static final int DEVSTA_RW1C_BITS = DEVSTA_CORRECTABLE_ERROR | DEVSTA_NON_FATAL_ERROR | DEVSTA_FATAL_ERROR
-            | DEVSTA_UNSUPPORTED_REQUEST | DEVSTA_EMERGENCY_POWER_REDUCTION;
+    public static final int DEVSTA_RW1C_BITS = DEVSTA_CORRECTABLE_ERROR
+            | DEVSTA_NON_FATAL_ERROR
+            | DEVSTA_FATAL_ERROR
+            | DEVSTA_UNSUPPORTED_REQUEST
+            | DEVSTA_EMERGENCY_POWER_REDUCTION;
 
     // Link Capabilities (§7.5.3.6).
     /** Bits 3:0: Max Link Speed, an index into the Supported Link Speeds Vector; 1 = 2.5 GT/s. */
@@ -128,6 +140,7 @@ public final class PcieCapSpec {
     public static final int LNKCTL_LINK_DISABLE = 1 << 4;
     /** Bit 5: Retrain Link; Downstream Ports only, always reads 0. */
     public static final int LNKCTL_RETRAIN_LINK = 1 << 5;
+
     public static final int LNKCTL_COMMON_CLOCK = 1 << 6;
     public static final int LNKCTL_EXTENDED_SYNCH = 1 << 7;
 
@@ -157,6 +170,7 @@ public final class PcieCapSpec {
     public static final int SLTCAP_NO_COMMAND_COMPLETED = 1 << 18;
     /** Bits 31:19: Physical Slot Number. */
     public static final int SLTCAP_PHYSICAL_SLOT_SHIFT = 19;
+
     public static final int SLTCAP_PHYSICAL_SLOT_MAX = 0x1FFF;
 
     // Slot Control (§7.5.3.10).
@@ -165,6 +179,7 @@ public final class PcieCapSpec {
     public static final int SLTCTL_MRL_SENSOR_CHANGED_ENABLE = 1 << 2;
     /** PDCE. */
     public static final int SLTCTL_PRESENCE_DETECT_CHANGED_ENABLE = 1 << 3;
+
     public static final int SLTCTL_COMMAND_COMPLETED_INTERRUPT_ENABLE = 1 << 4;
     /** HPIE. */
     public static final int SLTCTL_HOT_PLUG_INTERRUPT_ENABLE = 1 << 5;
@@ -174,6 +189,7 @@ public final class PcieCapSpec {
     public static final int SLTCTL_POWER_INDICATOR_CONTROL = 0x3 << 8;
     /** Bit 10: 1 = power off. */
     public static final int SLTCTL_POWER_CONTROLLER_CONTROL = 1 << 10;
+
     public static final int SLTCTL_ELECTROMECHANICAL_INTERLOCK_CONTROL = 1 << 11;
     /** DLLSCE. */
     public static final int SLTCTL_DLL_STATE_CHANGED_ENABLE = 1 << 12;
@@ -184,15 +200,21 @@ public final class PcieCapSpec {
     public static final int SLTSTA_MRL_SENSOR_CHANGED = 1 << 2;
     /** PDC. */
     public static final int SLTSTA_PRESENCE_DETECT_CHANGED = 1 << 3;
+
     public static final int SLTSTA_COMMAND_COMPLETED = 1 << 4;
     public static final int SLTSTA_MRL_SENSOR_STATE = 1 << 5;
     /** PDS: hardwired to 1 on Downstream Ports without a slot. */
     public static final int SLTSTA_PRESENCE_DETECT_STATE = 1 << 6;
+
     public static final int SLTSTA_ELECTROMECHANICAL_INTERLOCK_STATUS = 1 << 7;
     /** DLLSC. */
     public static final int SLTSTA_DLL_STATE_CHANGED = 1 << 8;
-    public static final int SLTSTA_RW1C_BITS = SLTSTA_ATTENTION_BUTTON_PRESSED | SLTSTA_POWER_FAULT_DETECTED
-            | SLTSTA_MRL_SENSOR_CHANGED | SLTSTA_PRESENCE_DETECT_CHANGED | SLTSTA_COMMAND_COMPLETED
+
+    public static final int SLTSTA_RW1C_BITS = SLTSTA_ATTENTION_BUTTON_PRESSED
+            | SLTSTA_POWER_FAULT_DETECTED
+            | SLTSTA_MRL_SENSOR_CHANGED
+            | SLTSTA_PRESENCE_DETECT_CHANGED
+            | SLTSTA_COMMAND_COMPLETED
             | SLTSTA_DLL_STATE_CHANGED;
 
     // Root Control (§7.5.3.12).
@@ -200,8 +222,8 @@ public final class PcieCapSpec {
     public static final int RTCTL_SERR_ON_NON_FATAL = 1 << 1;
     public static final int RTCTL_SERR_ON_FATAL = 1 << 2;
     public static final int RTCTL_PME_INTERRUPT_ENABLE = 1 << 3;
-    public static final int RTCTL_RW_BITS = RTCTL_SERR_ON_CORRECTABLE | RTCTL_SERR_ON_NON_FATAL | RTCTL_SERR_ON_FATAL
-            | RTCTL_PME_INTERRUPT_ENABLE;
+    public static final int RTCTL_RW_BITS =
+            RTCTL_SERR_ON_CORRECTABLE | RTCTL_SERR_ON_NON_FATAL | RTCTL_SERR_ON_FATAL | RTCTL_PME_INTERRUPT_ENABLE;
 
     // Root Status (§7.5.3.14).
     /** Bit 16: PME Status, RW1C. */

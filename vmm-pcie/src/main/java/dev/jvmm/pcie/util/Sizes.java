@@ -11,7 +11,7 @@ package dev.jvmm.pcie.util;
 public final class Sizes {
     public static final long KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 
-    private Sizes() { }
+    private Sizes() {}
 
     /** Whether {@code value} is a power of two (1, 2, 4, ...); false for 0 and negative values. */
     public static boolean isPowerOfTwo(long value) {

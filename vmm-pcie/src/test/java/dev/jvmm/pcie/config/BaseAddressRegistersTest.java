@@ -1,15 +1,14 @@
 package dev.jvmm.pcie.config;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * BAR sizing and decoding, PCIe Base 6.0 §7.5.1.2.1: software writes all ones, reads back, clears the type
@@ -90,8 +89,9 @@ class BaseAddressRegistersTest {
     void listenerLearnsRelocationsAndDecodeChanges() {
         ConfigSpace cs = new ConfigSpace();
         new Type0Header(0x1234, 0x5678, 0xFF0000, 0, 0, 0, 0).install(cs);
-        BaseAddressRegisters bars = new BaseAddressRegisters(cs,
-                new BarDefinition[] {BarDefinition.memory64(0x4000, false), null, BarDefinition.io(0x10), null, null, null});
+        BaseAddressRegisters bars = new BaseAddressRegisters(cs, new BarDefinition[] {
+            BarDefinition.memory64(0x4000, false), null, BarDefinition.io(0x10), null, null, null
+        });
         List<Change> changes = new ArrayList<>();
         bars.setListener((bar, def, before, after) -> changes.add(new Change(bar, before, after)));
 
@@ -112,20 +112,30 @@ class BaseAddressRegistersTest {
         changes.clear();
         cs.write(0x18, 4, 0x0000_1000);
         cs.write(0x04, 2, 0x0001);
-        assertEquals(List.of(
-                new Change(0, OptionalLong.of(0x1_2000_0000L), OptionalLong.empty()),
-                new Change(2, OptionalLong.empty(), OptionalLong.of(0x1000))), changes);
+        assertEquals(
+                List.of(
+                        new Change(0, OptionalLong.of(0x1_2000_0000L), OptionalLong.empty()),
+                        new Change(2, OptionalLong.empty(), OptionalLong.of(0x1000))),
+                changes);
     }
 
     @Test
     void badLayoutsAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> BarDefinition.memory32(0x1800));
-        assertThrows(IllegalArgumentException.class, () -> BarDefinition.memory32(64), "below the 128-byte minimum of §1.3.2.2");
-        assertThrows(IllegalArgumentException.class, () -> new BarDefinition(BarDefinition.Kind.MEMORY_32, 0x1000, true),
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> BarDefinition.memory32(64),
+                "below the 128-byte minimum of §1.3.2.2");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new BarDefinition(BarDefinition.Kind.MEMORY_32, 0x1000, true),
                 "prefetchable endpoint BARs are 64-bit (§1.3.2.2)");
         assertThrows(IllegalArgumentException.class, () -> BarDefinition.io(512));
-        assertThrows(IllegalArgumentException.class, () -> withBars(null, null, null, null, null, BarDefinition.memory64(0x1000, false)));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> withBars(null, null, null, null, null, BarDefinition.memory64(0x1000, false)));
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> withBars(BarDefinition.memory64(0x1000, false), BarDefinition.memory32(0x1000)));
     }
 }

@@ -1,14 +1,13 @@
 package dev.jvmm.pcie.config;
 
-import dev.jvmm.pcie.msi.MsiTarget;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jvmm.pcie.msi.MsiTarget;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /** The capability list of PCIe Base 6.0 §7.5.1.1.11 and the empty extended list of §7.6.3. */
 class CapabilityChainTest {
@@ -39,11 +38,16 @@ class CapabilityChainTest {
     @Test
     void chainLinksEveryCapabilityInOrder() {
         MsiTarget target = new MsiTarget();
-        ConfigSpace cs = build(List.of(new PowerManagementCapability(), PciExpressCapability.endpoint(),
-                new MsiCapability(4, false, target), new MsixCapability(8, 0, 0, 0, 0x800, target),
+        ConfigSpace cs = build(List.of(
+                new PowerManagementCapability(),
+                PciExpressCapability.endpoint(),
+                new MsiCapability(4, false, target),
+                new MsixCapability(8, 0, 0, 0, 0x800, target),
                 new VendorSpecificCapability(new byte[13], new byte[13])));
         List<int[]> caps = walk(cs);
-        assertEquals(List.of(0x01, 0x10, 0x05, 0x11, 0x09), caps.stream().map(c -> c[1]).toList());
+        assertEquals(
+                List.of(0x01, 0x10, 0x05, 0x11, 0x09),
+                caps.stream().map(c -> c[1]).toList());
         for (int i = 0; i < caps.size(); i++) {
             int at = caps.get(i)[0];
             assertEquals(0, at & 3, "DWORD aligned");

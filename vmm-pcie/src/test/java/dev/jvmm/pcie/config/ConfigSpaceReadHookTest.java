@@ -1,12 +1,11 @@
 package dev.jvmm.pcie.config;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 /** {@link ConfigSpace#onRead}: registers whose value lives elsewhere, refreshed just before a guest read. */
 class ConfigSpaceReadHookTest {

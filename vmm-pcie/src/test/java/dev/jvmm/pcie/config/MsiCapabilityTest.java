@@ -1,14 +1,13 @@
 package dev.jvmm.pcie.config;
 
-import dev.jvmm.pcie.msi.MsiTarget;
-import dev.jvmm.pcie.msi.RequesterId;
-import org.junit.jupiter.api.Test;
-
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jvmm.pcie.msi.MsiTarget;
+import dev.jvmm.pcie.msi.RequesterId;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /** MSI, PCIe Base 6.0 §7.7.1 (registers) and §6.1.4 (operation). Offsets are relative to the capability. */
 class MsiCapabilityTest {
@@ -89,7 +88,8 @@ class MsiCapabilityTest {
         install(1, false);
         program(0x1_0808_0040L, 0x1234, 1);
         assertTrue(msi.signal(0));
-        assertEquals(List.of(new RecordingSink.Message(0x1_0808_0040L, 0x1234, new RequesterId(3, 0, 0))), sink.messages);
+        assertEquals(
+                List.of(new RecordingSink.Message(0x1_0808_0040L, 0x1234, new RequesterId(3, 0, 0))), sink.messages);
     }
 
     /**

@@ -1,18 +1,17 @@
 package dev.jvmm.pcie.config;
 
-import dev.jvmm.pcie.msi.MsiTarget;
-import dev.jvmm.pcie.msi.RequesterId;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jvmm.pcie.msi.MsiTarget;
+import dev.jvmm.pcie.msi.RequesterId;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** MSI-X, PCIe Base 6.0 §7.7.2 (structures) and §6.1.4.5 (masking); PCI Local Bus 3.0 §6.8.2. */
 class MsixCapabilityTest {
@@ -108,7 +107,8 @@ class MsixCapabilityTest {
         control(1 << 15);
         entry(7, 0x8_0808_0040L, 0x29, 0);
         assertTrue(msix.signal(7));
-        assertEquals(List.of(new RecordingSink.Message(0x8_0808_0040L, 0x29, new RequesterId(0x21, 0, 5))), sink.messages);
+        assertEquals(
+                List.of(new RecordingSink.Message(0x8_0808_0040L, 0x29, new RequesterId(0x21, 0, 5))), sink.messages);
     }
 
     /**
@@ -127,7 +127,8 @@ class MsixCapabilityTest {
 
         msix.tableWrite(66 * 16L + 8, 4, 0x11); // software may update the entry while masked
         msix.tableWrite(66 * 16L + 12, 4, 0);
-        assertEquals(List.of(new RecordingSink.Message(0xFEE0_0000L, 0x11, new RequesterId(0x21, 0, 5))), sink.messages);
+        assertEquals(
+                List.of(new RecordingSink.Message(0xFEE0_0000L, 0x11, new RequesterId(0x21, 0, 5))), sink.messages);
         assertEquals(0, msix.pbaRead(8, 8));
 
         msix.tableWrite(66 * 16L + 12, 4, 0);
@@ -146,7 +147,8 @@ class MsixCapabilityTest {
         assertEquals(0b11, msix.pbaRead(0, 8));
 
         control(1 << 15);
-        assertEquals(List.of(new RecordingSink.Message(0xFEE0_0000L, 0xA0, new RequesterId(0x21, 0, 5))), sink.messages);
+        assertEquals(
+                List.of(new RecordingSink.Message(0xFEE0_0000L, 0xA0, new RequesterId(0x21, 0, 5))), sink.messages);
         assertEquals(0b10, msix.pbaRead(0, 8), "vector 1 is still masked by its entry");
     }
 
@@ -165,7 +167,8 @@ class MsixCapabilityTest {
         assertEquals(List.of(), sink.messages);
         assertTrue(msix.isPending(4));
         cs.write(0x04, 2, 0x4);
-        assertEquals(List.of(new RecordingSink.Message(0xFEE0_0000L, 0x44, new RequesterId(0x21, 0, 5))), sink.messages);
+        assertEquals(
+                List.of(new RecordingSink.Message(0xFEE0_0000L, 0x44, new RequesterId(0x21, 0, 5))), sink.messages);
         assertFalse(msix.isPending(4));
     }
 

@@ -1,17 +1,16 @@
 package dev.jvmm.pcie.config;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.EnumSource;
-
-import java.util.List;
-import java.util.Optional;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The PCI Express Capability structure, PCIe Base 6.0 §7.5.3. Offsets below are relative to the capability. */
 class PciExpressCapabilityTest {
@@ -35,8 +34,13 @@ class PciExpressCapabilityTest {
 
     /** §7.5.3.2: version 2h in bits 3:0, Device/Port Type in bits 7:4 (0h, 4h, 5h, 6h, 9h). */
     @ParameterizedTest
-    @CsvSource({"ENDPOINT, 0", "ROOT_PORT, 4", "UPSTREAM_SWITCH_PORT, 5", "DOWNSTREAM_SWITCH_PORT, 6",
-            "ROOT_COMPLEX_INTEGRATED_ENDPOINT, 9"})
+    @CsvSource({
+        "ENDPOINT, 0",
+        "ROOT_PORT, 4",
+        "UPSTREAM_SWITCH_PORT, 5",
+        "DOWNSTREAM_SWITCH_PORT, 6",
+        "ROOT_COMPLEX_INTEGRATED_ENDPOINT, 9"
+    })
     void capabilitiesRegisterCarriesVersionAndType(PcieDeviceType type, int code) {
         install(new PciExpressCapability(type, 0, Optional.empty()));
         assertEquals(0x10, reg(0x00, 1), "capability ID 10h");
@@ -46,10 +50,12 @@ class PciExpressCapabilityTest {
     /** §7.5.3.2 bit 8: Slot Implemented, only on downstream ports that have a slot. */
     @Test
     void slotImplementedBitFollowsTheSlot() {
-        install(new PciExpressCapability(PcieDeviceType.ROOT_PORT, 3, Optional.of(SlotCapabilities.surpriseHotPlug(7))));
+        install(new PciExpressCapability(
+                PcieDeviceType.ROOT_PORT, 3, Optional.of(SlotCapabilities.surpriseHotPlug(7))));
         assertEquals(0x0142, reg(0x02, 2));
-        assertThrows(IllegalArgumentException.class, () -> new PciExpressCapability(PcieDeviceType.ENDPOINT, 0,
-                Optional.of(SlotCapabilities.fixed(1))));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new PciExpressCapability(PcieDeviceType.ENDPOINT, 0, Optional.of(SlotCapabilities.fixed(1))));
     }
 
     /** §7.5.3.3: Role-Based Error Reporting (bit 15) must be set by functions compliant with 1.1 and later. */
@@ -86,8 +92,8 @@ class PciExpressCapabilityTest {
      */
     @Test
     void linkCapabilitiesReportPortNumberAndDllActiveReporting() {
-        install(new PciExpressCapability(PcieDeviceType.DOWNSTREAM_SWITCH_PORT, 5,
-                Optional.of(SlotCapabilities.surpriseHotPlug(1))));
+        install(new PciExpressCapability(
+                PcieDeviceType.DOWNSTREAM_SWITCH_PORT, 5, Optional.of(SlotCapabilities.surpriseHotPlug(1))));
         int lnkcap = reg(0x0C, 4);
         assertEquals(5, lnkcap >>> 24);
         assertEquals(1 << 20, lnkcap & (1 << 20));
@@ -100,8 +106,8 @@ class PciExpressCapabilityTest {
     /** §7.5.3.8 bit 13: Data Link Layer Link Active reflects the link; RO to software. */
     @Test
     void linkStatusDllLinkActiveFollowsTheLinkAndIsReadOnly() {
-        PciExpressCapability cap = install(new PciExpressCapability(PcieDeviceType.ROOT_PORT, 0,
-                Optional.of(SlotCapabilities.surpriseHotPlug(1))));
+        PciExpressCapability cap = install(new PciExpressCapability(
+                PcieDeviceType.ROOT_PORT, 0, Optional.of(SlotCapabilities.surpriseHotPlug(1))));
         assertEquals(0, reg(0x12, 2) & (1 << 13));
         cap.setLinkActive(true);
         assertEquals(1 << 13, reg(0x12, 2) & (1 << 13));
@@ -114,7 +120,8 @@ class PciExpressCapabilityTest {
     /** §7.5.3.9: Slot Capabilities carries the hot-plug elements and the Physical Slot Number (31:19). */
     @Test
     void slotCapabilitiesEncodeTheElements() {
-        install(new PciExpressCapability(PcieDeviceType.ROOT_PORT, 0, Optional.of(SlotCapabilities.surpriseHotPlug(9))));
+        install(new PciExpressCapability(
+                PcieDeviceType.ROOT_PORT, 0, Optional.of(SlotCapabilities.surpriseHotPlug(9))));
         // Hot-Plug Surprise (5), Hot-Plug Capable (6), No Command Completed Support (18), slot 9 in 31:19
         assertEquals(1 << 5 | 1 << 6 | 1 << 18 | 9 << 19, reg(0x14, 4));
         assertEquals(SlotCapabilities.surpriseHotPlug(9), SlotCapabilities.fromBits(reg(0x14, 4)));
@@ -128,7 +135,8 @@ class PciExpressCapabilityTest {
      */
     @Test
     void slotControlWritableBitsOfASurpriseSlot() {
-        install(new PciExpressCapability(PcieDeviceType.ROOT_PORT, 0, Optional.of(SlotCapabilities.surpriseHotPlug(1))));
+        install(new PciExpressCapability(
+                PcieDeviceType.ROOT_PORT, 0, Optional.of(SlotCapabilities.surpriseHotPlug(1))));
         write(0x18, 2, 0xFFFF);
         assertEquals(1 << 3 | 1 << 5 | 1 << 12, reg(0x18, 2));
     }
@@ -139,8 +147,8 @@ class PciExpressCapabilityTest {
      */
     @Test
     void slotControlWritableBitsOfAnAttentionButtonSlot() {
-        install(new PciExpressCapability(PcieDeviceType.ROOT_PORT, 0,
-                Optional.of(SlotCapabilities.attentionButtonHotPlug(1))));
+        install(new PciExpressCapability(
+                PcieDeviceType.ROOT_PORT, 0, Optional.of(SlotCapabilities.attentionButtonHotPlug(1))));
         assertEquals(0b11 << 6 | 0b11 << 8, reg(0x18, 2));
         write(0x18, 2, 0xFFFF);
         assertEquals(0b1_0111_1111_1011, reg(0x18, 2));
@@ -152,10 +160,13 @@ class PciExpressCapabilityTest {
      */
     @Test
     void slotStatusEventBitsAreRw1cAndPresenceIsReadOnly() {
-        PciExpressCapability cap = install(new PciExpressCapability(PcieDeviceType.ROOT_PORT, 0,
-                Optional.of(SlotCapabilities.surpriseHotPlug(1))));
+        PciExpressCapability cap = install(new PciExpressCapability(
+                PcieDeviceType.ROOT_PORT, 0, Optional.of(SlotCapabilities.surpriseHotPlug(1))));
         cap.setPresenceDetected(true);
-        assertEquals(1 << 3 | 1 << 8, cap.latchSlotEvents(1 << 3 | 1 << 8 | 1 << 0), "no attention button: bit 0 not latched");
+        assertEquals(
+                1 << 3 | 1 << 8,
+                cap.latchSlotEvents(1 << 3 | 1 << 8 | 1 << 0),
+                "no attention button: bit 0 not latched");
         assertEquals(1 << 3 | 1 << 6 | 1 << 8, reg(0x1A, 2));
         write(0x1A, 2, 1 << 3);
         assertEquals(1 << 6 | 1 << 8, reg(0x1A, 2));
@@ -167,7 +178,9 @@ class PciExpressCapabilityTest {
 
     /** §7.5.3.11: "For Downstream Ports not connected to slots ... this bit must be hardwired to 1b." */
     @ParameterizedTest
-    @EnumSource(value = PcieDeviceType.class, names = {"ROOT_PORT", "DOWNSTREAM_SWITCH_PORT"})
+    @EnumSource(
+            value = PcieDeviceType.class,
+            names = {"ROOT_PORT", "DOWNSTREAM_SWITCH_PORT"})
     void presenceDetectStateIsOneWithoutASlot(PcieDeviceType type) {
         PciExpressCapability cap = install(new PciExpressCapability(type, 0, Optional.empty()));
         assertEquals(1 << 6, reg(0x1A, 2));

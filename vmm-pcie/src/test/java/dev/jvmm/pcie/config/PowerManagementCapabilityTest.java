@@ -1,13 +1,12 @@
 package dev.jvmm.pcie.config;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** PCI Power Management, PCIe Base 6.0 §7.5.2. */
 class PowerManagementCapabilityTest {

@@ -2,7 +2,6 @@ package dev.jvmm.pcie.config;
 
 import dev.jvmm.pcie.msi.MsiSink;
 import dev.jvmm.pcie.msi.RequesterId;
-
 import java.util.ArrayList;
 import java.util.List;
 

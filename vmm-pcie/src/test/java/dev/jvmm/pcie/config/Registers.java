@@ -1,11 +1,12 @@
 package dev.jvmm.pcie.config;
 
-import dev.jvmm.pcie.util.Sizes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.jvmm.pcie.util.Sizes;
 
 /** Register attribute checks shared by the header and capability tests. */
 final class Registers {
-    private Registers() { }
+    private Registers() {}
 
     /**
      * Writes zeros to the register of {@code size} bytes at {@code offset}, expects {@code afterZeros}, then writes

@@ -1,18 +1,24 @@
 package dev.jvmm.pcie.msi;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** Requester ID layout, PCIe Base 6.0 §2.2.6.2: Bus[15:8], Device[7:3], Function[2:0]. */
 class RequesterIdTest {
 
     @ParameterizedTest(name = "{0}:{1}.{2} = {3}")
-    @CsvSource({"0, 0, 0, 0x0000", "1, 0, 0, 0x0100", "0, 31, 0, 0x00F8", "0, 0, 7, 0x0007",
-            "0x5A, 3, 2, 0x5A1A", "255, 31, 7, 0xFFFF"})
+    @CsvSource({
+        "0, 0, 0, 0x0000",
+        "1, 0, 0, 0x0100",
+        "0, 31, 0, 0x00F8",
+        "0, 0, 7, 0x0007",
+        "0x5A, 3, 2, 0x5A1A",
+        "255, 31, 7, 0xFFFF"
+    })
     void valueIsBusDeviceFunction(int bus, int device, int function, String hex) {
         int value = Integer.decode(hex);
         RequesterId rid = new RequesterId(bus, device, function);

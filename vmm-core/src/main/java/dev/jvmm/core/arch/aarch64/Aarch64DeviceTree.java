@@ -4,7 +4,6 @@ import dev.jvmm.core.boot.InitrdRange;
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.fdt.FdtBuilder;
 import dev.jvmm.core.irq.DeviceIdMapping;
-
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,10 +39,17 @@ import java.util.Objects;
  */
 public final class Aarch64DeviceTree {
     /** MSI controller offered to PCIe host bridges. */
-    public enum MsiController { NONE, ITS, GICV2M }
+    public enum MsiController {
+        NONE,
+        ITS,
+        GICV2M
+    }
 
     /** Which GIC the machine has. */
-    public enum Gic { V2, V3 }
+    public enum Gic {
+        V2,
+        V3
+    }
 
     /**
      * Phandles of nodes other nodes refer to. {@code msiController} is the v2m frame or segment 0's ITS, 0 when there
@@ -81,8 +87,15 @@ public final class Aarch64DeviceTree {
      * @param gic        GICv3 or GICv2 (a GICv2 has no ITS: {@code msi} must not be ITS then)
      * @param its        the ITSes (one per PCIe segment) when {@code msi} is ITS
      */
-    public record Config(MemoryMap map, String bootargs, InitrdRange initrd, MsiController msi, boolean rtc,
-                         List<NodeWriter> extraNodes, Gic gic, DeviceIdMapping its) {
+    public record Config(
+            MemoryMap map,
+            String bootargs,
+            InitrdRange initrd,
+            MsiController msi,
+            boolean rtc,
+            List<NodeWriter> extraNodes,
+            Gic gic,
+            DeviceIdMapping its) {
         public Config {
             Objects.requireNonNull(map, "map");
             Objects.requireNonNull(bootargs, "bootargs");
@@ -96,8 +109,13 @@ public final class Aarch64DeviceTree {
         }
 
         /** A GICv3 machine with the ITS of segment 0 only. */
-        public Config(MemoryMap map, String bootargs, InitrdRange initrd, MsiController msi, boolean rtc,
-                      List<NodeWriter> extraNodes) {
+        public Config(
+                MemoryMap map,
+                String bootargs,
+                InitrdRange initrd,
+                MsiController msi,
+                boolean rtc,
+                List<NodeWriter> extraNodes) {
             this(map, bootargs, initrd, msi, rtc, extraNodes, Gic.V3, DeviceIdMapping.forSegments(List.of()));
         }
 
@@ -119,7 +137,7 @@ public final class Aarch64DeviceTree {
     public static final String RTC_NODE = "pl031@" + Long.toHexString(MemoryMap.RTC.base());
     public static final String UART_PATH = "/" + UART_NODE;
 
-    private Aarch64DeviceTree() { }
+    private Aarch64DeviceTree() {}
 
     /** Builds the DTB. */
     public static byte[] build(Config c) {
@@ -135,7 +153,7 @@ public final class Aarch64DeviceTree {
                 msi = its.get(0);
             }
             case GICV2M -> msi = fdt.allocatePhandle();
-            case NONE -> { }
+            case NONE -> {}
         }
         Phandles ph = new Phandles(gic, msi, apb, its);
         fdt.bootCpuidPhys((int) MemoryMap.mpidr(0));
@@ -160,11 +178,20 @@ public final class Aarch64DeviceTree {
         int ppiFlags = IRQ_TYPE_LEVEL_HIGH | (c.gic() == Gic.V2 ? ((1 << Math.min(map.vcpus(), 8)) - 1) << 8 : 0);
         fdt.beginNode("timer")
                 .propertyString("compatible", "arm,armv8-timer")
-                .property("interrupts",
-                        GIC_PPI, PPI_TIMER_SECURE, ppiFlags,
-                        GIC_PPI, PPI_TIMER_NONSECURE, ppiFlags,
-                        GIC_PPI, PPI_TIMER_VIRTUAL, ppiFlags,
-                        GIC_PPI, PPI_TIMER_HYP, ppiFlags)
+                .property(
+                        "interrupts",
+                        GIC_PPI,
+                        PPI_TIMER_SECURE,
+                        ppiFlags,
+                        GIC_PPI,
+                        PPI_TIMER_NONSECURE,
+                        ppiFlags,
+                        GIC_PPI,
+                        PPI_TIMER_VIRTUAL,
+                        ppiFlags,
+                        GIC_PPI,
+                        PPI_TIMER_HYP,
+                        ppiFlags)
                 .propertyEmpty("always-on")
                 .endNode();
         fdt.beginNode("apb-pclk")
@@ -250,8 +277,12 @@ public final class Aarch64DeviceTree {
             fdt.propertyString("compatible", "arm,cortex-a15-gic");
             fdt.property("#interrupt-cells", 3);
             fdt.propertyEmpty("interrupt-controller");
-            fdt.propertyU64s("reg", MemoryMap.GIC_DIST.base(), MemoryMap.GIC_V2_DIST_SIZE,
-                    MemoryMap.GIC_CPU.base(), MemoryMap.GIC_V2_CPU_SIZE);
+            fdt.propertyU64s(
+                    "reg",
+                    MemoryMap.GIC_DIST.base(),
+                    MemoryMap.GIC_V2_DIST_SIZE,
+                    MemoryMap.GIC_CPU.base(),
+                    MemoryMap.GIC_V2_CPU_SIZE);
         }
         fdt.phandle(ph.gic());
         // Children (ITS, v2m frame) use the parent's address space 1:1. Present even without children, as in
@@ -271,16 +302,17 @@ public final class Aarch64DeviceTree {
                             .endNode();
                 }
             }
-            case GICV2M -> fdt.beginNode("v2m@" + Long.toHexString(MemoryMap.GIC_V2M.base()))
-                    .propertyString("compatible", "arm,gic-v2m-frame")
-                    .propertyEmpty("msi-controller")
-                    .propertyU64s("reg", MemoryMap.GIC_V2M.base(), MemoryMap.GIC_V2M.size())
-                    // Linux takes these as GIC INTIDs (irq-gic-v2m.c: spi_start must be >= 32).
-                    .property("arm,msi-base-spi", MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE))
-                    .property("arm,msi-num-spis", MemoryMap.V2M_SPI_COUNT)
-                    .phandle(ph.msiController())
-                    .endNode();
-            case NONE -> { }
+            case GICV2M ->
+                fdt.beginNode("v2m@" + Long.toHexString(MemoryMap.GIC_V2M.base()))
+                        .propertyString("compatible", "arm,gic-v2m-frame")
+                        .propertyEmpty("msi-controller")
+                        .propertyU64s("reg", MemoryMap.GIC_V2M.base(), MemoryMap.GIC_V2M.size())
+                        // Linux takes these as GIC INTIDs (irq-gic-v2m.c: spi_start must be >= 32).
+                        .property("arm,msi-base-spi", MemoryMap.spiIntid(MemoryMap.SPI_V2M_BASE))
+                        .property("arm,msi-num-spis", MemoryMap.V2M_SPI_COUNT)
+                        .phandle(ph.msiController())
+                        .endNode();
+            case NONE -> {}
         }
         fdt.endNode();
     }

@@ -19,10 +19,10 @@ import dev.jvmm.core.irq.DeviceIdMapping;
  */
 public sealed interface MsiMapping {
     /** No MSI description: the guest sees no MSI controller for this host bridge. */
-    record None(String why) implements MsiMapping { }
+    record None(String why) implements MsiMapping {}
 
     /** {@code msi-parent = <phandle>}: the controller needs no DeviceID (GICv2m). */
-    record Parent(int phandle) implements MsiMapping { }
+    record Parent(int phandle) implements MsiMapping {}
 
     /** {@code msi-map = <0 phandle deviceIdBase 0x10000>}: RID r becomes DeviceID {@code deviceIdBase + r}. */
     record IdMap(int phandle, int deviceIdBase) implements MsiMapping {

@@ -6,7 +6,6 @@ import dev.jvmm.core.fdt.FdtBuilder;
 import dev.jvmm.core.pci.PcieHost;
 import dev.jvmm.core.pci.PcieHostBridge;
 import dev.jvmm.core.pci.PcieWindows;
-
 import java.util.List;
 import java.util.Objects;
 
@@ -66,18 +65,22 @@ public final class PcieDeviceTree implements Aarch64DeviceTree.NodeWriter {
             fdt.property("#address-cells", 3);
             fdt.property("#size-cells", 2);
             fdt.propertyU64s("reg", b.ecam().base(), b.ecam().size());
-            fdt.property("bus-range", b.rootComplex().firstBus(), b.rootComplex().lastBus());
+            fdt.property(
+                    "bus-range", b.rootComplex().firstBus(), b.rootComplex().lastBus());
             fdt.property("linux,pci-domain", b.segment());
             fdt.propertyEmpty("dma-coherent");
             PcieWindows w = b.windows();
-            fdt.property("ranges", concat(
-                    range(SPACE_IO, w.ioPciBase(), w.io()),
-                    range(SPACE_MMIO32, w.mmio32().base(), w.mmio32()),
-                    range(SPACE_MMIO64, w.mmio64().base(), w.mmio64())));
+            fdt.property(
+                    "ranges",
+                    concat(
+                            range(SPACE_IO, w.ioPciBase(), w.io()),
+                            range(SPACE_MMIO32, w.mmio32().base(), w.mmio32()),
+                            range(SPACE_MMIO64, w.mmio64().base(), w.mmio64())));
             switch (MsiMapping.forSegment(b.segment(), msi, phandles)) {
-                case MsiMapping.IdMap m -> fdt.property("msi-map", 0, m.phandle(), m.deviceIdBase(), MsiMapping.IdMap.RID_COUNT);
+                case MsiMapping.IdMap m ->
+                    fdt.property("msi-map", 0, m.phandle(), m.deviceIdBase(), MsiMapping.IdMap.RID_COUNT);
                 case MsiMapping.Parent p -> fdt.property("msi-parent", p.phandle());
-                case MsiMapping.None n -> { }
+                case MsiMapping.None n -> {}
             }
             fdt.endNode();
         }
@@ -85,8 +88,15 @@ public final class PcieDeviceTree implements Aarch64DeviceTree.NodeWriter {
 
     /** One {@code ranges} entry: PCI address (3 cells), CPU address (2 cells), size (2 cells). */
     private static int[] range(int space, long pciAddress, AddressRange cpu) {
-        return new int[] {space, (int) (pciAddress >>> 32), (int) pciAddress,
-                (int) (cpu.base() >>> 32), (int) cpu.base(), (int) (cpu.size() >>> 32), (int) cpu.size()};
+        return new int[] {
+            space,
+            (int) (pciAddress >>> 32),
+            (int) pciAddress,
+            (int) (cpu.base() >>> 32),
+            (int) cpu.base(),
+            (int) (cpu.size() >>> 32),
+            (int) cpu.size()
+        };
     }
 
     private static int[] concat(int[]... parts) {

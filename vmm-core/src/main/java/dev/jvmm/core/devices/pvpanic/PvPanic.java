@@ -33,7 +33,9 @@ public final class PvPanic implements MmioDevice {
 
     private final Listener listener;
 
-    public PvPanic(Listener listener) { this.listener = Objects.requireNonNull(listener); }
+    public PvPanic(Listener listener) {
+        this.listener = Objects.requireNonNull(listener);
+    }
 
     @Override
     public long read(long offset, int size) {

@@ -4,7 +4,6 @@ import dev.jvmm.core.bus.MmioDevice;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.core.irq.IrqLine;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -30,8 +29,16 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Pl031 implements MmioDevice {
     // TRM §3.2 Table 3-1.
-    static final int RTCDR = 0x00, RTCMR = 0x04, RTCLR = 0x08, RTCCR = 0x0C, RTCIMSC = 0x10, RTCRIS = 0x14,
-            RTCMIS = 0x18, RTCICR = 0x1C, PERIPH_ID0 = 0xFE0, PCELL_ID0 = 0xFF0;
+    static final int RTCDR = 0x00,
+            RTCMR = 0x04,
+            RTCLR = 0x08,
+            RTCCR = 0x0C,
+            RTCIMSC = 0x10,
+            RTCRIS = 0x14,
+            RTCMIS = 0x18,
+            RTCICR = 0x1C,
+            PERIPH_ID0 = 0xFE0,
+            PCELL_ID0 = 0xFF0;
     static final int[] PERIPH_ID = {0x31, 0x10, 0x04, 0x00};
     static final int[] PCELL_ID = {0x0D, 0xF0, 0x05, 0xB1};
 
@@ -43,10 +50,10 @@ public final class Pl031 implements MmioDevice {
     private final RateLimitedLogger guestErrors = new RateLimitedLogger(LOG);
 
     // Guarded by this.
-    private long offset;          // counter = epochSecond + offset (mod 2^32)
+    private long offset; // counter = epochSecond + offset (mod 2^32)
     private int match, load, imsc;
     private boolean ris;
-    private long lastCounter;     // counter at the previous evaluation, as an unwrapped second count
+    private long lastCounter; // counter at the previous evaluation, as an unwrapped second count
     private boolean irqLevel;
     private ScheduledFuture<?> pending;
 
@@ -126,7 +133,7 @@ public final class Pl031 implements MmioDevice {
                 matchIfEqualNow();
                 schedule();
             }
-            case RTCCR -> { } // started for good (TRM §3.3.4)
+            case RTCCR -> {} // started for good (TRM §3.3.4)
             case RTCIMSC -> imsc = v & 1;
             case RTCICR -> {
                 if ((v & 1) != 0) ris = false;

@@ -12,7 +12,7 @@ public interface ConsoleOutput {
     void write(int b) throws IOException;
 
     /** Drops everything. */
-    ConsoleOutput DISCARD = b -> { };
+    ConsoleOutput DISCARD = b -> {};
 
     /**
      * Writes to a stream and flushes after every byte: a console must show a prompt that has no newline, and a

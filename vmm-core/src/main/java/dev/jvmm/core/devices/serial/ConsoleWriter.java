@@ -22,6 +22,7 @@ public final class ConsoleWriter implements ConsoleOutput, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ConsoleWriter.class.getName());
     /** Room for a burst of boot messages (a verbose boot prints ~40 KiB) while the reader catches up. */
     public static final int DEFAULT_CAPACITY = 256 * 1024;
+
     private static final int CHUNK = 8192;
 
     private final OutputStream out;
@@ -47,7 +48,9 @@ public final class ConsoleWriter implements ConsoleOutput, AutoCloseable {
         writer.start();
     }
 
-    public ConsoleWriter(OutputStream out) { this(out, DEFAULT_CAPACITY); }
+    public ConsoleWriter(OutputStream out) {
+        this(out, DEFAULT_CAPACITY);
+    }
 
     @Override
     public void write(int b) {
@@ -105,8 +108,10 @@ public final class ConsoleWriter implements ConsoleOutput, AutoCloseable {
                 out.flush();
             } catch (IOException | RuntimeException e) {
                 ok = false;
-                LOG.log(System.Logger.Level.WARNING, "console output failed, dropping the guest's console output from "
-                        + "now on: {0}", e.getMessage());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "console output failed, dropping the guest's console output from " + "now on: {0}",
+                        e.getMessage());
             }
             lock.lock();
             try {
@@ -167,5 +172,7 @@ public final class ConsoleWriter implements ConsoleOutput, AutoCloseable {
 
     /** {@link #close(long, TimeUnit)} with a one-second stall timeout. */
     @Override
-    public void close() { close(1, TimeUnit.SECONDS); }
+    public void close() {
+        close(1, TimeUnit.SECONDS);
+    }
 }

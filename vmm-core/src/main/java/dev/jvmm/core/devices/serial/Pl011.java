@@ -3,7 +3,6 @@ package dev.jvmm.core.devices.serial;
 import dev.jvmm.core.bus.MmioDevice;
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.core.irq.IrqLine;
-
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.atomic.AtomicLong;
@@ -66,8 +65,14 @@ public final class Pl011 implements MmioDevice {
     static final int PCELL_ID0 = 0xFF0;
 
     // UARTFR bits, TRM §3.3.3.
-    static final int FR_CTS = 1, FR_DSR = 1 << 1, FR_DCD = 1 << 2, FR_BUSY = 1 << 3, FR_RXFE = 1 << 4,
-            FR_TXFF = 1 << 5, FR_RXFF = 1 << 6, FR_TXFE = 1 << 7;
+    static final int FR_CTS = 1,
+            FR_DSR = 1 << 1,
+            FR_DCD = 1 << 2,
+            FR_BUSY = 1 << 3,
+            FR_RXFE = 1 << 4,
+            FR_TXFF = 1 << 5,
+            FR_RXFF = 1 << 6,
+            FR_TXFE = 1 << 7;
     // UARTLCR_H, TRM §3.3.7.
     static final int LCR_H_FEN = 1 << 4;
     // UARTCR, TRM §3.3.8.
@@ -80,6 +85,7 @@ public final class Pl011 implements MmioDevice {
     static final int CR_RESET = CR_TXE | CR_RXE, IFLS_RESET = 0x12;
     /** PrimeCell ids, read as four byte-wide registers each. */
     static final int[] PERIPH_ID = {0x11, 0x10, 0x04, 0x00};
+
     static final int[] PCELL_ID = {0x0D, 0xF0, 0x05, 0xB1};
     /** Host-side input waiting for room in the FIFO; more is dropped (and counted). */
     public static final int DEFAULT_BACKLOG = 64 * 1024;
@@ -155,13 +161,19 @@ public final class Pl011 implements MmioDevice {
     }
 
     /** Bytes the guest transmitted to the console (loopback excluded). */
-    public long txBytes() { return txBytes.get(); }
+    public long txBytes() {
+        return txBytes.get();
+    }
 
     /** Bytes the guest read from the receive FIFO. */
-    public long rxBytes() { return rxBytes.get(); }
+    public long rxBytes() {
+        return rxBytes.get();
+    }
 
     /** Input bytes dropped because the backlog was full. */
-    public long droppedInput() { return droppedInput.get(); }
+    public long droppedInput() {
+        return droppedInput.get();
+    }
 
     @Override
     public synchronized long read(long offset, int size) {
@@ -230,15 +242,23 @@ public final class Pl011 implements MmioDevice {
                 latchedRis &= ~value;
             }
             case UARTDMACR -> dmacr = value & 0x7;
-            default -> guestErrors.log(Level.DEBUG, "pl011: ignored write of 0x%x to %s register 0x%x", value,
-                    reg == UARTFR || reg == UARTRIS || reg == UARTMIS || reg >= PERIPH_ID0 ? "read-only" : "unknown", reg);
+            default ->
+                guestErrors.log(
+                        Level.DEBUG,
+                        "pl011: ignored write of 0x%x to %s register 0x%x",
+                        value,
+                        reg == UARTFR || reg == UARTRIS || reg == UARTMIS || reg >= PERIPH_ID0
+                                ? "read-only"
+                                : "unknown",
+                        reg);
         }
     }
 
     private void transmit(int b) {
         txRis = true;
         if ((cr & CR_LBE) != 0) {
-            if (fifoCount < capacity()) pushFifo((byte) b); else latchedRis |= INT_OE;
+            if (fifoCount < capacity()) pushFifo((byte) b);
+            else latchedRis |= INT_OE;
             return;
         }
         txBytes.incrementAndGet();

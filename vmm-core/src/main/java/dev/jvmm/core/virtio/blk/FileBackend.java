@@ -3,7 +3,6 @@ package dev.jvmm.core.virtio.blk;
 import dev.jvmm.kvm.Errno;
 import dev.jvmm.kvm.ErrnoException;
 import dev.jvmm.kvm.HostFile;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -80,8 +79,8 @@ public final class FileBackend implements BlockBackend {
         try {
             boolean locked = readOnly ? f.tryLockShared() : f.tryLock();
             if (!locked) {
-                throw new IOException(path + " is in use: another process holds a"
-                        + (readOnly ? "n exclusive" : "") + " lock on it (flock)");
+                throw new IOException(path + " is in use: another process holds a" + (readOnly ? "n exclusive" : "")
+                        + " lock on it (flock)");
             }
             long size = f.size();
             boolean discard = !readOnly && probePunchHole(f, size);
@@ -108,16 +107,24 @@ public final class FileBackend implements BlockBackend {
     }
 
     @Override
-    public String id() { return id; }
+    public String id() {
+        return id;
+    }
 
     @Override
-    public long size() { return size; }
+    public long size() {
+        return size;
+    }
 
     @Override
-    public boolean readOnly() { return readOnly; }
+    public boolean readOnly() {
+        return readOnly;
+    }
 
     /** The file underneath (tests, diagnostics). */
-    public HostFile file() { return file; }
+    public HostFile file() {
+        return file;
+    }
 
     @Override
     public boolean tryReadCached(List<MemorySegment> dst, long offset) throws IOException {
@@ -152,8 +159,8 @@ public final class FileBackend implements BlockBackend {
         if (readOnly) return;
         String failed = flushFailure;
         if (failed != null) {
-            throw new IOException(file.path() + ": an earlier fdatasync failed (" + failed
-                    + "); writes since may not be on disk");
+            throw new IOException(
+                    file.path() + ": an earlier fdatasync failed (" + failed + "); writes since may not be on disk");
         }
         try {
             file.fdatasync();
@@ -164,7 +171,9 @@ public final class FileBackend implements BlockBackend {
     }
 
     @Override
-    public boolean supportsDiscard() { return discard; }
+    public boolean supportsDiscard() {
+        return discard;
+    }
 
     @Override
     public void discard(long offset, long length) throws IOException {
@@ -182,7 +191,9 @@ public final class FileBackend implements BlockBackend {
     }
 
     @Override
-    public boolean supportsWriteZeroes() { return !readOnly; }
+    public boolean supportsWriteZeroes() {
+        return !readOnly;
+    }
 
     @Override
     public void writeZeroes(long offset, long length, boolean mayUnmap) throws IOException {
@@ -233,7 +244,9 @@ public final class FileBackend implements BlockBackend {
     }
 
     /** Whether ZERO_RANGE is still tried (false once the file system refused it). */
-    boolean usesZeroRange() { return zeroRange; }
+    boolean usesZeroRange() {
+        return zeroRange;
+    }
 
     @Override
     public void close() throws IOException {

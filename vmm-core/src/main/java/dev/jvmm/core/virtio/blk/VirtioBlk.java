@@ -1,5 +1,7 @@
 package dev.jvmm.core.virtio.blk;
 
+import static dev.jvmm.core.virtio.blk.VirtioBlkSpec.*;
+
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.core.virtio.VirtioDevice;
 import dev.jvmm.core.virtio.VirtioDeviceType;
@@ -8,7 +10,6 @@ import dev.jvmm.core.virtio.VirtioSpec;
 import dev.jvmm.core.virtio.queue.DescriptorChain;
 import dev.jvmm.core.virtio.queue.SplitQueue;
 import dev.jvmm.core.virtio.queue.VirtqueueException;
-
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
@@ -24,8 +25,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
-
-import static dev.jvmm.core.virtio.blk.VirtioBlkSpec.*;
 
 /**
  * The block device (virtio 1.2 §5.2) over a {@link BlockBackend}.
@@ -85,6 +84,7 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
     public static final int BLK_SIZE = 512;
     /** The longest IN/OUT: just under 2 GiB, so the used length fits (QEMU's BDRV_REQUEST_MAX_SECTORS). */
     public static final int MAX_REQUEST_SECTORS = Integer.MAX_VALUE >> SECTOR_SHIFT;
+
     public static final int MAX_DISCARD_SECTORS = MAX_REQUEST_SECTORS;
     public static final int MAX_DISCARD_SEG = 32;
     public static final int MAX_WRITE_ZEROES_SECTORS = MAX_REQUEST_SECTORS;
@@ -96,17 +96,17 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VirtioBlk.class.getName());
 
     /** One activation: what a request needs to know, and the identity completions are checked against. */
-    private record Active(long features, VirtioInterrupt interrupt, boolean writeThrough) { }
+    private record Active(long features, VirtioInterrupt interrupt, boolean writeThrough) {}
 
     /** A finished request waiting to be pushed to its queue. */
-    private record Done(Active owner, DescriptorChain chain, int written) { }
+    private record Done(Active owner, DescriptorChain chain, int written) {}
 
     /** Per queue: the lock that serialises pops and pushes, the queue while active, finished requests. */
     private static final class Lane {
         final ReentrantLock lock = new ReentrantLock();
         final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
-        Active owner;       // guarded by lock; null while not active or the queue is not enabled
-        SplitQueue queue;   // guarded by lock
+        Active owner; // guarded by lock; null while not active or the queue is not enabled
+        SplitQueue queue; // guarded by lock
     }
 
     private final BlockBackend backend;
@@ -151,7 +151,8 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
         boolean ro = backend.readOnly();
         boolean discard = !ro && backend.supportsDiscard();
         boolean zeroes = !ro && backend.supportsWriteZeroes();
-        long f = VirtioSpec.bit(F_SEG_MAX) | VirtioSpec.bit(F_BLK_SIZE) | VirtioSpec.bit(F_FLUSH) | VirtioSpec.bit(F_MQ);
+        long f =
+                VirtioSpec.bit(F_SEG_MAX) | VirtioSpec.bit(F_BLK_SIZE) | VirtioSpec.bit(F_FLUSH) | VirtioSpec.bit(F_MQ);
         if (ro) f |= VirtioSpec.bit(F_RO);
         if (discard) f |= VirtioSpec.bit(F_DISCARD);
         if (zeroes) f |= VirtioSpec.bit(F_WRITE_ZEROES);
@@ -174,8 +175,16 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
         this.id = idBytes(backend.id());
         this.lanes = new Lane[numQueues];
         for (int q = 0; q < numQueues; q++) lanes[q] = new Lane();
-        this.pool = new ThreadPoolExecutor(ioThreads, ioThreads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                Thread.ofPlatform().daemon().name(name.replace(' ', '-') + "-io-", 0).factory());
+        this.pool = new ThreadPoolExecutor(
+                ioThreads,
+                ioThreads,
+                30,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(),
+                Thread.ofPlatform()
+                        .daemon()
+                        .name(name.replace(' ', '-') + "-io-", 0)
+                        .factory());
         pool.allowCoreThreadTimeOut(true);
     }
 
@@ -201,19 +210,29 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
     // --- VirtioDevice -------------------------------------------------------------------------------------------
 
     @Override
-    public VirtioDeviceType type() { return VirtioDeviceType.BLOCK; }
+    public VirtioDeviceType type() {
+        return VirtioDeviceType.BLOCK;
+    }
 
     @Override
-    public long features() { return features; }
+    public long features() {
+        return features;
+    }
 
     @Override
-    public int numQueues() { return numQueues; }
+    public int numQueues() {
+        return numQueues;
+    }
 
     @Override
-    public int queueMaxSize(int queue) { return QUEUE_SIZE; }
+    public int queueMaxSize(int queue) {
+        return QUEUE_SIZE;
+    }
 
     @Override
-    public int configSize() { return CONFIG_SIZE; }
+    public int configSize() {
+        return CONFIG_SIZE;
+    }
 
     @Override
     public long readConfig(int offset, int size) {
@@ -288,8 +307,13 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
             }
         }
         if (!awaitIdle()) {
-            LOG.log(Level.WARNING, "{0}: reset: {1} requests still running after {2} s; their completions will be "
-                    + "dropped, but their I/O may still write guest memory", name, inFlight(), DRAIN_SECONDS);
+            LOG.log(
+                    Level.WARNING,
+                    "{0}: reset: {1} requests still running after {2} s; their completions will be "
+                            + "dropped, but their I/O may still write guest memory",
+                    name,
+                    inFlight(),
+                    DRAIN_SECONDS);
         }
     }
 
@@ -304,7 +328,12 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
      */
     public void flush() throws IOException {
         if (!awaitIdle()) {
-            LOG.log(Level.WARNING, "{0}: flush: {1} requests still running after {2} s", name, inFlight(), DRAIN_SECONDS);
+            LOG.log(
+                    Level.WARNING,
+                    "{0}: flush: {1} requests still running after {2} s",
+                    name,
+                    inFlight(),
+                    DRAIN_SECONDS);
         }
         backend.flush();
     }
@@ -329,8 +358,12 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
             finished = false;
         }
         if (!finished) {
-            LOG.log(Level.WARNING, "{0}: close: {1} requests still running after {2} s; the disk stays open",
-                    name, inFlight(), DRAIN_SECONDS);
+            LOG.log(
+                    Level.WARNING,
+                    "{0}: close: {1} requests still running after {2} s; the disk stays open",
+                    name,
+                    inFlight(),
+                    DRAIN_SECONDS);
         }
         IOException failure = null;
         try {
@@ -350,13 +383,19 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
     }
 
     /** The backend (owned by the device). */
-    public BlockBackend backend() { return backend; }
+    public BlockBackend backend() {
+        return backend;
+    }
 
     /** Capacity in 512-byte sectors. */
-    public long capacity() { return capacity; }
+    public long capacity() {
+        return capacity;
+    }
 
     /** The I/O pool's size. */
-    public int ioThreads() { return ioThreads; }
+    public int ioThreads() {
+        return ioThreads;
+    }
 
     /** Requests popped and not yet returned (or dropped). */
     public int inFlight() {
@@ -399,8 +438,11 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
         chain.read(0, h, 0, REQUEST_HEADER_SIZE);
         long bytes = writable - 1;
         long sector = le(h, 8, 8);
-        if ((int) le(h, 0, 4) != T_IN || bytes == 0 || (bytes & (SECTOR_SIZE - 1)) != 0
-                || (bytes >>> SECTOR_SHIFT) > MAX_REQUEST_SECTORS || !inside(sector, bytes >>> SECTOR_SHIFT)) {
+        if ((int) le(h, 0, 4) != T_IN
+                || bytes == 0
+                || (bytes & (SECTOR_SIZE - 1)) != 0
+                || (bytes >>> SECTOR_SHIFT) > MAX_REQUEST_SECTORS
+                || !inside(sector, bytes >>> SECTOR_SHIFT)) {
             return -1;
         }
         try {
@@ -494,7 +536,7 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
         int type = (int) le(h, 0, 4);
         long sector = le(h, 8, 8);
         long payload = readable - REQUEST_HEADER_SIZE; // driver data after the header
-        long room = writable - 1;                     // device data before the status byte
+        long room = writable - 1; // device data before the status byte
         try {
             return switch (type) {
                 case T_IN -> read(chain, sector, room);
@@ -513,8 +555,13 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
                 default -> refuse(chain, S_UNSUPP, "request type %d unsupported", type);
             };
         } catch (IOException e) {
-            ioErrors.log(Level.WARNING, "%s: %s request at sector %d failed: %s", name, typeName(type),
-                    sector, e.getMessage());
+            ioErrors.log(
+                    Level.WARNING,
+                    "%s: %s request at sector %d failed: %s",
+                    name,
+                    typeName(type),
+                    sector,
+                    e.getMessage());
             return status(chain, S_IOERR);
         }
     }
@@ -544,12 +591,19 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
         }
         long sectors = bytes >>> SECTOR_SHIFT;
         if (sectors > MAX_REQUEST_SECTORS) {
-            guestErrors.log(Level.WARNING, "%s: %s of %d sectors, more than %d", name, what, sectors, MAX_REQUEST_SECTORS);
+            guestErrors.log(
+                    Level.WARNING, "%s: %s of %d sectors, more than %d", name, what, sectors, MAX_REQUEST_SECTORS);
             return false;
         }
         if (!inside(sector, sectors)) {
-            guestErrors.log(Level.WARNING, "%s: %s of %d sectors at sector %s, the disk has %d", name, what, sectors,
-                    Long.toUnsignedString(sector), capacity);
+            guestErrors.log(
+                    Level.WARNING,
+                    "%s: %s of %d sectors at sector %s, the disk has %d",
+                    name,
+                    what,
+                    sectors,
+                    Long.toUnsignedString(sector),
+                    capacity);
             return false;
         }
         return true;
@@ -570,7 +624,8 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
         int maxSeg = zeroes ? MAX_WRITE_ZEROES_SEG : MAX_DISCARD_SEG;
         long maxSectors = zeroes ? MAX_WRITE_ZEROES_SECTORS : MAX_DISCARD_SECTORS;
         if (payload == 0 || payload % DISCARD_SEGMENT_SIZE != 0 || payload / DISCARD_SEGMENT_SIZE > maxSeg) {
-            return refuse(chain, S_IOERR, "%s payload of %d bytes: 1 to %d segments of 16 needed", what, payload, maxSeg);
+            return refuse(
+                    chain, S_IOERR, "%s payload of %d bytes: 1 to %d segments of 16 needed", what, payload, maxSeg);
         }
         int n = (int) (payload / DISCARD_SEGMENT_SIZE);
         byte[] segs = new byte[n * DISCARD_SEGMENT_SIZE];
@@ -586,8 +641,16 @@ public final class VirtioBlk implements VirtioDevice, AutoCloseable {
             long sector = le(segs, i * DISCARD_SEGMENT_SIZE, 8);
             long sectors = le(segs, i * DISCARD_SEGMENT_SIZE + 8, 4);
             if (sectors > maxSectors || !inside(sector, sectors)) {
-                return refuse(chain, S_IOERR, "%s segment %d: %d sectors at sector %s, the disk has %d (at most %d)",
-                        what, i, sectors, Long.toUnsignedString(sector), capacity, maxSectors);
+                return refuse(
+                        chain,
+                        S_IOERR,
+                        "%s segment %d: %d sectors at sector %s, the disk has %d (at most %d)",
+                        what,
+                        i,
+                        sectors,
+                        Long.toUnsignedString(sector),
+                        capacity,
+                        maxSectors);
             }
         }
         boolean mayUnmap = backend.writeZeroesMayUnmap();

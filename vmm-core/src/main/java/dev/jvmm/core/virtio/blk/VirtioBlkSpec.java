@@ -9,6 +9,7 @@ public final class VirtioBlkSpec {
 
     /** The protocol's unit: sector numbers and capacity count 512-byte sectors whatever the block size. */
     public static final int SECTOR_SIZE = 512;
+
     public static final int SECTOR_SHIFT = 9;
 
     // --- Feature bits (§5.2.3) ---------------------------------------------------------------------------
@@ -51,20 +52,20 @@ public final class VirtioBlkSpec {
     public static final int ID_BYTES = 20;
 
     // --- struct virtio_blk_config (§5.2.4) ---------------------------------------------------------------
-    public static final int CFG_CAPACITY = 0;                      // le64
-    public static final int CFG_SIZE_MAX = 8;                      // le32
-    public static final int CFG_SEG_MAX = 12;                      // le32
-    public static final int CFG_GEOMETRY = 16;                     // le16 cylinders, u8 heads, u8 sectors
-    public static final int CFG_BLK_SIZE = 20;                     // le32
-    public static final int CFG_TOPOLOGY = 24;                     // 8 bytes
-    public static final int CFG_WRITEBACK = 32;                    // u8
-    public static final int CFG_NUM_QUEUES = 34;                   // le16
-    public static final int CFG_MAX_DISCARD_SECTORS = 36;          // le32
-    public static final int CFG_MAX_DISCARD_SEG = 40;              // le32
-    public static final int CFG_DISCARD_SECTOR_ALIGNMENT = 44;     // le32
-    public static final int CFG_MAX_WRITE_ZEROES_SECTORS = 48;     // le32
-    public static final int CFG_MAX_WRITE_ZEROES_SEG = 52;         // le32
-    public static final int CFG_WRITE_ZEROES_MAY_UNMAP = 56;       // u8, then unused1[3]
+    public static final int CFG_CAPACITY = 0; // le64
+    public static final int CFG_SIZE_MAX = 8; // le32
+    public static final int CFG_SEG_MAX = 12; // le32
+    public static final int CFG_GEOMETRY = 16; // le16 cylinders, u8 heads, u8 sectors
+    public static final int CFG_BLK_SIZE = 20; // le32
+    public static final int CFG_TOPOLOGY = 24; // 8 bytes
+    public static final int CFG_WRITEBACK = 32; // u8
+    public static final int CFG_NUM_QUEUES = 34; // le16
+    public static final int CFG_MAX_DISCARD_SECTORS = 36; // le32
+    public static final int CFG_MAX_DISCARD_SEG = 40; // le32
+    public static final int CFG_DISCARD_SECTOR_ALIGNMENT = 44; // le32
+    public static final int CFG_MAX_WRITE_ZEROES_SECTORS = 48; // le32
+    public static final int CFG_MAX_WRITE_ZEROES_SEG = 52; // le32
+    public static final int CFG_WRITE_ZEROES_MAY_UNMAP = 56; // u8, then unused1[3]
     /** Through {@code unused1}: every field of the features jvmm offers (secure erase and zoned come after). */
     public static final int CONFIG_SIZE = 60;
 }

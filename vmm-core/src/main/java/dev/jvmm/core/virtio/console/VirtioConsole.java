@@ -9,7 +9,6 @@ import dev.jvmm.core.virtio.VirtioSpec;
 import dev.jvmm.core.virtio.queue.DescriptorChain;
 import dev.jvmm.core.virtio.queue.SplitQueue;
 import dev.jvmm.core.virtio.queue.VirtqueueException;
-
 import java.io.Flushable;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -103,7 +102,10 @@ public final class VirtioConsole implements VirtioDevice, AutoCloseable {
     public static final int F_EMERG_WRITE = 2;
 
     /** Offsets in {@code struct virtio_console_config} (§5.3.4), and its size. */
-    public static final int CONFIG_COLS = 0, CONFIG_ROWS = 2, CONFIG_MAX_NR_PORTS = 4, CONFIG_EMERG_WR = 8,
+    public static final int CONFIG_COLS = 0,
+            CONFIG_ROWS = 2,
+            CONFIG_MAX_NR_PORTS = 4,
+            CONFIG_EMERG_WR = 8,
             CONFIG_SIZE = 12;
 
     /** Default bytes of host input kept while the driver has no receive buffers. */
@@ -631,8 +633,8 @@ public final class VirtioConsole implements VirtioDevice, AutoCloseable {
                 output.write(buf[i] & 0xFF);
             } catch (IOException | RuntimeException e) {
                 droppedOutput.addAndGet(n - i);
-                outputErrors.log(Level.WARNING, "virtio-console: console output failed, %d bytes dropped: %s",
-                        n - i, e);
+                outputErrors.log(
+                        Level.WARNING, "virtio-console: console output failed, %d bytes dropped: %s", n - i, e);
                 return;
             }
             txBytes.incrementAndGet();

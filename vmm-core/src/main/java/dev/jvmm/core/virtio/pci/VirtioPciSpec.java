@@ -28,6 +28,7 @@ public final class VirtioPciSpec {
     public static final int REVISION_ID = 1;
     /** Subsystem ids as QEMU's modern devices; "SHOULD have a PCI Subsystem Device ID of 0x40 or higher". */
     public static final int SUBSYSTEM_VENDOR_ID = 0x1AF4;
+
     public static final int SUBSYSTEM_ID = 0x1100;
 
     // --- struct virtio_pci_cap (§4.1.4) ----------------------------------------------------------
@@ -40,13 +41,16 @@ public final class VirtioPciSpec {
     public static final int CAP_SIZE = 16;
     /** struct virtio_pci_notify_cap: le32 notify_off_multiplier after the common part (§4.1.4.4). */
     public static final int NOTIFY_CAP_MULTIPLIER = 16;
+
     public static final int NOTIFY_CAP_SIZE = 20;
     /** struct virtio_pci_cfg_cap: u8 pci_cfg_data[4] after the common part (§4.1.4.9). */
     public static final int PCI_CFG_CAP_DATA = 16;
+
     public static final int PCI_CFG_CAP_SIZE = 20;
 
     /** cfg_type values (§4.1.4). */
     public static final int CAP_COMMON_CFG = 1;
+
     public static final int CAP_NOTIFY_CFG = 2;
     public static final int CAP_ISR_CFG = 3;
     public static final int CAP_DEVICE_CFG = 4;
@@ -77,5 +81,6 @@ public final class VirtioPciSpec {
 
     /** ISR status bits (§4.1.4.5). */
     public static final int ISR_QUEUE = 0x1;
+
     public static final int ISR_CONFIG = 0x2;
 }

@@ -1,5 +1,11 @@
 package dev.jvmm.core.virtio.pci;
 
+import static dev.jvmm.core.virtio.VirtioSpec.STATUS_DEVICE_NEEDS_RESET;
+import static dev.jvmm.core.virtio.VirtioSpec.STATUS_DRIVER_BITS;
+import static dev.jvmm.core.virtio.VirtioSpec.STATUS_DRIVER_OK;
+import static dev.jvmm.core.virtio.VirtioSpec.STATUS_FEATURES_OK;
+import static dev.jvmm.core.virtio.pci.VirtioPciSpec.*;
+
 import dev.jvmm.core.bus.RateLimitedLogger;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.virtio.VirtioDevice;
@@ -14,7 +20,6 @@ import dev.jvmm.pcie.config.ConfigSpace;
 import dev.jvmm.pcie.config.VendorSpecificCapability;
 import dev.jvmm.pcie.spec.MsiSpec;
 import dev.jvmm.pcie.util.Sizes;
-
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -24,12 +29,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
-
-import static dev.jvmm.core.virtio.VirtioSpec.STATUS_DEVICE_NEEDS_RESET;
-import static dev.jvmm.core.virtio.VirtioSpec.STATUS_DRIVER_BITS;
-import static dev.jvmm.core.virtio.VirtioSpec.STATUS_DRIVER_OK;
-import static dev.jvmm.core.virtio.VirtioSpec.STATUS_FEATURES_OK;
-import static dev.jvmm.core.virtio.pci.VirtioPciSpec.*;
 
 /**
  * The virtio 1.2 PCI transport (§4.1), modern only: one {@link EndpointFunction} that carries a {@link VirtioDevice}.
@@ -104,6 +103,7 @@ public final class VirtioPciTransport {
     public static final int MSIX_BAR = 1;
     /** BAR holding the virtio structures. */
     public static final int REGS_BAR = 4;
+
     public static final long REGS_BAR_SIZE = 0x4000;
     public static final long COMMON_OFFSET = 0x0000;
     public static final long ISR_OFFSET = 0x1000;
@@ -121,7 +121,7 @@ public final class VirtioPciTransport {
      * Where a write kicks queue {@code queue}: {@code offset} bytes into BAR {@code bar}. Linux writes the queue
      * index as 16 bits there; any width kicks, so an ioeventfd may match any length.
      */
-    public record NotifyRegion(int bar, long offset, int queue) { }
+    public record NotifyRegion(int bar, long offset, int queue) {}
 
     private static final System.Logger LOG = System.getLogger(VirtioPciTransport.class.getName());
     private static final long VERSION_1 = VirtioSpec.bit(VirtioSpec.F_VERSION_1);
@@ -157,6 +157,7 @@ public final class VirtioPciTransport {
     private volatile int configVector = NO_VECTOR;
     /** Changes at every reset (written with every queue lock held), so stale interrupt handles fall silent. */
     private volatile long epoch;
+
     private volatile IntConsumer sink;
     private final ThreadLocal<Deferred> deferred = ThreadLocal.withInitial(Deferred::new);
 
@@ -210,17 +211,20 @@ public final class VirtioPciTransport {
         Objects.requireNonNull(memory);
         this.numQueues = device.numQueues();
         if (numQueues < 1 || numQueues > MAX_QUEUES) {
-            throw new IllegalArgumentException("virtio device with " + numQueues + " queues; 1-" + MAX_QUEUES + " supported");
+            throw new IllegalArgumentException(
+                    "virtio device with " + numQueues + " queues; 1-" + MAX_QUEUES + " supported");
         }
         long deviceFeatures = device.features();
         if ((deviceFeatures & VirtioSpec.TRANSPORT_FEATURE_MASK) != 0) {
             throw new IllegalArgumentException("device offers reserved feature bits 0x"
-                    + Long.toHexString(deviceFeatures & VirtioSpec.TRANSPORT_FEATURE_MASK) + " (24-49 belong to the transport)");
+                    + Long.toHexString(deviceFeatures & VirtioSpec.TRANSPORT_FEATURE_MASK)
+                    + " (24-49 belong to the transport)");
         }
         this.offeredFeatures = deviceFeatures | VERSION_1 | INDIRECT_DESC | EVENT_IDX;
         this.configSize = device.configSize();
         if (configSize < 0 || configSize > MAX_CONFIG_SIZE) {
-            throw new IllegalArgumentException("device configuration of " + configSize + " bytes; 0-" + MAX_CONFIG_SIZE + " supported");
+            throw new IllegalArgumentException(
+                    "device configuration of " + configSize + " bytes; 0-" + MAX_CONFIG_SIZE + " supported");
         }
         this.queues = new SplitQueue[numQueues];
         this.queueState = new QueueState[numQueues];
@@ -230,7 +234,8 @@ public final class VirtioPciTransport {
         for (int q = 0; q < numQueues; q++) {
             int max = device.queueMaxSize(q);
             if (max < 1 || max > MAX_QUEUE_SIZE || !Sizes.isPowerOfTwo(max)) {
-                throw new IllegalArgumentException("queue " + q + " maximum size " + max + " is not a power of two 1-32768");
+                throw new IllegalArgumentException(
+                        "queue " + q + " maximum size " + max + " is not a power of two 1-32768");
             }
             queues[q] = new SplitQueue(memory, max);
             queueState[q] = new QueueState(max);
@@ -246,7 +251,9 @@ public final class VirtioPciTransport {
         long pbaLength = (msixVectors + 63) / 64 * 8L;
         long msixBarSize = Math.max(0x1000, Long.highestOneBit(pbaOffset + pbaLength - 1) << 1);
 
-        EndpointFunction.Builder b = EndpointFunction.builder(VENDOR_ID, DEVICE_ID_BASE + device.type().id(),
+        EndpointFunction.Builder b = EndpointFunction.builder(
+                        VENDOR_ID,
+                        DEVICE_ID_BASE + device.type().id(),
                         device.type().pciClassCode())
                 .revision(REVISION_ID)
                 .subsystem(SUBSYSTEM_VENDOR_ID, SUBSYSTEM_ID)
@@ -254,7 +261,8 @@ public final class VirtioPciTransport {
                 .bar(REGS_BAR, BarDefinition.memory64(REGS_BAR_SIZE, true))
                 .msix(msixVectors, MSIX_BAR, 0, MSIX_BAR, pbaOffset)
                 .vendorCapability(cap(CAP_COMMON_CFG, COMMON_OFFSET, COMMON_CFG_LENGTH, CAP_SIZE))
-                .vendorCapability(cap(CAP_NOTIFY_CFG, NOTIFY_OFFSET, (long) numQueues * NOTIFY_OFF_MULTIPLIER, NOTIFY_CAP_SIZE))
+                .vendorCapability(
+                        cap(CAP_NOTIFY_CFG, NOTIFY_OFFSET, (long) numQueues * NOTIFY_OFF_MULTIPLIER, NOTIFY_CAP_SIZE))
                 .vendorCapability(cap(CAP_ISR_CFG, ISR_OFFSET, 1, CAP_SIZE));
         if (integrated) {
             b.rootComplexIntegrated();
@@ -272,7 +280,6 @@ public final class VirtioPciTransport {
         cs.onWrite(data, 4, this::pciCfgWrite);
         cs.onRead(data, 4, this::pciCfgRead);
     }
-
 
     /** A struct virtio_pci_cap (or notify cap) body from byte 3 on, read-only. */
     private static VendorSpecificCapability cap(int cfgType, long offset, long length, int capSize) {
@@ -442,7 +449,7 @@ public final class VirtioPciTransport {
 
         @Override
         public void config() {
-            config(() -> { });
+            config(() -> {});
         }
 
         @Override
@@ -534,8 +541,13 @@ public final class VirtioPciTransport {
     private static int fieldWidth(int offset) {
         return switch (offset) {
             case DEVICE_FEATURE_SELECT, DEVICE_FEATURE, DRIVER_FEATURE_SELECT, DRIVER_FEATURE -> 4;
-            case CONFIG_MSIX_VECTOR, NUM_QUEUES, QUEUE_SELECT, QUEUE_SIZE, QUEUE_MSIX_VECTOR, QUEUE_ENABLE,
-                 QUEUE_NOTIFY_OFF -> 2;
+            case CONFIG_MSIX_VECTOR,
+                    NUM_QUEUES,
+                    QUEUE_SELECT,
+                    QUEUE_SIZE,
+                    QUEUE_MSIX_VECTOR,
+                    QUEUE_ENABLE,
+                    QUEUE_NOTIFY_OFF -> 2;
             case DEVICE_STATUS, CONFIG_GENERATION -> 1;
             case QUEUE_DESC, QUEUE_DRIVER, QUEUE_DEVICE -> 8;
             default -> 0;
@@ -556,8 +568,7 @@ public final class VirtioPciTransport {
 
     private long commonRead(long offset, int size) {
         if (!naturalAccess(offset, size)) {
-            guestErrors.log(Level.DEBUG, "%s: common config read of %d bytes at 0x%x dropped",
-                    name, size, offset);
+            guestErrors.log(Level.DEBUG, "%s: common config read of %d bytes at 0x%x dropped", name, size, offset);
             return 0;
         }
         int o = (int) offset;
@@ -578,11 +589,13 @@ public final class VirtioPciTransport {
                 case QUEUE_ENABLE -> qs == null ? 0 : qs.enabled ? 1 : 0;
                 case QUEUE_NOTIFY_OFF -> qs == null ? 0 : queueSelect;
                 default -> {
-                    long v = qs == null ? 0 : switch (o & ~7) {
-                        case QUEUE_DESC -> qs.desc;
-                        case QUEUE_DRIVER -> qs.driver;
-                        default -> qs.device;
-                    };
+                    long v = qs == null
+                            ? 0
+                            : switch (o & ~7) {
+                                case QUEUE_DESC -> qs.desc;
+                                case QUEUE_DRIVER -> qs.driver;
+                                default -> qs.device;
+                            };
                     yield size == 8 ? v : (v >>> (8 * (o & 4))) & 0xFFFF_FFFFL;
                 }
             };
@@ -599,8 +612,7 @@ public final class VirtioPciTransport {
 
     private void commonWrite(long offset, int size, long value) {
         if (!naturalAccess(offset, size)) {
-            guestErrors.log(Level.DEBUG, "%s: common config write of %d bytes at 0x%x dropped",
-                    name, size, offset);
+            guestErrors.log(Level.DEBUG, "%s: common config write of %d bytes at 0x%x dropped", name, size, offset);
             return;
         }
         int o = (int) offset;
@@ -615,7 +627,7 @@ public final class VirtioPciTransport {
                 case DEVICE_STATUS -> writeStatus(v32);
                 case QUEUE_SELECT -> queueSelect = v16;
                 case QUEUE_SIZE, QUEUE_MSIX_VECTOR, QUEUE_ENABLE -> writeQueueField(o, v16, 0, size);
-                case DEVICE_FEATURE, NUM_QUEUES, CONFIG_GENERATION, QUEUE_NOTIFY_OFF -> { } // read-only
+                case DEVICE_FEATURE, NUM_QUEUES, CONFIG_GENERATION, QUEUE_NOTIFY_OFF -> {} // read-only
                 default -> writeQueueField(o, 0, value, size);
             }
         }
@@ -716,7 +728,9 @@ public final class VirtioPciTransport {
     }
 
     private boolean deviceConfigAccess(long at, int size) {
-        return (size == 1 || size == 2 || size == 4 || size == 8) && at >= 0 && at + size <= configSize
+        return (size == 1 || size == 2 || size == 4 || size == 8)
+                && at >= 0
+                && at + size <= configSize
                 && (at & (size - 1)) == 0;
     }
 

@@ -32,8 +32,15 @@ public final class DescriptorChain {
     private final long writableLength;
     private boolean returned;
 
-    DescriptorChain(SplitQueue owner, long generation, GuestMemory memory, int headIndex,
-                    List<GuestBuffer> readable, List<GuestBuffer> writable, long readableLength, long writableLength) {
+    DescriptorChain(
+            SplitQueue owner,
+            long generation,
+            GuestMemory memory,
+            int headIndex,
+            List<GuestBuffer> readable,
+            List<GuestBuffer> writable,
+            long readableLength,
+            long writableLength) {
         this.owner = owner;
         this.generation = generation;
         this.memory = memory;
@@ -45,19 +52,29 @@ public final class DescriptorChain {
     }
 
     /** The index of the chain's head in the descriptor table: the id the used ring returns. */
-    public int headIndex() { return headIndex; }
+    public int headIndex() {
+        return headIndex;
+    }
 
     /** The device-readable buffers, in chain order. */
-    public List<GuestBuffer> readable() { return readable; }
+    public List<GuestBuffer> readable() {
+        return readable;
+    }
 
     /** The device-writable buffers, in chain order. */
-    public List<GuestBuffer> writable() { return writable; }
+    public List<GuestBuffer> writable() {
+        return writable;
+    }
 
     /** Total bytes of the device-readable buffers. */
-    public long readableLength() { return readableLength; }
+    public long readableLength() {
+        return readableLength;
+    }
 
     /** Total bytes of the device-writable buffers. */
-    public long writableLength() { return writableLength; }
+    public long writableLength() {
+        return writableLength;
+    }
 
     /**
      * Copies up to {@code len} bytes from the readable buffers, starting at byte offset {@code from} of the
@@ -123,16 +140,25 @@ public final class DescriptorChain {
     }
 
     private void checkOwned() {
-        if (returned) throw new IllegalStateException("descriptor chain " + headIndex + " was already returned to the driver");
+        if (returned)
+            throw new IllegalStateException("descriptor chain " + headIndex + " was already returned to the driver");
     }
 
-    SplitQueue owner() { return owner; }
+    SplitQueue owner() {
+        return owner;
+    }
 
-    long generation() { return generation; }
+    long generation() {
+        return generation;
+    }
 
-    boolean isReturned() { return returned; }
+    boolean isReturned() {
+        return returned;
+    }
 
-    void markReturned() { returned = true; }
+    void markReturned() {
+        returned = true;
+    }
 
     @Override
     public String toString() {

@@ -100,6 +100,7 @@ public final class SplitQueue {
 
     /** Alignment of the descriptor table, the available ring and the used ring (§2.7). */
     public static final int DESCRIPTOR_TABLE_ALIGN = 16;
+
     public static final int AVAIL_RING_ALIGN = 2;
     public static final int USED_RING_ALIGN = 4;
     public static final int DESCRIPTOR_SIZE = 16;
@@ -107,7 +108,8 @@ public final class SplitQueue {
     private static final ValueLayout.OfShort LE_SHORT =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE_LONG =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final GuestMemory memory;
     private final int maxSize;
@@ -125,11 +127,11 @@ public final class SplitQueue {
     private MemorySegment desc;
     private MemorySegment avail;
     private MemorySegment used;
-    private int nextAvail;        // u16: the avail ring index the device reads next (last_avail_idx)
-    private int shadowAvail;      // u16: the avail idx last read from the guest
-    private int usedIdx;          // u16: the used idx last published
-    private int inFlight;         // chains popped and not yet returned
-    private int signalledUsed;    // u16: used idx at the last needsInterrupt
+    private int nextAvail; // u16: the avail ring index the device reads next (last_avail_idx)
+    private int shadowAvail; // u16: the avail idx last read from the guest
+    private int usedIdx; // u16: the used idx last published
+    private int inFlight; // chains popped and not yet returned
+    private int signalledUsed; // u16: used idx at the last needsInterrupt
     private long pushedSinceCheck;
     private boolean notifications;
     private String broken;
@@ -142,30 +144,40 @@ public final class SplitQueue {
     public SplitQueue(GuestMemory memory, int maxSize) {
         this.memory = Objects.requireNonNull(memory, "memory");
         if (maxSize < 1 || maxSize > MAX_QUEUE_SIZE || !Sizes.isPowerOfTwo(maxSize)) {
-            throw new IllegalArgumentException("queue size %d is not a power of two in [1, %d]"
-                    .formatted(maxSize, MAX_QUEUE_SIZE));
+            throw new IllegalArgumentException(
+                    "queue size %d is not a power of two in [1, %d]".formatted(maxSize, MAX_QUEUE_SIZE));
         }
         this.maxSize = maxSize;
         reset();
     }
 
     /** Bytes of a descriptor table of {@code size} entries. */
-    public static long descriptorTableBytes(int size) { return (long) DESCRIPTOR_SIZE * size; }
+    public static long descriptorTableBytes(int size) {
+        return (long) DESCRIPTOR_SIZE * size;
+    }
 
     /** Bytes of an available ring of {@code size} entries, with {@code used_event}. */
-    public static long availRingBytes(int size) { return 6 + 2L * size; }
+    public static long availRingBytes(int size) {
+        return 6 + 2L * size;
+    }
 
     /** Bytes of a used ring of {@code size} entries, with {@code avail_event}. */
-    public static long usedRingBytes(int size) { return 6 + 8L * size; }
+    public static long usedRingBytes(int size) {
+        return 6 + 8L * size;
+    }
 
-    public int maxSize() { return maxSize; }
+    public int maxSize() {
+        return maxSize;
+    }
 
     /** The driver's queue size, checked by {@link #enable}. Ignored while the queue is enabled. */
     public void setSize(int size) {
         if (!enabled) this.size = size;
     }
 
-    public int size() { return size; }
+    public int size() {
+        return size;
+    }
 
     /** Guest-physical address of the descriptor table. Ignored while the queue is enabled. */
     public void setDescriptorTable(long gpa) {
@@ -182,11 +194,17 @@ public final class SplitQueue {
         if (!enabled) usedGpa = gpa;
     }
 
-    public long descriptorTable() { return descGpa; }
+    public long descriptorTable() {
+        return descGpa;
+    }
 
-    public long availRing() { return availGpa; }
+    public long availRing() {
+        return availGpa;
+    }
 
-    public long usedRing() { return usedGpa; }
+    public long usedRing() {
+        return usedGpa;
+    }
 
     /**
      * Checks the configuration (size a power of two no larger than {@link #maxSize}, alignment §2.7: descriptor
@@ -237,19 +255,29 @@ public final class SplitQueue {
         }
     }
 
-    public boolean isEnabled() { return enabled; }
+    public boolean isEnabled() {
+        return enabled;
+    }
 
     /** Whether a malformed ring stopped the queue; cleared by {@link #reset}. */
-    public boolean isBroken() { return broken != null; }
+    public boolean isBroken() {
+        return broken != null;
+    }
 
     /** The avail ring index the device reads next (the spec's last_avail_idx), 0 to 65535. */
-    public int nextAvailIndex() { return nextAvail; }
+    public int nextAvailIndex() {
+        return nextAvail;
+    }
 
     /** The used idx last published, 0 to 65535. */
-    public int usedIndex() { return usedIdx; }
+    public int usedIndex() {
+        return usedIdx;
+    }
 
     /** Chains popped and not yet returned. */
-    public int inFlight() { return inFlight; }
+    public int inFlight() {
+        return inFlight;
+    }
 
     /**
      * The next available chain, or empty when the driver has made none available (or the queue is not enabled).
@@ -262,8 +290,8 @@ public final class SplitQueue {
         try {
             if (nextAvail == shadowAvail && refreshAvailIdx() == 0) return Optional.empty();
             if (inFlight >= size) {
-                throw new VirtqueueException("driver made a chain available while the device holds all %d"
-                        .formatted(size));
+                throw new VirtqueueException(
+                        "driver made a chain available while the device holds all %d".formatted(size));
             }
             int position = nextAvail;
             int head = Short.toUnsignedInt(avail.get(LE_SHORT, 4 + 2L * (position & (size - 1))));
@@ -311,15 +339,16 @@ public final class SplitQueue {
         boolean sawWritable = false;
         MemorySegment table = desc;
         int entries = size;
-        long indirectGpa = -1;  // the indirect table being walked, -1 while in the descriptor table
+        long indirectGpa = -1; // the indirect table being walked, -1 while in the descriptor table
         int index = head;
         int visited = 0;
         while (true) {
             if (++visited > entries) {
-                throw new VirtqueueException(indirectGpa == -1
-                        ? "chain from head %d is longer than the queue size %d (a loop?)".formatted(head, size)
-                        : "chain from head %d: indirect table at 0x%x chains more than its %d entries (a loop?)"
-                                .formatted(head, indirectGpa, entries));
+                throw new VirtqueueException(
+                        indirectGpa == -1
+                                ? "chain from head %d is longer than the queue size %d (a loop?)".formatted(head, size)
+                                : "chain from head %d: indirect table at 0x%x chains more than its %d entries (a loop?)"
+                                        .formatted(head, indirectGpa, entries));
             }
             // One read of each field: the guest may rewrite the descriptor under us.
             long off = (long) DESCRIPTOR_SIZE * index;
@@ -335,16 +364,27 @@ public final class SplitQueue {
                 if (!indirect) throw at(head, indirectGpa, index, "INDIRECT without VIRTIO_F_INDIRECT_DESC");
                 if ((flags & VIRTQ_DESC_F_NEXT) != 0) throw at(head, indirectGpa, index, "INDIRECT together with NEXT");
                 if (len == 0 || len % DESCRIPTOR_SIZE != 0) {
-                    throw at(head, indirectGpa, index, "indirect table length %d is not a non-zero multiple of 16"
-                            .formatted(len));
+                    throw at(
+                            head,
+                            indirectGpa,
+                            index,
+                            "indirect table length %d is not a non-zero multiple of 16".formatted(len));
                 }
                 if (len / DESCRIPTOR_SIZE > MAX_INDIRECT_DESCRIPTORS) {
-                    throw at(head, indirectGpa, index, "indirect table of %d entries, more than %d"
-                            .formatted(len / DESCRIPTOR_SIZE, MAX_INDIRECT_DESCRIPTORS));
+                    throw at(
+                            head,
+                            indirectGpa,
+                            index,
+                            "indirect table of %d entries, more than %d"
+                                    .formatted(len / DESCRIPTOR_SIZE, MAX_INDIRECT_DESCRIPTORS));
                 }
                 if (!memory.contains(addr, len)) {
-                    throw at(head, indirectGpa, index, "indirect table 0x%x+0x%x is outside guest RAM [0x%x, 0x%x)"
-                            .formatted(addr, len, memory.base(), memory.end()));
+                    throw at(
+                            head,
+                            indirectGpa,
+                            index,
+                            "indirect table 0x%x+0x%x is outside guest RAM [0x%x, 0x%x)"
+                                    .formatted(addr, len, memory.base(), memory.end()));
                 }
                 // WRITE on the descriptor that refers to the table is ignored (§2.7.5.3.2).
                 table = memory.slice(addr, len);
@@ -363,11 +403,16 @@ public final class SplitQueue {
             }
             if (len != 0) {
                 if (!memory.contains(addr, len)) {
-                    throw at(head, indirectGpa, index, "buffer 0x%x+0x%x is outside guest RAM [0x%x, 0x%x)"
-                            .formatted(addr, len, memory.base(), memory.end()));
+                    throw at(
+                            head,
+                            indirectGpa,
+                            index,
+                            "buffer 0x%x+0x%x is outside guest RAM [0x%x, 0x%x)"
+                                    .formatted(addr, len, memory.base(), memory.end()));
                 }
                 if (readBytes + writeBytes + len > MAX_CHAIN_BYTES) {
-                    throw new VirtqueueException("chain from head %d is longer than 2^32 bytes in total".formatted(head));
+                    throw new VirtqueueException(
+                            "chain from head %d is longer than 2^32 bytes in total".formatted(head));
                 }
                 if (isWritable) {
                     addBuffers(writable, addr, len);
@@ -379,8 +424,7 @@ public final class SplitQueue {
             }
             if ((flags & VIRTQ_DESC_F_NEXT) == 0) break;
             if (next >= entries) {
-                throw at(head, indirectGpa, index, "next %d is out of range (%d entries)"
-                        .formatted(next, entries));
+                throw at(head, indirectGpa, index, "next %d is out of range (%d entries)".formatted(next, entries));
             }
             index = next;
         }
@@ -428,8 +472,8 @@ public final class SplitQueue {
             throw new IllegalStateException("descriptor chain " + chain.headIndex() + " was already returned");
         }
         if (bytesWritten < 0 || bytesWritten > chain.writableLength()) {
-            throw new IllegalArgumentException("%d bytes written into a chain with %d writable"
-                    .formatted(bytesWritten, chain.writableLength()));
+            throw new IllegalArgumentException(
+                    "%d bytes written into a chain with %d writable".formatted(bytesWritten, chain.writableLength()));
         }
         chain.markReturned();
         inFlight--;
@@ -532,15 +576,26 @@ public final class SplitQueue {
         if (broken != null) throw new VirtqueueException("virtqueue is broken: " + broken);
     }
 
-    private long usedEventOffset() { return 4 + 2L * size; }
+    private long usedEventOffset() {
+        return 4 + 2L * size;
+    }
 
-    private long availEventOffset() { return 4 + 8L * size; }
+    private long availEventOffset() {
+        return 4 + 8L * size;
+    }
 
     @Override
     public String toString() {
         return "SplitQueue[size=%d/%d, desc=0x%x, avail=0x%x, used=0x%x, %s, nextAvail=%d, used=%d, inFlight=%d]"
-                .formatted(size, maxSize, descGpa, availGpa, usedGpa,
+                .formatted(
+                        size,
+                        maxSize,
+                        descGpa,
+                        availGpa,
+                        usedGpa,
                         enabled ? (broken != null ? "broken" : "enabled") : "disabled",
-                        nextAvail, usedIdx, inFlight);
+                        nextAvail,
+                        usedIdx,
+                        inFlight);
     }
 }

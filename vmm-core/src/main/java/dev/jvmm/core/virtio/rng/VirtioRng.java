@@ -6,7 +6,6 @@ import dev.jvmm.core.virtio.VirtioInterrupt;
 import dev.jvmm.core.virtio.queue.DescriptorChain;
 import dev.jvmm.core.virtio.queue.SplitQueue;
 import dev.jvmm.core.virtio.queue.VirtqueueException;
-
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.Objects;
@@ -33,6 +32,7 @@ public final class VirtioRng implements VirtioDevice {
     public static final int QUEUE_SIZE = 256;
     /** The most bytes one request is given. */
     public static final int MAX_BYTES_PER_REQUEST = 64 * 1024;
+
     private static final int CHUNK = 4096;
 
     private final RandomGenerator source;

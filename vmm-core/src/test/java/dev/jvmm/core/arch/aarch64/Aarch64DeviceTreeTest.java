@@ -1,24 +1,23 @@
 package dev.jvmm.core.arch.aarch64;
 
+import static dev.jvmm.core.arch.aarch64.MemoryMap.GiB;
+import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.Config;
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.boot.InitrdRange;
 import dev.jvmm.core.fdt.Dtc;
 import dev.jvmm.core.fdt.Dts;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static dev.jvmm.core.arch.aarch64.MemoryMap.GiB;
-import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class Aarch64DeviceTreeTest {
     private static final String GIC = "/intc@8000000";
@@ -32,8 +31,12 @@ class Aarch64DeviceTreeTest {
     }
 
     private static Config config(int vcpus, MsiController msi) {
-        return new Config(MemoryMap.create(vcpus, GiB, 40), "console=ttyAMA0 earlycon=pl011,0x09000000",
-                new InitrdRange(0x4800_0000L, 0x4812_3457L), msi, true);
+        return new Config(
+                MemoryMap.create(vcpus, GiB, 40),
+                "console=ttyAMA0 earlycon=pl011,0x09000000",
+                new InitrdRange(0x4800_0000L, 0x4812_3457L),
+                msi,
+                true);
     }
 
     @Test
@@ -44,7 +47,7 @@ class Aarch64DeviceTreeTest {
         assertEquals(dts.get(GIC, "phandle"), dts.get("/", "interrupt-parent"));
 
         assertEquals("\"memory\"", dts.get("/memory@40000000", "device_type"));
-        assertArrayEquals(new long[]{0, 0x4000_0000L, 0, 0x4000_0000L}, Dts.cells(dts.get("/memory@40000000", "reg")));
+        assertArrayEquals(new long[] {0, 0x4000_0000L, 0, 0x4000_0000L}, Dts.cells(dts.get("/memory@40000000", "reg")));
 
         assertEquals("<0x01>", dts.get("/cpus", "#address-cells"));
         assertEquals("<0x00>", dts.get("/cpus", "#size-cells"));
@@ -58,8 +61,8 @@ class Aarch64DeviceTreeTest {
 
         assertEquals("\"console=ttyAMA0 earlycon=pl011,0x09000000\"", dts.get("/chosen", "bootargs"));
         assertEquals("\"" + UART + "\"", dts.get("/chosen", "stdout-path"));
-        assertArrayEquals(new long[]{0, 0x4800_0000L}, Dts.cells(dts.get("/chosen", "linux,initrd-start")));
-        assertArrayEquals(new long[]{0, 0x4812_3457L}, Dts.cells(dts.get("/chosen", "linux,initrd-end")));
+        assertArrayEquals(new long[] {0, 0x4800_0000L}, Dts.cells(dts.get("/chosen", "linux,initrd-start")));
+        assertArrayEquals(new long[] {0, 0x4812_3457L}, Dts.cells(dts.get("/chosen", "linux,initrd-end")));
         assertEquals("\"" + UART + "\"", dts.get("/aliases", "serial0"));
     }
 
@@ -69,7 +72,7 @@ class Aarch64DeviceTreeTest {
         assertFalse(dts.node("/chosen").containsKey("linux,initrd-start"));
         assertFalse(dts.node("/chosen").containsKey("linux,initrd-end"));
         assertFalse(dts.has("/pl031@9010000"), "no RTC when not asked for");
-        assertArrayEquals(new long[]{0, 0x4000_0000L, 0, 0x1000_0000L}, Dts.cells(dts.get("/memory@40000000", "reg")));
+        assertArrayEquals(new long[] {0, 0x4000_0000L, 0, 0x1000_0000L}, Dts.cells(dts.get("/memory@40000000", "reg")));
     }
 
     @Test
@@ -89,7 +92,8 @@ class Aarch64DeviceTreeTest {
         assertEquals("\"hvc\"", dts.get("/psci", "method"));
         assertEquals("\"arm,armv8-timer\"", dts.get("/timer", "compatible"));
         // Secure, non-secure, virtual, hypervisor physical timer: PPI 13, 14, 11, 10; level-high (4).
-        assertArrayEquals(new long[]{1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4}, Dts.cells(dts.get("/timer", "interrupts")));
+        assertArrayEquals(
+                new long[] {1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4}, Dts.cells(dts.get("/timer", "interrupts")));
         assertEquals("", dts.get("/timer", "always-on"));
     }
 
@@ -100,13 +104,14 @@ class Aarch64DeviceTreeTest {
         assertEquals("<0x03>", dts.get(GIC, "#interrupt-cells"));
         assertEquals("", dts.get(GIC, "interrupt-controller"));
         assertEquals("", dts.get(GIC, "ranges"));
-        assertArrayEquals(new long[]{0, 0x0800_0000L, 0, 0x1_0000, 0, 0x080A_0000L, 0, 3 * 0x2_0000L},
+        assertArrayEquals(
+                new long[] {0, 0x0800_0000L, 0, 0x1_0000, 0, 0x080A_0000L, 0, 3 * 0x2_0000L},
                 Dts.cells(dts.get(GIC, "reg")));
         String its = GIC + "/its@8080000";
         assertEquals("\"arm,gic-v3-its\"", dts.get(its, "compatible"));
         assertEquals("", dts.get(its, "msi-controller"));
         assertEquals("<0x01>", dts.get(its, "#msi-cells"));
-        assertArrayEquals(new long[]{0, 0x0808_0000L, 0, 0x2_0000}, Dts.cells(dts.get(its, "reg")));
+        assertArrayEquals(new long[] {0, 0x0808_0000L, 0, 0x2_0000}, Dts.cells(dts.get(its, "reg")));
         assertFalse(dts.has(GIC + "/v2m@8020000"));
     }
 
@@ -116,10 +121,10 @@ class Aarch64DeviceTreeTest {
         String v2m = GIC + "/v2m@8020000";
         assertEquals("\"arm,gic-v2m-frame\"", dts.get(v2m, "compatible"));
         assertEquals("", dts.get(v2m, "msi-controller"));
-        assertArrayEquals(new long[]{0, 0x0802_0000L, 0, 0x1000}, Dts.cells(dts.get(v2m, "reg")));
+        assertArrayEquals(new long[] {0, 0x0802_0000L, 0, 0x1000}, Dts.cells(dts.get(v2m, "reg")));
         // INTIDs: SPI 48 = INTID 80, 64 of them.
-        assertArrayEquals(new long[]{80}, Dts.cells(dts.get(v2m, "arm,msi-base-spi")));
-        assertArrayEquals(new long[]{64}, Dts.cells(dts.get(v2m, "arm,msi-num-spis")));
+        assertArrayEquals(new long[] {80}, Dts.cells(dts.get(v2m, "arm,msi-base-spi")));
+        assertArrayEquals(new long[] {64}, Dts.cells(dts.get(v2m, "arm,msi-num-spis")));
         assertFalse(dts.has(GIC + "/its@8080000"));
     }
 
@@ -129,7 +134,12 @@ class Aarch64DeviceTreeTest {
         for (Map.Entry<String, Map<String, String>> node : dts.nodes().entrySet()) {
             assertFalse(node.getValue().containsKey("msi-controller"), node.getKey());
         }
-        assertEquals(List.of(), dts.nodes().keySet().stream().filter(n -> n.startsWith(GIC + "/")).toList(), "no GIC children");
+        assertEquals(
+                List.of(),
+                dts.nodes().keySet().stream()
+                        .filter(n -> n.startsWith(GIC + "/"))
+                        .toList(),
+                "no GIC children");
     }
 
     @Test
@@ -137,20 +147,20 @@ class Aarch64DeviceTreeTest {
         Dts dts = decompile(config(1, MsiController.ITS));
         String clk = dts.get("/apb-pclk", "phandle");
         assertEquals("\"fixed-clock\"", dts.get("/apb-pclk", "compatible"));
-        assertArrayEquals(new long[]{24_000_000}, Dts.cells(dts.get("/apb-pclk", "clock-frequency")));
+        assertArrayEquals(new long[] {24_000_000}, Dts.cells(dts.get("/apb-pclk", "clock-frequency")));
         assertEquals("<0x00>", dts.get("/apb-pclk", "#clock-cells"));
 
         assertEquals("\"arm,pl011\\0arm,primecell\"", dts.get(UART, "compatible"));
-        assertArrayEquals(new long[]{0, 0x0900_0000L, 0, 0x1000}, Dts.cells(dts.get(UART, "reg")));
-        assertArrayEquals(new long[]{0, 1, 4}, Dts.cells(dts.get(UART, "interrupts")), "SPI 1, level-high");
+        assertArrayEquals(new long[] {0, 0x0900_0000L, 0, 0x1000}, Dts.cells(dts.get(UART, "reg")));
+        assertArrayEquals(new long[] {0, 1, 4}, Dts.cells(dts.get(UART, "interrupts")), "SPI 1, level-high");
         long c = Dts.cells(clk)[0];
-        assertArrayEquals(new long[]{c, c}, Dts.cells(dts.get(UART, "clocks")));
+        assertArrayEquals(new long[] {c, c}, Dts.cells(dts.get(UART, "clocks")));
         assertEquals("\"uartclk\\0apb_pclk\"", dts.get(UART, "clock-names"));
 
         String rtc = "/pl031@9010000";
         assertEquals("\"arm,pl031\\0arm,primecell\"", dts.get(rtc, "compatible"));
-        assertArrayEquals(new long[]{0, 0x0901_0000L, 0, 0x1000}, Dts.cells(dts.get(rtc, "reg")));
-        assertArrayEquals(new long[]{0, 2, 4}, Dts.cells(dts.get(rtc, "interrupts")));
+        assertArrayEquals(new long[] {0, 0x0901_0000L, 0, 0x1000}, Dts.cells(dts.get(rtc, "reg")));
+        assertArrayEquals(new long[] {0, 2, 4}, Dts.cells(dts.get(rtc, "interrupts")));
         assertEquals("\"apb_pclk\"", dts.get(rtc, "clock-names"));
     }
 
@@ -159,19 +169,18 @@ class Aarch64DeviceTreeTest {
     void pvpanicRegisterForTheGuestKernelsPanicNotifier() throws Exception {
         Dts dts = decompile(config(1, MsiController.ITS));
         assertEquals("\"qemu,pvpanic-mmio\"", dts.get("/pvpanic@9020000", "compatible"));
-        assertArrayEquals(new long[]{0, 0x0902_0000L, 0, 2}, Dts.cells(dts.get("/pvpanic@9020000", "reg")));
+        assertArrayEquals(new long[] {0, 0x0902_0000L, 0, 2}, Dts.cells(dts.get("/pvpanic@9020000", "reg")));
     }
 
     @ParameterizedTest
     @EnumSource(MsiController.class)
     void extraNodesSeeTheMachinePhandles(MsiController msi) throws Exception {
-        Config c = new Config(MemoryMap.create(1, GiB, 40), "", null, msi, false, List.of(
-                (fdt, ph, map) -> {
-                    fdt.beginNode("test-node");
-                    fdt.property("gic", ph.gic());
-                    if (ph.msiController() != 0) fdt.property("msi-ref", ph.msiController());
-                    fdt.endNode();
-                }));
+        Config c = new Config(MemoryMap.create(1, GiB, 40), "", null, msi, false, List.of((fdt, ph, map) -> {
+            fdt.beginNode("test-node");
+            fdt.property("gic", ph.gic());
+            if (ph.msiController() != 0) fdt.property("msi-ref", ph.msiController());
+            fdt.endNode();
+        }));
         Dts dts = decompile(c);
         assertEquals(dts.get(GIC, "phandle"), dts.get("/test-node", "gic"));
         switch (msi) {
@@ -184,20 +193,27 @@ class Aarch64DeviceTreeTest {
     @Test
     void everySegmentsItsIsAChildOfTheGicWithItsOwnPhandle() throws Exception {
         var its = dev.jvmm.core.irq.DeviceIdMapping.forSegments(List.of(0, 1, 15));
-        Config c = new Config(MemoryMap.create(2, GiB, 40), "", null, MsiController.ITS, false, List.of(
-                (fdt, ph, map) -> {
+        Config c = new Config(
+                MemoryMap.create(2, GiB, 40),
+                "",
+                null,
+                MsiController.ITS,
+                false,
+                List.of((fdt, ph, map) -> {
                     fdt.beginNode("test-node");
                     fdt.property("its1", ph.msiControllerFor(1));
                     fdt.property("its15", ph.msiControllerFor(15));
                     fdt.endNode();
-                }), Aarch64DeviceTree.Gic.V3, its);
+                }),
+                Aarch64DeviceTree.Gic.V3,
+                its);
         Dts dts = decompile(c);
         System.out.println(Dtc.decompile(Aarch64DeviceTree.build(c)).stdout());
         for (var i : its.its()) {
             String node = GIC + "/its@" + Long.toHexString(i.base());
             assertEquals("\"arm,gic-v3-its\"", dts.get(node, "compatible"));
             assertTrue(dts.node(node).containsKey("msi-controller"));
-            assertArrayEquals(new long[]{0, i.base(), 0, 0x20000}, Dts.cells(dts.get(node, "reg")));
+            assertArrayEquals(new long[] {0, i.base(), 0, 0x20000}, Dts.cells(dts.get(node, "reg")));
         }
         assertEquals(dts.get(GIC + "/its@a000000", "phandle"), dts.get("/test-node", "its1"));
         assertEquals(dts.get(GIC + "/its@a1c0000", "phandle"), dts.get("/test-node", "its15"));
@@ -205,24 +221,44 @@ class Aarch64DeviceTreeTest {
 
     @Test
     void aGicV2MachineHasTheCortexA15GicWithTheV2mFrameAndCpuMasksOnThePpis() throws Exception {
-        Config c = new Config(MemoryMap.create(2, GiB, 40), "", null, MsiController.GICV2M, false, List.of(),
-                Aarch64DeviceTree.Gic.V2, dev.jvmm.core.irq.DeviceIdMapping.forSegments(List.of()));
+        Config c = new Config(
+                MemoryMap.create(2, GiB, 40),
+                "",
+                null,
+                MsiController.GICV2M,
+                false,
+                List.of(),
+                Aarch64DeviceTree.Gic.V2,
+                dev.jvmm.core.irq.DeviceIdMapping.forSegments(List.of()));
         Dts dts = decompile(c);
         assertEquals("\"arm,cortex-a15-gic\"", dts.get(GIC, "compatible"));
-        assertArrayEquals(new long[]{0, 0x0800_0000L, 0, 0x1000, 0, 0x0801_0000L, 0, 0x2000}, Dts.cells(dts.get(GIC, "reg")));
+        assertArrayEquals(
+                new long[] {0, 0x0800_0000L, 0, 0x1000, 0, 0x0801_0000L, 0, 0x2000}, Dts.cells(dts.get(GIC, "reg")));
         assertEquals("\"arm,gic-v2m-frame\"", dts.get(GIC + "/v2m@8020000", "compatible"));
         // PPI flags: level-high (4) with CPUs 0 and 1 in bits 15:8, as QEMU's virt writes them for gic-version=2.
-        assertArrayEquals(new long[]{1, 13, 0x304, 1, 14, 0x304, 1, 11, 0x304, 1, 10, 0x304},
+        assertArrayEquals(
+                new long[] {1, 13, 0x304, 1, 14, 0x304, 1, 11, 0x304, 1, 10, 0x304},
                 Dts.cells(dts.get("/timer", "interrupts")));
-        assertThrows(IllegalArgumentException.class, () -> new Config(MemoryMap.create(2, GiB, 40), "", null,
-                MsiController.ITS, false, List.of(), Aarch64DeviceTree.Gic.V2,
-                dev.jvmm.core.irq.DeviceIdMapping.forSegments(List.of())));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new Config(
+                        MemoryMap.create(2, GiB, 40),
+                        "",
+                        null,
+                        MsiController.ITS,
+                        false,
+                        List.of(),
+                        Aarch64DeviceTree.Gic.V2,
+                        dev.jvmm.core.irq.DeviceIdMapping.forSegments(List.of())));
     }
 
     @Test
     void phandlesAreUnique() throws Exception {
         Dts dts = decompile(config(2, MsiController.ITS));
-        List<String> phandles = dts.nodes().values().stream().map(n -> n.get("phandle")).filter(p -> p != null).toList();
+        List<String> phandles = dts.nodes().values().stream()
+                .map(n -> n.get("phandle"))
+                .filter(p -> p != null)
+                .toList();
         assertEquals(3, phandles.size());
         assertEquals(phandles.size(), phandles.stream().distinct().count());
     }
@@ -236,12 +272,24 @@ class Aarch64DeviceTreeTest {
     @Test
     void matchesQemuVirtForTheDevicesBothDescribe() throws Exception {
         Path qemu = Path.of("/usr/bin/qemu-system-aarch64");
-        Assumptions.assumeTrue(Files.isExecutable(qemu), "qemu-system-aarch64 not installed: skipping the QEMU cross-check");
+        Assumptions.assumeTrue(
+                Files.isExecutable(qemu), "qemu-system-aarch64 not installed: skipping the QEMU cross-check");
         Path dtb = Files.createTempFile("qemu-virt-", ".dtb");
         try {
-            Process p = new ProcessBuilder(qemu.toString(), "-M", "virt,gic-version=3,its=on,dumpdtb=" + dtb,
-                    "-cpu", "cortex-a57", "-smp", "2", "-m", "1G", "-nographic", "-nodefaults")
-                    .redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(
+                            qemu.toString(),
+                            "-M",
+                            "virt,gic-version=3,its=on,dumpdtb=" + dtb,
+                            "-cpu",
+                            "cortex-a57",
+                            "-smp",
+                            "2",
+                            "-m",
+                            "1G",
+                            "-nographic",
+                            "-nodefaults")
+                    .redirectErrorStream(true)
+                    .start();
             p.getInputStream().readAllBytes();
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
             Assumptions.assumeTrue(Files.size(dtb) > 0, "QEMU did not dump a DTB");

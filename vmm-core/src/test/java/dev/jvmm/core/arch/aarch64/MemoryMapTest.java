@@ -1,15 +1,14 @@
 package dev.jvmm.core.arch.aarch64;
 
-import dev.jvmm.core.bus.AddressRange;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
-import java.util.List;
-
 import static dev.jvmm.core.arch.aarch64.MemoryMap.GiB;
 import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
 import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jvmm.core.bus.AddressRange;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class MemoryMapTest {
     @Test
@@ -42,13 +41,16 @@ class MemoryMapTest {
 
     @Test
     void redistributorRegionIsExactlyOnePairOfFramesPerVcpu() {
-        assertEquals(new AddressRange(0x080A_0000L, 4 * 0x2_0000L), MemoryMap.create(4, GiB, 40).redistributors());
+        assertEquals(
+                new AddressRange(0x080A_0000L, 4 * 0x2_0000L),
+                MemoryMap.create(4, GiB, 40).redistributors());
     }
 
     @ParameterizedTest(name = "ram {0} MiB")
     @CsvSource({"63", "1", "0", "-2"})
     void ramBelowTheMinimumIsRejected(long mib) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, mib * MiB, 40));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, mib * MiB, 40));
         assertTrue(e.getMessage().contains("64 MiB"), e.getMessage());
     }
 
@@ -60,37 +62,55 @@ class MemoryMapTest {
 
     @Test
     void ramBeyondTheIpaLimitIsRejected() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, 1024 * GiB, 40));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, 1024 * GiB, 40));
         assertTrue(e.getMessage().contains("IPA"), e.getMessage());
         // Fits as RAM, but leaves no room for ECAM + a 64-bit window below 1 TiB.
-        IllegalArgumentException noRoom = assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, 1020 * GiB, 40));
+        IllegalArgumentException noRoom =
+                assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, 1020 * GiB, 40));
         assertTrue(noRoom.getMessage().contains("no room"), noRoom.getMessage());
         assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, GiB, 31));
         assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, GiB, 53));
-        assertThrows(IllegalArgumentException.class, () -> MemoryMap.create(1, GiB, 32), "a 32-bit IPA has no room above 4 GiB");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> MemoryMap.create(1, GiB, 32),
+                "a 32-bit IPA has no room above 4 GiB");
     }
 
     @ParameterizedTest(name = "{0} vCPUs, {1} MiB, {2}-bit IPA")
     @CsvSource({
-            "1, 64, 40", "2, 1024, 40", "123, 3072, 40", "8, 4096, 40", "4, 1024, 36", "4, 49152, 36",
-            "16, 261120, 40", "64, 1048576, 48", "1, 2048, 52"})
+        "1, 64, 40",
+        "2, 1024, 40",
+        "123, 3072, 40",
+        "8, 4096, 40",
+        "4, 1024, 36",
+        "4, 49152, 36",
+        "16, 261120, 40",
+        "64, 1048576, 48",
+        "1, 2048, 52"
+    })
     void regionsNeverOverlapAndStayBelowTheIpaLimit(int vcpus, long ramMiB, int ipaBits) {
         MemoryMap m = MemoryMap.create(vcpus, ramMiB * MiB, ipaBits);
         List<MemoryMap.Named> regions = m.regions();
         for (int i = 0; i < regions.size(); i++) {
             for (int j = i + 1; j < regions.size(); j++) {
-                assertFalse(regions.get(i).range().overlaps(regions.get(j).range()),
+                assertFalse(
+                        regions.get(i).range().overlaps(regions.get(j).range()),
                         regions.get(i) + " overlaps " + regions.get(j) + "\n" + m.describe());
             }
-            assertTrue(Long.compareUnsigned(regions.get(i).range().end(), 1L << ipaBits) <= 0, regions.get(i).toString());
+            assertTrue(
+                    Long.compareUnsigned(regions.get(i).range().end(), 1L << ipaBits) <= 0,
+                    regions.get(i).toString());
         }
-        assertTrue(m.ecamArea().base() >= 4 * GiB && m.ecamArea().base() >= m.ram().end(), m.describe());
+        assertTrue(
+                m.ecamArea().base() >= 4 * GiB && m.ecamArea().base() >= m.ram().end(), m.describe());
         assertEquals(0, m.ecamArea().base() % MemoryMap.ECAM_SEGMENT_SIZE, "ECAM aligned to its size");
         assertEquals(16 * 256 * MiB, m.ecamArea().size());
         assertTrue(m.pcieMmio64().size() >= GiB && m.pcieMmio64().size() <= 512 * GiB, m.describe());
         assertTrue(Long.compareUnsigned(m.pcieMmio64().base(), m.ecamArea().end()) >= 0);
         assertTrue(m.redistributors().end() <= MemoryMap.UART.base());
-        assertTrue(MemoryMap.PCIE_PIO.end() <= m.ram().base() && MemoryMap.PCIE_MMIO32.end() <= MemoryMap.PCIE_PIO.base());
+        assertTrue(
+                MemoryMap.PCIE_PIO.end() <= m.ram().base() && MemoryMap.PCIE_MMIO32.end() <= MemoryMap.PCIE_PIO.base());
     }
 
     @Test
@@ -113,7 +133,16 @@ class MemoryMapTest {
     @Test
     void describeListsEveryRegion() {
         String d = MemoryMap.create(2, GiB, 40).describe();
-        for (String name : List.of("gic-dist", "gic-its", "gic-redist", "uart-pl011", "rtc-pl031", "pcie-mmio32", "ram", "pcie-ecam", "pcie-mmio64")) {
+        for (String name : List.of(
+                "gic-dist",
+                "gic-its",
+                "gic-redist",
+                "uart-pl011",
+                "rtc-pl031",
+                "pcie-mmio32",
+                "ram",
+                "pcie-ecam",
+                "pcie-mmio64")) {
             assertTrue(d.contains(name), d);
         }
     }

@@ -13,6 +13,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class MsiMappingTest {
     /** ITS phandles 7 (segment 0) and 9 (segment 3). */
     private static final Phandles ITS = new Phandles(1, 7, 2, Map.of(0, 7, 3, 9));
+
     private static final Phandles V2M = new Phandles(1, 5, 2, Map.of());
 
     @Test
@@ -36,6 +37,7 @@ class MsiMappingTest {
 
     @Test
     void noControllerNoDescription() {
-        assertInstanceOf(MsiMapping.None.class, MsiMapping.forSegment(0, MsiController.NONE, new Phandles(1, 0, 2, Map.of())));
+        assertInstanceOf(
+                MsiMapping.None.class, MsiMapping.forSegment(0, MsiController.NONE, new Phandles(1, 0, 2, Map.of())));
     }
 }

@@ -1,5 +1,9 @@
 package dev.jvmm.core.arch.aarch64;
 
+import static dev.jvmm.core.arch.aarch64.MemoryMap.GiB;
+import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.core.arch.aarch64.Aarch64DeviceTree.MsiController;
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.fdt.Dtc;
@@ -8,23 +12,18 @@ import dev.jvmm.core.pci.PcieConfig;
 import dev.jvmm.core.pci.PcieHost;
 import dev.jvmm.core.pci.PcieHostBridge;
 import dev.jvmm.core.pci.PcieHostTest;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static dev.jvmm.core.arch.aarch64.MemoryMap.GiB;
-import static dev.jvmm.core.arch.aarch64.MemoryMap.MiB;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** The host bridge nodes, decompiled with dtc (every check on) and read back. */
 class PcieDeviceTreeTest {
     private static final MemoryMap MAP = MemoryMap.create(2, 256 * MiB, 40);
 
     private static Dts decompile(PcieHost host, MsiController msi) throws Exception {
-        byte[] dtb = Aarch64DeviceTree.build(new Aarch64DeviceTree.Config(MAP, "console=ttyAMA0", null, msi, true,
-                PcieDeviceTree.of(host, msi)));
+        byte[] dtb = Aarch64DeviceTree.build(
+                new Aarch64DeviceTree.Config(MAP, "console=ttyAMA0", null, msi, true, PcieDeviceTree.of(host, msi)));
         Dtc.Result r = Dtc.decompile(dtb);
         assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.stdout());
         return Dts.parse(r.stdout());
@@ -32,7 +31,9 @@ class PcieDeviceTreeTest {
 
     /** One decoded {@code ranges} entry. */
     record Range(long space, long pci, long cpu, long size) {
-        AddressRange cpuRange() { return new AddressRange(cpu, size); }
+        AddressRange cpuRange() {
+            return new AddressRange(cpu, size);
+        }
     }
 
     static List<Range> ranges(String value) {
@@ -49,7 +50,8 @@ class PcieDeviceTreeTest {
 
     @Test
     void noRootComplexesGiveNoNodes() {
-        assertTrue(PcieDeviceTree.of(PcieHost.create(PcieConfig.NONE, MAP), MsiController.ITS).isEmpty());
+        assertTrue(PcieDeviceTree.of(PcieHost.create(PcieConfig.NONE, MAP), MsiController.ITS)
+                .isEmpty());
     }
 
     @Test
@@ -79,7 +81,9 @@ class PcieDeviceTreeTest {
         for (String node : List.of(RC0, RC1)) {
             List<Range> r = ranges(dts.get(node, "ranges"));
             // phys.hi space codes (IEEE 1275 PCI binding): I/O, 32-bit memory, 64-bit memory.
-            assertEquals(List.of(0x0100_0000L, 0x0200_0000L, 0x0300_0000L), r.stream().map(Range::space).toList());
+            assertEquals(
+                    List.of(0x0100_0000L, 0x0200_0000L, 0x0300_0000L),
+                    r.stream().map(Range::space).toList());
             Range io = r.get(0), m32 = r.get(1), m64 = r.get(2);
             assertTrue(MemoryMap.PCIE_PIO.contains(io.cpuRange()), io.toString());
             assertEquals(io.cpu() - MemoryMap.PCIE_PIO.base(), io.pci(), "PCI I/O address = offset in the I/O window");
@@ -137,9 +141,14 @@ class PcieDeviceTreeTest {
             long[] reg = Dts.cells(dts.get(node, "reg"));
             assertEquals(b.ecam(), new AddressRange(reg[0] << 32 | reg[1], reg[2] << 32 | reg[3]));
             List<Range> r = ranges(dts.get(node, "ranges"));
-            assertEquals(List.of(b.windows().io(), b.windows().mmio32(), b.windows().mmio64()),
+            assertEquals(
+                    List.of(b.windows().io(), b.windows().mmio32(), b.windows().mmio64()),
                     r.stream().map(Range::cpuRange).toList());
         }
-        assertEquals(2, Arrays.stream(dts.nodes().keySet().toArray(String[]::new)).filter(p -> p.startsWith("/pcie@")).count());
+        assertEquals(
+                2,
+                Arrays.stream(dts.nodes().keySet().toArray(String[]::new))
+                        .filter(p -> p.startsWith("/pcie@"))
+                        .count());
     }
 }

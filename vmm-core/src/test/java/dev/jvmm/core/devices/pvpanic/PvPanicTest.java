@@ -10,10 +10,14 @@ class PvPanicTest {
     private final List<String> heard = new ArrayList<>();
     private final PvPanic device = new PvPanic(new PvPanic.Listener() {
         @Override
-        public void panicked() { heard.add("panicked"); }
+        public void panicked() {
+            heard.add("panicked");
+        }
 
         @Override
-        public void crashLoaded() { heard.add("crash-loaded"); }
+        public void crashLoaded() {
+            heard.add("crash-loaded");
+        }
     });
 
     @Test

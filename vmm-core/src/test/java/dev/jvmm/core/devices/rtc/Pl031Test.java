@@ -1,9 +1,9 @@
 package dev.jvmm.core.devices.rtc;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.core.devices.PrimeCellIds;
 import dev.jvmm.core.irq.IrqLine;
-import org.junit.jupiter.api.Test;
-
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.concurrent.CountDownLatch;
@@ -11,8 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 /** PL031 per the PrimeCell RTC (PL031) TRM, ARM DDI 0224. */
 class Pl031Test {
@@ -20,20 +19,33 @@ class Pl031Test {
 
     static final class FakeClock implements InstantSource {
         Instant now = Instant.parse("2026-11-22T10:00:00.250Z");
-        @Override public Instant instant() { return now; }
-        void advance(long seconds) { now = now.plusSeconds(seconds); }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        void advance(long seconds) {
+            now = now.plusSeconds(seconds);
+        }
     }
 
     final FakeClock clock = new FakeClock();
     final AtomicBoolean irq = new AtomicBoolean();
     final Pl031 rtc = new Pl031(clock, irq::set, null);
 
-    private long r(int off) { return rtc.read(off, 4); }
-    private void w(int off, long v) { rtc.write(off, 4, v); }
+    private long r(int off) {
+        return rtc.read(off, 4);
+    }
+
+    private void w(int off, long v) {
+        rtc.write(off, 4, v);
+    }
 
     @Test
     void primeCellIdentification() {
-        assertEquals(0x00041031L, PrimeCellIds.periphId(rtc), "Linux rtc-pl031: { .id = 0x00041031, .mask = 0x000fffff }");
+        assertEquals(
+                0x00041031L, PrimeCellIds.periphId(rtc), "Linux rtc-pl031: { .id = 0x00041031, .mask = 0x000fffff }");
         assertEquals(PrimeCellIds.AMBA_CID, PrimeCellIds.cellId(rtc));
     }
 
@@ -113,7 +125,12 @@ class Pl031Test {
         ScheduledExecutorService ses = Executors.newSingleThreadScheduledExecutor();
         try {
             CountDownLatch fired = new CountDownLatch(1);
-            Pl031 real = new Pl031(InstantSource.system(), level -> { if (level) fired.countDown(); }, ses);
+            Pl031 real = new Pl031(
+                    InstantSource.system(),
+                    level -> {
+                        if (level) fired.countDown();
+                    },
+                    ses);
             real.write(IMSC, 4, 1);
             real.write(MR, 4, Integer.toUnsignedLong(real.counter() + 1));
             assertTrue(fired.await(3, TimeUnit.SECONDS), "alarm did not fire");

@@ -21,7 +21,9 @@ class ConsoleWriterTest {
         long received;
 
         @Override
-        public void write(int b) throws IOException { write(new byte[] {(byte) b}, 0, 1); }
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
 
         @Override
         public void write(byte[] b, int off, int len) {
@@ -80,7 +82,9 @@ class ConsoleWriterTest {
     void aReaderThatWentAwayMakesEverythingDropQuietly() throws Exception {
         OutputStream broken = new OutputStream() {
             @Override
-            public void write(int b) throws IOException { throw new IOException("Broken pipe"); }
+            public void write(int b) throws IOException {
+                throw new IOException("Broken pipe");
+            }
         };
         ConsoleWriter w = new ConsoleWriter(broken, 1024);
         w.write('a');
@@ -97,7 +101,9 @@ class ConsoleWriterTest {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
         OutputStream slow = new OutputStream() {
             @Override
-            public void write(int b) { sink.write(b); }
+            public void write(int b) {
+                sink.write(b);
+            }
 
             @Override
             public void write(byte[] b, int off, int len) {

@@ -1,29 +1,37 @@
 package dev.jvmm.core.devices.serial;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.jvmm.core.arch.aarch64.MemoryMap;
 import dev.jvmm.core.bus.AddressRange;
 import dev.jvmm.core.bus.BackgroundRegion;
 import dev.jvmm.core.bus.Bus;
 import dev.jvmm.core.devices.PrimeCellIds;
 import dev.jvmm.core.irq.IrqLine;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** PL011 behaviour per the PrimeCell UART (PL011) TRM, ARM DDI 0183G; offsets and bits written out from the TRM. */
 class Pl011Test {
     // TRM §3.2 Table 3-1.
-    static final int DR = 0x00, FR = 0x18, IBRD = 0x24, FBRD = 0x28, LCR_H = 0x2C, CR = 0x30, IFLS = 0x34,
-            IMSC = 0x38, RIS = 0x3C, MIS = 0x40, ICR = 0x44;
+    static final int DR = 0x00,
+            FR = 0x18,
+            IBRD = 0x24,
+            FBRD = 0x28,
+            LCR_H = 0x2C,
+            CR = 0x30,
+            IFLS = 0x34,
+            IMSC = 0x38,
+            RIS = 0x3C,
+            MIS = 0x40,
+            ICR = 0x44;
     // TRM §3.3.3 UARTFR.
     static final int BUSY = 0x08, RXFE = 0x10, TXFF = 0x20, RXFF = 0x40, TXFE = 0x80;
     // TRM §3.3.12.
@@ -33,16 +41,28 @@ class Pl011Test {
     /** Records every level the device drives, to check it only drives changes. */
     static final class RecordingIrq implements IrqLine {
         final List<Boolean> levels = new ArrayList<>();
-        @Override public synchronized void set(boolean level) { levels.add(level); }
-        synchronized boolean level() { return !levels.isEmpty() && levels.getLast(); }
+
+        @Override
+        public synchronized void set(boolean level) {
+            levels.add(level);
+        }
+
+        synchronized boolean level() {
+            return !levels.isEmpty() && levels.getLast();
+        }
     }
 
     final ByteArrayOutputStream out = new ByteArrayOutputStream();
     final RecordingIrq irq = new RecordingIrq();
     final Pl011 uart = new Pl011(ConsoleOutput.of(out), irq);
 
-    private long r(int off) { return uart.read(off, 4); }
-    private void w(int off, long v) { uart.write(off, 4, v); }
+    private long r(int off) {
+        return uart.read(off, 4);
+    }
+
+    private void w(int off, long v) {
+        uart.write(off, 4, v);
+    }
 
     /** What Linux's pl011_startup / pl011_set_termios leave behind: FIFOs on, 8N1, RX + RX-timeout interrupts. */
     private void linuxStartup() {
@@ -57,7 +77,8 @@ class Pl011Test {
 
     @Test
     void primeCellIdentification() {
-        assertEquals(0x00041011L, PrimeCellIds.periphId(uart), "Linux amba_pl011: { .id = 0x00041011, .mask = 0x000fffff }");
+        assertEquals(
+                0x00041011L, PrimeCellIds.periphId(uart), "Linux amba_pl011: { .id = 0x00041011, .mask = 0x000fffff }");
         assertEquals(PrimeCellIds.AMBA_CID, PrimeCellIds.cellId(uart));
         assertEquals(0x0D, uart.read(0xFF0, 1));
         assertEquals(0x11, uart.read(0xFE0, 2));
@@ -108,7 +129,7 @@ class Pl011Test {
         assertEquals('b', r(DR));
         assertEquals(RXFE, r(FR) & RXFE);
         w(CR, UARTEN | TXE); // RXE off
-        uart.pushInput(new byte[]{'c'});
+        uart.pushInput(new byte[] {'c'});
         assertEquals(RXFE, r(FR) & RXFE);
     }
 
@@ -198,8 +219,8 @@ class Pl011Test {
     @Test
     void irqLineOnlyDrivenOnChanges() {
         linuxStartup();
-        uart.pushInput(new byte[]{1});
-        uart.pushInput(new byte[]{2});
+        uart.pushInput(new byte[] {1});
+        uart.pushInput(new byte[] {2});
         w(IMSC, RXIS | RTIS);
         r(DR);
         r(DR);
@@ -284,7 +305,11 @@ class Pl011Test {
 
     @Test
     void failingConsoleDropsTheByteWithoutThrowing() {
-        Pl011 broken = new Pl011(b -> { throw new IOException("pipe closed"); }, IrqLine.NONE);
+        Pl011 broken = new Pl011(
+                b -> {
+                    throw new IOException("pipe closed");
+                },
+                IrqLine.NONE);
         assertDoesNotThrow(() -> broken.write(DR, 1, 'x'));
         assertEquals(1, broken.txBytes());
     }

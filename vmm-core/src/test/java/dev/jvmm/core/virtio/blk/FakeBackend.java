@@ -46,13 +46,19 @@ final class FakeBackend implements BlockBackend {
     }
 
     @Override
-    public String id() { return id; }
+    public String id() {
+        return id;
+    }
 
     @Override
-    public long size() { return data.byteSize(); }
+    public long size() {
+        return data.byteSize();
+    }
 
     @Override
-    public boolean readOnly() { return readOnly; }
+    public boolean readOnly() {
+        return readOnly;
+    }
 
     private void enter(String op) throws IOException {
         ops.add(op);
@@ -120,7 +126,9 @@ final class FakeBackend implements BlockBackend {
     }
 
     @Override
-    public boolean supportsDiscard() { return discard; }
+    public boolean supportsDiscard() {
+        return discard;
+    }
 
     @Override
     public void discard(long offset, long length) {
@@ -129,7 +137,9 @@ final class FakeBackend implements BlockBackend {
     }
 
     @Override
-    public boolean supportsWriteZeroes() { return zeroes; }
+    public boolean supportsWriteZeroes() {
+        return zeroes;
+    }
 
     @Override
     public void writeZeroes(long offset, long length, boolean mayUnmap) {

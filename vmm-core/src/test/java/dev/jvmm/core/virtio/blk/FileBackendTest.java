@@ -1,9 +1,10 @@
 package dev.jvmm.core.virtio.blk;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -14,12 +15,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@link FileBackend} on temp files: locking, sizes, holes, the write-zeroes fallbacks. */
 class FileBackendTest {
@@ -69,7 +68,8 @@ class FileBackendTest {
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
             assertThrows(IOException.class, () -> FileBackend.open(p, true));
         }
-        try (FileBackend r1 = FileBackend.open(p, true); FileBackend r2 = FileBackend.open(p, true)) {
+        try (FileBackend r1 = FileBackend.open(p, true);
+                FileBackend r2 = FileBackend.open(p, true)) {
             IOException e = assertThrows(IOException.class, () -> FileBackend.open(p, false));
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
         }

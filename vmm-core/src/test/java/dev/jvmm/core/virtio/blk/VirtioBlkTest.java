@@ -1,5 +1,15 @@
 package dev.jvmm.core.virtio.blk;
 
+import static dev.jvmm.core.virtio.blk.VirtioBlkSpec.*;
+import static dev.jvmm.core.virtio.pci.ModernPciDriver.DRIVER_OK;
+import static dev.jvmm.core.virtio.pci.ModernPciDriver.EVENT_IDX;
+import static dev.jvmm.core.virtio.pci.ModernPciDriver.VERSION_1;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.virtio.VirtioDeviceType;
 import dev.jvmm.core.virtio.VirtioSpec;
@@ -7,12 +17,6 @@ import dev.jvmm.core.virtio.pci.DriverRing;
 import dev.jvmm.core.virtio.pci.DriverRing.Desc;
 import dev.jvmm.core.virtio.pci.ModernPciDriver;
 import dev.jvmm.core.virtio.pci.VirtioPciTransport;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.invoke.VarHandle;
@@ -26,16 +30,11 @@ import java.util.List;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static dev.jvmm.core.virtio.blk.VirtioBlkSpec.*;
-import static dev.jvmm.core.virtio.pci.ModernPciDriver.DRIVER_OK;
-import static dev.jvmm.core.virtio.pci.ModernPciDriver.EVENT_IDX;
-import static dev.jvmm.core.virtio.pci.ModernPciDriver.VERSION_1;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The block device (virtio 1.2 §5.2) behind the PCI transport, driven the way Linux's virtio_blk frames requests
@@ -44,10 +43,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class VirtioBlkTest {
     private static final long RAM = 0x8000_0000L;
-    private static final long RINGS = RAM + 0x1000;   // queue q's ring at RINGS + q * 0x2000
-    private static final long BUF = RAM + 0x20000;    // headers, data, status bytes from here on
-    private static final long ALL = VERSION_1 | bit(F_SEG_MAX) | bit(F_BLK_SIZE) | bit(F_FLUSH) | bit(F_MQ)
-            | bit(F_RO) | bit(F_DISCARD) | bit(F_WRITE_ZEROES);
+    private static final long RINGS = RAM + 0x1000; // queue q's ring at RINGS + q * 0x2000
+    private static final long BUF = RAM + 0x20000; // headers, data, status bytes from here on
+    private static final long ALL = VERSION_1
+            | bit(F_SEG_MAX)
+            | bit(F_BLK_SIZE)
+            | bit(F_FLUSH)
+            | bit(F_MQ)
+            | bit(F_RO)
+            | bit(F_DISCARD)
+            | bit(F_WRITE_ZEROES);
 
     @TempDir
     Path dir;
@@ -140,7 +145,7 @@ class VirtioBlkTest {
     }
 
     /** A request as Linux frames it: header, then data (readable for OUT, writable otherwise), then the status. */
-    private record Req(int head, long status, long data) { }
+    private record Req(int head, long status, long data) {}
 
     private Req in(DriverRing ring, long sector, int len) {
         return withWritableData(ring, T_IN, 16, sector, len);
@@ -151,7 +156,8 @@ class VirtioBlkTest {
         long h = header(type, sector);
         long data = filled(len, 0xCC);
         long st = statusByte();
-        return new Req(ring.offer(Desc.readable(h, headerLength), Desc.writable(data, len), Desc.writable(st, 1)), st, data);
+        return new Req(
+                ring.offer(Desc.readable(h, headerLength), Desc.writable(data, len), Desc.writable(st, 1)), st, data);
     }
 
     /** A read of sector 0 now succeeds, as the {@code n}-th used element: the device still serves requests. */
@@ -167,7 +173,8 @@ class VirtioBlkTest {
         long data = alloc(bytes.length);
         mem.write(data, bytes);
         long st = statusByte();
-        return new Req(ring.offer(Desc.readable(h, 16), Desc.readable(data, bytes.length), Desc.writable(st, 1)), st, data);
+        return new Req(
+                ring.offer(Desc.readable(h, 16), Desc.readable(data, bytes.length), Desc.writable(st, 1)), st, data);
     }
 
     private Req bare(DriverRing ring, int type, long sector) {
@@ -186,8 +193,10 @@ class VirtioBlkTest {
             mem.writeIntLE(payload + 16L * i + 12, (int) segs[i][2]);
         }
         long st = statusByte();
-        return new Req(ring.offer(Desc.readable(h, 16), Desc.readable(payload, 16 * segs.length), Desc.writable(st, 1)),
-                st, payload);
+        return new Req(
+                ring.offer(Desc.readable(h, 16), Desc.readable(payload, 16 * segs.length), Desc.writable(st, 1)),
+                st,
+                payload);
     }
 
     /** The used element of {@code head} among those published (completion order is not request order). */
@@ -425,7 +434,7 @@ class VirtioBlkTest {
         Req pastEnd = in(ring, 15, 1024);
         Req atEnd = in(ring, 16, 512);
         Req empty = in(ring, 16, 0);
-        Req wrap = in(ring, -1L, 512);            // 2^64 - 1
+        Req wrap = in(ring, -1L, 512); // 2^64 - 1
         Req wrap2 = out(ring, Long.MIN_VALUE, new byte[512]);
         Req huge = in(ring, 0x7FFF_FFFF_FFFF_FFF0L, 1024);
         d.kick(0);
@@ -637,7 +646,7 @@ class VirtioBlkTest {
         FakeBackend b = fake(1 << 20);
         DriverRing ring = start(b, 1, ALL | EVENT_IDX, 256)[0];
         List<Req> reqs = new ArrayList<>();
-        for (int i = 0; i < 85; i++) reqs.add(in(ring, i, 512));  // 85 chains of 3 = 255 descriptors
+        for (int i = 0; i < 85; i++) reqs.add(in(ring, i, 512)); // 85 chains of 3 = 255 descriptors
         d.kick(0);
         ring.awaitUsed(85);
         List<Integer> heads = new ArrayList<>();

@@ -1,5 +1,18 @@
 package dev.jvmm.core.virtio.console;
 
+import static dev.jvmm.core.virtio.pci.ModernPciDriver.DRIVER_OK;
+import static dev.jvmm.core.virtio.pci.ModernPciDriver.EVENT_IDX;
+import static dev.jvmm.core.virtio.pci.ModernPciDriver.VERSION_1;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.jvmm.core.devices.serial.ConsoleOutput;
 import dev.jvmm.core.memory.GuestMemory;
 import dev.jvmm.core.virtio.VirtioDeviceType;
@@ -7,10 +20,6 @@ import dev.jvmm.core.virtio.pci.DriverRing;
 import dev.jvmm.core.virtio.pci.DriverRing.Desc;
 import dev.jvmm.core.virtio.pci.ModernPciDriver;
 import dev.jvmm.core.virtio.pci.VirtioPciTransport;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -24,19 +33,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-
-import static dev.jvmm.core.virtio.pci.ModernPciDriver.DRIVER_OK;
-import static dev.jvmm.core.virtio.pci.ModernPciDriver.EVENT_IDX;
-import static dev.jvmm.core.virtio.pci.ModernPciDriver.VERSION_1;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * The console device (virtio 1.2 §5.3) behind the PCI transport, driven like Linux's virtio_console with one port:
@@ -76,7 +75,7 @@ class VirtioConsoleTest {
         }
     }
 
-    private record Rings(DriverRing rx, DriverRing tx) { }
+    private record Rings(DriverRing rx, DriverRing tx) {}
 
     @BeforeEach
     void setUp() {
@@ -107,7 +106,7 @@ class VirtioConsoleTest {
     }
 
     private Rings bringUp(ModernPciDriver d, long features) {
-        return bringUp(d, features, r -> { });
+        return bringUp(d, features, r -> {});
     }
 
     /** virtcons_probe up to DRIVER_OK; {@code beforeDriverOk} runs with both queues enabled. */
@@ -194,7 +193,8 @@ class VirtioConsoleTest {
         assertEquals(List.of(0), raised, "the configuration vector");
         assertEquals(new VirtioConsole.Size(200, 60), c.size());
 
-        assertThrows(IllegalStateException.class,
+        assertThrows(
+                IllegalStateException.class,
                 () -> console(ConsoleOutput.DISCARD).setSize(new VirtioConsole.Size(80, 24)));
         assertThrows(IllegalArgumentException.class, () -> new VirtioConsole.Size(65536, 1));
     }
@@ -209,7 +209,7 @@ class VirtioConsoleTest {
         emergencyWrite(d, 4, 'h');
         emergencyWrite(d, 4, 'i' | 0xFFFF_FF00); // only the low byte is the character
         await(() -> sink.text().equals("hi"), "two emergency characters arrive");
-        emergencyWrite(d, 1, '!');               // a byte-wide write works too
+        emergencyWrite(d, 1, '!'); // a byte-wide write works too
         emergencyWrite(d, 4, '\n');
         await(() -> sink.text().equals("hi!\n"), "the rest arrives");
 
@@ -246,8 +246,10 @@ class VirtioConsoleTest {
         mem.write(OUT + 0x400, ascii(">\n"));
         int h0 = r.tx().offer(Desc.readable(OUT, 3), Desc.readable(OUT + 0x100, 4));
         int h1 = r.tx().offer(Desc.readable(OUT + 0x200, 5));
-        int h2 = r.tx().offer(Desc.readable(OUT + 0x300, 1), Desc.readable(OUT + 0x1000, big.length),
-                Desc.readable(OUT + 0x400, 2));
+        int h2 = r.tx().offer(
+                        Desc.readable(OUT + 0x300, 1),
+                        Desc.readable(OUT + 0x1000, big.length),
+                        Desc.readable(OUT + 0x400, 2));
         d.kick(VirtioConsole.TRANSMIT_QUEUE);
         await(() -> r.tx().usedIdx() == 3, "three chains are returned");
         String expected = "Hello, world<" + new String(big, StandardCharsets.ISO_8859_1) + ">\n";

@@ -1,7 +1,6 @@
 package dev.jvmm.core.virtio.pci;
 
 import dev.jvmm.core.memory.GuestMemory;
-
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -28,7 +27,7 @@ public final class DriverRing {
     }
 
     /** One used element. */
-    public record Used(int id, int len) { }
+    public record Used(int id, int len) {}
 
     private final GuestMemory mem;
     public final int size;
@@ -69,7 +68,11 @@ public final class DriverRing {
         for (int i = 0; i < descs.length; i++) {
             int index = (head + i) % size;
             boolean last = i == descs.length - 1;
-            writeDesc(index, descs[i].addr(), descs[i].len(), descs[i].flags() | (last ? 0 : F_NEXT),
+            writeDesc(
+                    index,
+                    descs[i].addr(),
+                    descs[i].len(),
+                    descs[i].flags() | (last ? 0 : F_NEXT),
                     last ? 0 : (index + 1) % size);
         }
         nextFree = (head + descs.length) % size;

@@ -1,13 +1,12 @@
 package dev.jvmm.core.virtio.pci;
 
-import dev.jvmm.pcie.PciFunction;
-
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jvmm.pcie.PciFunction;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A virtio-pci modern driver in the image of Linux's virtio_pci_modern_dev.c / virtio_pci_modern.c, talking to a
@@ -16,17 +15,36 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 public final class ModernPciDriver {
     // struct virtio_pci_common_cfg (virtio 1.2 §4.1.4.3)
-    public static final int DFSELECT = 0x00, DF = 0x04, GFSELECT = 0x08, GF = 0x0C, MSIX_CONFIG = 0x10,
-            NUM_QUEUES = 0x12, STATUS = 0x14, CFG_GENERATION = 0x15, Q_SELECT = 0x16, Q_SIZE = 0x18, Q_MSIX = 0x1A,
-            Q_ENABLE = 0x1C, Q_NOFF = 0x1E, Q_DESCLO = 0x20, Q_DESCHI = 0x24, Q_AVAILLO = 0x28, Q_AVAILHI = 0x2C,
-            Q_USEDLO = 0x30, Q_USEDHI = 0x34;
-    public static final int ACKNOWLEDGE = 1, DRIVER = 2, DRIVER_OK = 4, FEATURES_OK = 8, NEEDS_RESET = 0x40,
+    public static final int DFSELECT = 0x00,
+            DF = 0x04,
+            GFSELECT = 0x08,
+            GF = 0x0C,
+            MSIX_CONFIG = 0x10,
+            NUM_QUEUES = 0x12,
+            STATUS = 0x14,
+            CFG_GENERATION = 0x15,
+            Q_SELECT = 0x16,
+            Q_SIZE = 0x18,
+            Q_MSIX = 0x1A,
+            Q_ENABLE = 0x1C,
+            Q_NOFF = 0x1E,
+            Q_DESCLO = 0x20,
+            Q_DESCHI = 0x24,
+            Q_AVAILLO = 0x28,
+            Q_AVAILHI = 0x2C,
+            Q_USEDLO = 0x30,
+            Q_USEDHI = 0x34;
+    public static final int ACKNOWLEDGE = 1,
+            DRIVER = 2,
+            DRIVER_OK = 4,
+            FEATURES_OK = 8,
+            NEEDS_RESET = 0x40,
             FAILED = 0x80;
     public static final long VERSION_1 = 1L << 32, INDIRECT_DESC = 1L << 28, EVENT_IDX = 1L << 29;
     public static final int NO_VECTOR = 0xFFFF;
 
     /** One struct virtio_pci_cap as found in configuration space. */
-    public record Cap(int at, int cfgType, int bar, long offset, long length) { }
+    public record Cap(int at, int cfgType, int bar, long offset, long length) {}
 
     public final PciFunction f;
     public final List<Cap> caps = new ArrayList<>();
@@ -47,13 +65,19 @@ public final class ModernPciDriver {
         assertTrue(device >= 0x1040 && device <= 0x107F, "modern device id");
         assertTrue((f.configRead(0x06, 2) & 0x10) != 0, "capability list");
         // pci_find_capability walk
-        for (int at = f.configRead(0x34, 1) & ~3, guard = 0; at != 0 && guard < 48; at = f.configRead(at + 1, 1) & ~3, guard++) {
+        for (int at = f.configRead(0x34, 1) & ~3, guard = 0;
+                at != 0 && guard < 48;
+                at = f.configRead(at + 1, 1) & ~3, guard++) {
             int id = f.configRead(at, 1);
             if (id == 0x11) {
                 msixCap = at;
             } else if (id == 0x09) {
-                Cap c = new Cap(at, f.configRead(at + 3, 1), f.configRead(at + 4, 1),
-                        Integer.toUnsignedLong(f.configRead(at + 8, 4)), Integer.toUnsignedLong(f.configRead(at + 12, 4)));
+                Cap c = new Cap(
+                        at,
+                        f.configRead(at + 3, 1),
+                        f.configRead(at + 4, 1),
+                        Integer.toUnsignedLong(f.configRead(at + 8, 4)),
+                        Integer.toUnsignedLong(f.configRead(at + 12, 4)));
                 caps.add(c);
                 // virtio_pci_find_capability takes the first of each type whose BAR is valid
                 switch (c.cfgType()) {
@@ -62,7 +86,7 @@ public final class ModernPciDriver {
                     case 3 -> isr = isr == null ? c : isr;
                     case 4 -> this.device = this.device == null ? c : this.device;
                     case 5 -> pciCfg = pciCfg == null ? c : pciCfg;
-                    default -> { }
+                    default -> {}
                 }
             }
         }
@@ -106,8 +130,8 @@ public final class ModernPciDriver {
     }
 
     /** Programs vector v with {@code address(v)} and {@code data(v)}, then enables MSI-X (function mask clear). */
-    public void enableMsix(boolean masked, java.util.function.IntToLongFunction address,
-                           java.util.function.IntUnaryOperator data) {
+    public void enableMsix(
+            boolean masked, java.util.function.IntToLongFunction address, java.util.function.IntUnaryOperator data) {
         for (int v = 0; v < msixTableSize(); v++) {
             long e = msixTableOffset() + 16L * v;
             f.barWrite(msixTableBar(), e, 4, address.applyAsLong(v) & 0xFFFF_FFFFL);

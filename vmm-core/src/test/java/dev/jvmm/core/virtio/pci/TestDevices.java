@@ -6,7 +6,6 @@ import dev.jvmm.core.virtio.VirtioInterrupt;
 import dev.jvmm.core.virtio.queue.DescriptorChain;
 import dev.jvmm.core.virtio.queue.SplitQueue;
 import dev.jvmm.core.virtio.queue.VirtqueueException;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -17,7 +16,7 @@ import java.util.random.RandomGenerator;
 
 /** Devices and sources for the transport tests. */
 public final class TestDevices {
-    private TestDevices() { }
+    private TestDevices() {}
 
     /** "Random" bytes 1, 2, 3, ... so a test can tell exactly which bytes a buffer got. */
     public static final class Counting implements RandomGenerator {

@@ -1,25 +1,5 @@
 package dev.jvmm.core.virtio.pci;
 
-import dev.jvmm.core.memory.GuestMemory;
-import dev.jvmm.core.virtio.VirtioDevice;
-import dev.jvmm.core.virtio.pci.DriverRing.Desc;
-import dev.jvmm.core.virtio.rng.VirtioRng;
-import dev.jvmm.pcie.EndpointFunction;
-import dev.jvmm.pcie.msi.RequesterId;
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.lang.foreign.Arena;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
-import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-
 import static dev.jvmm.core.virtio.pci.ModernPciDriver.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
@@ -28,6 +8,25 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.virtio.VirtioDevice;
+import dev.jvmm.core.virtio.pci.DriverRing.Desc;
+import dev.jvmm.core.virtio.rng.VirtioRng;
+import dev.jvmm.pcie.EndpointFunction;
+import dev.jvmm.pcie.msi.RequesterId;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The virtio 1.2 PCI transport (§4.1) driven like Linux's virtio_pci_modern driver, through the function's
@@ -41,6 +40,7 @@ class VirtioPciTransportTest {
 
     @AutoClose
     private final Arena arena = Arena.ofConfined();
+
     private GuestMemory mem = new GuestMemory(RAM, arena.allocate(1 << 20, 4096));
     private final List<Integer> raised = Collections.synchronizedList(new ArrayList<>());
 
@@ -124,7 +124,10 @@ class VirtioPciTransportTest {
         assertEquals(new Cap(d.device.at(), 4, 4, 0x2000, 8), d.device);
         assertEquals(new Cap(d.notify.at(), 2, 4, 0x3000, 8), d.notify);
         assertEquals(3, d.msixTableSize());
-        assertEquals(List.of(new VirtioPciTransport.NotifyRegion(4, 0x3000, 0), new VirtioPciTransport.NotifyRegion(4, 0x3004, 1)),
+        assertEquals(
+                List.of(
+                        new VirtioPciTransport.NotifyRegion(4, 0x3000, 0),
+                        new VirtioPciTransport.NotifyRegion(4, 0x3004, 1)),
                 t.notifyRegions());
         assertEquals(0x1122_3344_5566_7788L, d.deviceConfig(0, 8));
         assertEquals(0x5566_7788L, d.deviceConfig(0, 4));
@@ -186,7 +189,9 @@ class VirtioPciTransportTest {
     void defaultSinkSendsTheMsixMessage() {
         VirtioPciTransport t = new VirtioPciTransport(new VirtioRng(new TestDevices.Counting()), mem);
         List<long[]> messages = new ArrayList<>();
-        t.function().msiTarget().connect(() -> 1, 0, 0, (address, data, rid) -> messages.add(new long[] {address, data}));
+        t.function()
+                .msiTarget()
+                .connect(() -> 1, 0, 0, (address, data, rid) -> messages.add(new long[] {address, data}));
         ModernPciDriver d = new ModernPciDriver(t.function());
         DriverRing ring = bringUp(d, VERSION_1, 8);
         ring.offer(Desc.writable(BUF, 8));
@@ -249,7 +254,8 @@ class VirtioPciTransportTest {
     @ParameterizedTest
     @ValueSource(ints = {1, 24, 33, 63})
     void unknownFeatureBitsAreRefused(int bit) {
-        ModernPciDriver d = new ModernPciDriver(transport(new TestDevices.Echo()).function());
+        ModernPciDriver d =
+                new ModernPciDriver(transport(new TestDevices.Echo()).function());
         d.reset();
         d.addStatus(ACKNOWLEDGE | DRIVER);
         assertEquals(TestDevices.Echo.FEATURES | VERSION_1 | INDIRECT_DESC | EVENT_IDX, d.deviceFeatures());
@@ -332,7 +338,8 @@ class VirtioPciTransportTest {
 
     @Test
     void queueAddressesAsQwordsOrHalvesAndSizeRules() {
-        ModernPciDriver d = new ModernPciDriver(transport(new TestDevices.Echo()).function());
+        ModernPciDriver d =
+                new ModernPciDriver(transport(new TestDevices.Echo()).function());
         d.negotiate(VERSION_1);
         d.write(Q_SELECT, 2, 1);
         assertEquals(8, d.read(Q_SIZE, 2), "queue 1's maximum");
@@ -808,8 +815,10 @@ class VirtioPciTransportTest {
         VirtioPciTransport t = transport(new TestDevices.Echo());
         EndpointFunction f = t.function();
         Random random = new Random(1234);
-        long[] hot = {0x0, 0x4, 0x8, 0xC, 0x10, 0x12, 0x14, 0x15, 0x16, 0x18, 0x1A, 0x1C, 0x1E, 0x20, 0x24, 0x28, 0x2C,
-                0x30, 0x34, 0x1000, 0x2000, 0x2004, 0x3000, 0x3004};
+        long[] hot = {
+            0x0, 0x4, 0x8, 0xC, 0x10, 0x12, 0x14, 0x15, 0x16, 0x18, 0x1A, 0x1C, 0x1E, 0x20, 0x24, 0x28, 0x2C, 0x30,
+            0x34, 0x1000, 0x2000, 0x2004, 0x3000, 0x3004
+        };
         for (int i = 0; i < 50_000; i++) {
             int size = 1 + random.nextInt(8);
             long offset = random.nextInt(4) == 0 ? random.nextLong(0x4010) : hot[random.nextInt(hot.length)];

@@ -31,9 +31,13 @@ public final class HostileRings {
     }
 
     /** One in {@code oneIn} fields is hostile from now on: 3 for hostile rings, 40 for mostly well-formed ones. */
-    public void noise(int oneIn) { noise = oneIn; }
+    public void noise(int oneIn) {
+        noise = oneIn;
+    }
 
-    private boolean hostile() { return rnd.nextInt(noise) == 0; }
+    private boolean hostile() {
+        return rnd.nextInt(noise) == 0;
+    }
 
     /** Fills the descriptors in {@code bytes} at {@code table} with noise or near-misses; next mostly below {@code nextRange}. */
     public void descriptors(long table, int bytes, int nextRange) {
@@ -46,10 +50,11 @@ public final class HostileRings {
             }
             mem.writeLongLE(d, address());
             mem.writeIntLE(d + 8, (int) length());
-            int flags = hostile() ? rnd.nextInt(0x10000)
+            int flags = hostile()
+                    ? rnd.nextInt(0x10000)
                     : (rnd.nextInt(3) == 0 ? SplitQueue.VIRTQ_DESC_F_NEXT : 0)
-                    | (rnd.nextInt(3) == 0 ? SplitQueue.VIRTQ_DESC_F_WRITE : 0)
-                    | (rnd.nextInt(6) == 0 ? SplitQueue.VIRTQ_DESC_F_INDIRECT : 0);
+                            | (rnd.nextInt(3) == 0 ? SplitQueue.VIRTQ_DESC_F_WRITE : 0)
+                            | (rnd.nextInt(6) == 0 ? SplitQueue.VIRTQ_DESC_F_INDIRECT : 0);
             boolean indirect = (flags & SplitQueue.VIRTQ_DESC_F_INDIRECT) != 0;
             if (indirect && !hostile()) {
                 // mostly a plausible table inside the indirect area
@@ -70,7 +75,7 @@ public final class HostileRings {
         mem.writeShortLE(avail, (short) rnd.nextInt(4));
         int idx = hostile() ? rnd.nextInt(0x10000) : rnd.nextInt(size + (hostile() ? 2 : 1));
         mem.writeShortLE(avail + 2, (short) idx);
-        for (int i = 0; i <= size; i++) {   // the ring and used_event
+        for (int i = 0; i <= size; i++) { // the ring and used_event
             int v = hostile() ? rnd.nextInt(0x10000) : rnd.nextInt(hostile() ? size + 1 : size);
             mem.writeShortLE(avail + 4 + 2L * i, (short) v);
         }
@@ -82,9 +87,9 @@ public final class HostileRings {
         if (!hostile()) return dataBase + rnd.nextLong(dataBytes - 8192);
         return switch (rnd.nextInt(5)) {
             case 0 -> rnd.nextLong();
-            case 1 -> end - rnd.nextInt(64);                      // at the end
-            case 2 -> base - rnd.nextInt(64);                     // at the start
-            case 3 -> -1L - rnd.nextInt(4096);                    // near 2^64
+            case 1 -> end - rnd.nextInt(64); // at the end
+            case 2 -> base - rnd.nextInt(64); // at the start
+            case 3 -> -1L - rnd.nextInt(4096); // near 2^64
             default -> base + rnd.nextLong(mem.size());
         };
     }

@@ -38,8 +38,8 @@ class SplitQueueConcurrentTest {
             TestDriver layout = new TestDriver(mem, SIZE);
             long bufs = layout.alloc(8L * SIZE);
             SplitQueue q = layout.enabledQueue(SIZE, eventIdx, false);
-            Semaphore kick = new Semaphore(0);   // available buffer notification
-            Semaphore irq = new Semaphore(0);    // used buffer notification
+            Semaphore kick = new Semaphore(0); // available buffer notification
+            Semaphore irq = new Semaphore(0); // used buffer notification
             AtomicReference<Throwable> failure = new AtomicReference<>();
 
             Thread device = Thread.ofPlatform().name("device").start(() -> {
@@ -78,8 +78,15 @@ class SplitQueueConcurrentTest {
     }
 
     /** The guest's driver: Linux's virtqueue_add_split + virtqueue_kick_prepare + virtqueue_enable_cb. */
-    private static void drive(GuestMemory mem, TestDriver l, long bufs, boolean eventIdx, Semaphore kick, Semaphore irq,
-                              AtomicReference<Throwable> failure) throws InterruptedException {
+    private static void drive(
+            GuestMemory mem,
+            TestDriver l,
+            long bufs,
+            boolean eventIdx,
+            Semaphore kick,
+            Semaphore irq,
+            AtomicReference<Throwable> failure)
+            throws InterruptedException {
         ArrayDeque<Integer> free = new ArrayDeque<>();
         for (int i = 0; i < SIZE; i++) free.add(i);
         mem.writeShortLE(l.avail, (short) (eventIdx ? 0 : SplitQueue.VIRTQ_AVAIL_F_NO_INTERRUPT));
@@ -100,7 +107,8 @@ class SplitQueueConcurrentTest {
                 added++;
                 VarHandle.fullFence();
                 boolean notify = eventIdx
-                        ? SplitQueue.needEvent(Short.toUnsignedInt(mem.readShortLE(l.used + 4 + 8L * SIZE)), availIdx, old)
+                        ? SplitQueue.needEvent(
+                                Short.toUnsignedInt(mem.readShortLE(l.used + 4 + 8L * SIZE)), availIdx, old)
                         : (mem.readShortLE(l.used) & SplitQueue.VIRTQ_USED_F_NO_NOTIFY) == 0;
                 if (notify) kick.release();
                 continue;
@@ -128,7 +136,8 @@ class SplitQueueConcurrentTest {
                 long e = l.used + 4 + 8L * (lastUsed % SIZE);
                 int id = mem.readIntLE(e);
                 assertEquals(8, mem.readIntLE(e + 4));
-                assertEquals(expected++, mem.readLongLE(bufs + 8L * id), "the device's data arrived before the used idx");
+                assertEquals(
+                        expected++, mem.readLongLE(bufs + 8L * id), "the device's data arrived before the used idx");
                 free.add(id);
                 lastUsed = (lastUsed + 1) & 0xFFFF;
             }

@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 class SplitQueueFuzzTest {
     private static final int ITERATIONS = 20_000;
     private static final long RAM_BYTES = 1 << 20;
-    private static final long RINGS = TestDriver.RAM_BASE;                 // desc, avail, used: max 32 entries
+    private static final long RINGS = TestDriver.RAM_BASE; // desc, avail, used: max 32 entries
     private static final long INDIRECT_AREA = TestDriver.RAM_BASE + 0x4000;
-    private static final int INDIRECT_AREA_BYTES = 0x4000;                 // 1024 descriptors
+    private static final int INDIRECT_AREA_BYTES = 0x4000; // 1024 descriptors
 
     private final TestDriver.Ram ram = new TestDriver.Ram(RAM_BYTES);
     private final GuestMemory mem = ram.memory;
@@ -29,7 +29,9 @@ class SplitQueueFuzzTest {
     private final HostileRings rings = new HostileRings(mem, rnd, mem.base(), RAM_BYTES, INDIRECT_AREA);
 
     @AfterEach
-    void closeRam() { ram.close(); }
+    void closeRam() {
+        ram.close();
+    }
 
     @Test
     void popNeverThrowsAnythingButVirtqueueException() {
@@ -60,15 +62,16 @@ class SplitQueueFuzzTest {
                     int headFlags = mem.readShortLE(layout.desc + 16L * c.get().headIndex() + 12);
                     if ((headFlags & SplitQueue.VIRTQ_DESC_F_INDIRECT) != 0) indirectChains++;
                     if (rnd.nextBoolean()) {
-                        q.pushUsed(c.get(), (int) Math.min(Integer.MAX_VALUE, (long) (rnd.nextDouble() * c.get().writableLength())));
+                        q.pushUsed(c.get(), (int) Math.min(Integer.MAX_VALUE, (long)
+                                (rnd.nextDouble() * c.get().writableLength())));
                     }
                     switch (rnd.nextInt(8)) {
                         case 0 -> q.needsInterrupt();
                         case 1 -> q.enableNotifications();
                         case 2 -> q.disableNotifications();
-                        case 3 -> rings.descriptors(layout.desc, 16 * size, size);      // the guest rewrites under us
+                        case 3 -> rings.descriptors(layout.desc, 16 * size, size); // the guest rewrites under us
                         case 4 -> rings.avail(layout.avail, size);
-                        default -> { }
+                        default -> {}
                     }
                 } catch (VirtqueueException e) {
                     rejected++;

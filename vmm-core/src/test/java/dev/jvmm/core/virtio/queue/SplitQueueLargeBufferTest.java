@@ -29,6 +29,7 @@ class SplitQueueLargeBufferTest {
 
     @TempDir
     Path dir;
+
     private Arena arena;
     private GuestMemory memory;
     private TestDriver d;
@@ -40,14 +41,17 @@ class SplitQueueLargeBufferTest {
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
             raf.setLength(RAM_BYTES);
             arena = Arena.ofConfined();
-            memory = new GuestMemory(TestDriver.RAM_BASE, raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, RAM_BYTES, arena));
+            memory = new GuestMemory(
+                    TestDriver.RAM_BASE, raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, RAM_BYTES, arena));
         }
         d = new TestDriver(memory, 8);
         q = d.enabledQueue(8, false, true);
     }
 
     @AfterEach
-    void unmap() { arena.close(); }
+    void unmap() {
+        arena.close();
+    }
 
     @Test
     void aDescriptorOverTwoGibIsCutIntoGibPieces() throws VirtqueueException {
@@ -55,8 +59,12 @@ class SplitQueueLargeBufferTest {
         d.add(in(base, 3 * GIB));
         DescriptorChain c = q.pop().orElseThrow();
         assertEquals(3 * GIB, c.writableLength());
-        assertEquals(List.of(new GuestBuffer(base, (int) GIB), new GuestBuffer(base + GIB, (int) GIB),
-                new GuestBuffer(base + 2 * GIB, (int) GIB)), c.writable());
+        assertEquals(
+                List.of(
+                        new GuestBuffer(base, (int) GIB),
+                        new GuestBuffer(base + GIB, (int) GIB),
+                        new GuestBuffer(base + 2 * GIB, (int) GIB)),
+                c.writable());
 
         assertEquals(6, c.write(2 * GIB - 3, new byte[] {1, 2, 3, 4, 5, 6}, 0, 6), "across a piece boundary");
         assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6}, memory.read(base + 2 * GIB - 3, 6));

@@ -32,7 +32,9 @@ class SplitQueueMalformedTest {
     private final long buf = d.alloc(4096);
 
     @AfterEach
-    void closeRam() { ram.close(); }
+    void closeRam() {
+        ram.close();
+    }
 
     private SplitQueue queue(boolean indirect) throws VirtqueueException {
         return d.enabledQueue(8, false, indirect);
@@ -45,7 +47,9 @@ class SplitQueueMalformedTest {
 
     private static void assertMalformed(SplitQueue q, String fragment) {
         VirtqueueException e = assertThrows(VirtqueueException.class, q::pop);
-        assertTrue(e.getMessage().contains(fragment), () -> "message \"" + e.getMessage() + "\" lacks \"" + fragment + "\"");
+        assertTrue(
+                e.getMessage().contains(fragment),
+                () -> "message \"" + e.getMessage() + "\" lacks \"" + fragment + "\"");
         assertTrue(q.isBroken());
     }
 
@@ -71,7 +75,9 @@ class SplitQueueMalformedTest {
 
     private void assertEnableFails(SplitQueue q, String fragment) {
         VirtqueueException e = assertThrows(VirtqueueException.class, () -> q.enable(false, false));
-        assertTrue(e.getMessage().contains(fragment), () -> "message \"" + e.getMessage() + "\" lacks \"" + fragment + "\"");
+        assertTrue(
+                e.getMessage().contains(fragment),
+                () -> "message \"" + e.getMessage() + "\" lacks \"" + fragment + "\"");
         assertFalse(q.isEnabled());
     }
 
@@ -102,18 +108,18 @@ class SplitQueueMalformedTest {
         SplitQueue q = d.configure(new SplitQueue(ram.memory, 8));
         q.setDescriptorTable(0);
         assertEnableFails(q, "descriptor table 0x0+0x80 is outside guest RAM");
-        q.setDescriptorTable(END - 64);                    // only half of it inside
+        q.setDescriptorTable(END - 64); // only half of it inside
         assertEnableFails(q, "descriptor table");
-        q.setDescriptorTable(0xFFFF_FFFF_FFFF_FFF0L);      // would wrap 2^64
+        q.setDescriptorTable(0xFFFF_FFFF_FFFF_FFF0L); // would wrap 2^64
         assertEnableFails(q, "descriptor table");
         d.configure(q);
-        q.setAvailRing(END - SplitQueue.availRingBytes(8) + 2);   // used_event past the end
+        q.setAvailRing(END - SplitQueue.availRingBytes(8) + 2); // used_event past the end
         assertEnableFails(q, "available ring");
         d.configure(q);
-        q.setUsedRing(END - 68);                           // 4-aligned, avail_event past the end
+        q.setUsedRing(END - 68); // 4-aligned, avail_event past the end
         assertEnableFails(q, "used ring 0x%x+0x46 is outside guest RAM".formatted(END - 68));
         d.configure(q);
-        q.setUsedRing(END - 72);                           // the whole 70 bytes fit
+        q.setUsedRing(END - 72); // the whole 70 bytes fit
         q.enable(true, true);
         assertTrue(q.isEnabled());
     }
@@ -152,7 +158,7 @@ class SplitQueueMalformedTest {
         d.add(out(buf, 1));
         d.add(out(buf, 1));
         d.add(out(buf, 1));
-        q.pop().orElseThrow();                             // the device has seen idx 3
+        q.pop().orElseThrow(); // the device has seen idx 3
         d.setAvailIdx(2);
         VirtqueueException e = assertThrows(VirtqueueException.class, q::enableNotifications);
         assertEquals("driver moved avail idx back from 3 to 2", e.getMessage());
@@ -208,13 +214,13 @@ class SplitQueueMalformedTest {
 
     static Stream<Arguments> buffersOutsideRam() {
         return Stream.of(
-                arguments(0L, 16L),                                      // far below RAM
-                arguments(TestDriver.RAM_BASE - 1, 2L),                  // straddles the start
-                arguments(END - 8, 16L),                                 // straddles the end
-                arguments(END, 1L),                                      // just past the end
-                arguments(0xFFFF_FFFF_FFFF_FFF0L, 0x20L),                // addr + len wraps 2^64
-                arguments(TestDriver.RAM_BASE + 16, 0xFFFF_FFFFL),       // huge length
-                arguments(Long.MIN_VALUE + TestDriver.RAM_BASE, 16L));   // negative as a signed long
+                arguments(0L, 16L), // far below RAM
+                arguments(TestDriver.RAM_BASE - 1, 2L), // straddles the start
+                arguments(END - 8, 16L), // straddles the end
+                arguments(END, 1L), // just past the end
+                arguments(0xFFFF_FFFF_FFFF_FFF0L, 0x20L), // addr + len wraps 2^64
+                arguments(TestDriver.RAM_BASE + 16, 0xFFFF_FFFFL), // huge length
+                arguments(Long.MIN_VALUE + TestDriver.RAM_BASE, 16L)); // negative as a signed long
     }
 
     @ParameterizedTest
@@ -278,7 +284,7 @@ class SplitQueueMalformedTest {
     }
 
     @ParameterizedTest
-    @ValueSource(longs = {16 * 1025, 0xFFFF_FFF0L})   // 1025 entries; 268435455 entries, more than the table's memory
+    @ValueSource(longs = {16 * 1025, 0xFFFF_FFF0L}) // 1025 entries; 268435455 entries, more than the table's memory
     void indirectTableOverTheLimitFails(long len) throws VirtqueueException {
         SplitQueue q = queue(true);
         publishIndirect(d, d.alloc(16 * 1025), len);
@@ -315,8 +321,10 @@ class SplitQueueMalformedTest {
         d.writeDesc(0, buf, 4, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
         d.writeDesc(1, table, 16, VIRTQ_DESC_F_INDIRECT, 0);
         d.publish(0);
-        assertMalformed(q, "indirect table at 0x%x, entry 0: device-readable descriptor after a device-writable one"
-                .formatted(table));
+        assertMalformed(
+                q,
+                "indirect table at 0x%x, entry 0: device-readable descriptor after a device-writable one"
+                        .formatted(table));
     }
 
     @Test
@@ -343,11 +351,11 @@ class SplitQueueMalformedTest {
         d.writeAvailEntry(1, 200);
         d.setAvailIdx(2);
         assertMalformed(q, "names head 200");
-        d.add(out(buf, 4));                                 // a fine chain: not looked at any more
+        d.add(out(buf, 4)); // a fine chain: not looked at any more
         VirtqueueException again = assertThrows(VirtqueueException.class, q::pop);
         assertTrue(again.getMessage().startsWith("virtqueue is broken: "), again.getMessage());
         assertThrows(VirtqueueException.class, q::enableNotifications);
-        q.pushUsed(good, 4);                                // chains already popped can still be returned
+        q.pushUsed(good, 4); // chains already popped can still be returned
         assertEquals(1, d.usedIdx());
         assertTrue(q.needsInterrupt());
 

@@ -18,7 +18,9 @@ class SplitQueueNotificationTest {
     private final long buf = d.alloc(64);
 
     @AfterEach
-    void closeRam() { ram.close(); }
+    void closeRam() {
+        ram.close();
+    }
 
     private SplitQueue queue(boolean eventIdx) throws VirtqueueException {
         return d.enabledQueue(8, eventIdx, false);
@@ -77,23 +79,23 @@ class SplitQueueNotificationTest {
     void usedEventSelectsTheEntryThatInterrupts() throws VirtqueueException {
         SplitQueue q = queue(true);
         d.setUsedEvent(0);
-        serveOne(q);                          // entry 0 -> used idx 1
+        serveOne(q); // entry 0 -> used idx 1
         assertTrue(q.needsInterrupt(), "used_event 0: notify after the first buffer (§2.7.7 note)");
-        serveOne(q);                          // entry 1
+        serveOne(q); // entry 1
         assertFalse(q.needsInterrupt(), "used_event still 0");
 
         d.setUsedEvent(3);
-        serveOne(q);                          // entry 2
+        serveOne(q); // entry 2
         assertFalse(q.needsInterrupt());
-        serveOne(q);                          // entry 3
+        serveOne(q); // entry 3
         assertTrue(q.needsInterrupt());
 
         d.setUsedEvent(5);
-        serveOne(q);                          // entry 4
-        serveOne(q);                          // entry 5
-        serveOne(q);                          // entry 6
+        serveOne(q); // entry 4
+        serveOne(q); // entry 5
+        serveOne(q); // entry 6
         assertTrue(q.needsInterrupt(), "entry 5 was in the batch 4..6");
-        serveOne(q);                          // entry 7
+        serveOne(q); // entry 7
         assertFalse(q.needsInterrupt(), "5 was already signalled");
     }
 
@@ -109,7 +111,7 @@ class SplitQueueNotificationTest {
     @Test
     void usedEventAcrossTheWrapOfTheSixteenBitIndex() throws VirtqueueException {
         SplitQueue q = queue(true);
-        d.setUsedEvent(0x8000);               // far away: no interrupts on the way
+        d.setUsedEvent(0x8000); // far away: no interrupts on the way
         for (int i = 0; i < 0xFFFE; i++) {
             serveOne(q);
             if (i % 1000 == 0) q.needsInterrupt();
@@ -118,16 +120,16 @@ class SplitQueueNotificationTest {
         assertEquals(0xFFFE, q.usedIndex());
 
         d.setUsedEvent(0xFFFF);
-        serveOne(q);                          // entry 0xFFFE -> used idx 0xFFFF
+        serveOne(q); // entry 0xFFFE -> used idx 0xFFFF
         assertFalse(q.needsInterrupt());
-        serveOne(q);                          // entry 0xFFFF -> used idx 0
+        serveOne(q); // entry 0xFFFF -> used idx 0
         assertEquals(0, q.usedIndex());
         assertTrue(q.needsInterrupt());
 
         d.setUsedEvent(1);
-        serveOne(q);                          // entry 0
+        serveOne(q); // entry 0
         assertFalse(q.needsInterrupt());
-        serveOne(q);                          // entry 1
+        serveOne(q); // entry 1
         assertTrue(q.needsInterrupt());
     }
 
@@ -141,7 +143,7 @@ class SplitQueueNotificationTest {
         }
         assertEquals(0xFFFD, q.usedIndex());
         d.setUsedEvent(0);
-        for (int i = 0; i < 5; i++) serveOne(q);   // entries 0xFFFD..1
+        for (int i = 0; i < 5; i++) serveOne(q); // entries 0xFFFD..1
         assertEquals(2, q.usedIndex());
         assertTrue(q.needsInterrupt());
     }
@@ -154,7 +156,7 @@ class SplitQueueNotificationTest {
         assertFalse(q.needsInterrupt());
         // 2^16 entries since the last check: used idx is back where it was, the window is ambiguous.
         for (int i = 0; i < 0x10000; i++) serveOne(q);
-        d.setUsedEvent(0);                    // not in any 16-bit window [1, 1)
+        d.setUsedEvent(0); // not in any 16-bit window [1, 1)
         assertTrue(q.needsInterrupt());
     }
 
@@ -195,7 +197,7 @@ class SplitQueueNotificationTest {
             TestDriver other = new TestDriver(ram.memory, TestDriver.RAM_BASE + (eventIdx ? 0x8_0000 : 0x4_0000), 8);
             SplitQueue q = other.enabledQueue(8, eventIdx, false);
             q.disableNotifications();
-            other.add(in(other.alloc(8), 8));  // the driver adds while notifications are off ...
+            other.add(in(other.alloc(8), 8)); // the driver adds while notifications are off ...
             assertTrue(q.enableNotifications(), "... so the device has to look again");
             assertTrue(q.pop().isPresent());
             assertFalse(q.enableNotifications());
@@ -215,7 +217,7 @@ class SplitQueueNotificationTest {
             for (Optional<DescriptorChain> c; (c = q.pop()).isPresent(); ) {
                 served.add(c.get().headIndex());
                 q.pushUsed(c.get(), 0);
-                if (served.size() == 2) d.add(in(buf + 16, 8));   // arrives during the drain
+                if (served.size() == 2) d.add(in(buf + 16, 8)); // arrives during the drain
             }
         } while (q.enableNotifications());
         assertEquals(3, served.size());

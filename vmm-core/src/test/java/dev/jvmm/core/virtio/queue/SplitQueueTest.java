@@ -18,10 +18,13 @@ class SplitQueueTest {
     private final TestDriver.Ram ram = new TestDriver.Ram(4 << 20);
     /** The driver and the queue of the tests that {@link #start} them. */
     private TestDriver d;
+
     private SplitQueue q;
 
     @AfterEach
-    void closeRam() { ram.close(); }
+    void closeRam() {
+        ram.close();
+    }
 
     /** Sets up {@link #d}, a driver with {@code size} descriptors, and {@link #q}: up to 256, configured by it, enabled. */
     private void start(int size, boolean eventIdx, boolean indirect) throws VirtqueueException {
@@ -129,7 +132,8 @@ class SplitQueueTest {
         assertThrows(IllegalArgumentException.class, () -> other.pushUsed(c, 0));
         q.pushUsed(c, 32);
         assertThrows(IllegalStateException.class, () -> q.pushUsed(c, 0));
-        assertThrows(IllegalStateException.class, () -> c.write(0, new byte[1], 0, 1), "the buffers are the driver's again");
+        assertThrows(
+                IllegalStateException.class, () -> c.write(0, new byte[1], 0, 1), "the buffers are the driver's again");
         assertEquals(1, d.usedIdx());
     }
 
@@ -137,7 +141,7 @@ class SplitQueueTest {
     void ringsWrapAroundManyTimes() throws VirtqueueException {
         start(4, false, false);
         long b = d.alloc(16);
-        for (int i = 0; i < 70_000; i++) {      // past 2^16: both 16-bit indices wrap
+        for (int i = 0; i < 70_000; i++) { // past 2^16: both 16-bit indices wrap
             int head = d.add(out(b, 4), in(b + 4, 12));
             DescriptorChain c = q.pop().orElseThrow();
             assertEquals(head, c.headIndex());
@@ -265,7 +269,9 @@ class SplitQueueTest {
         start(4, false, false);
         long end = ram.memory.end();
         d.add(out(end - 4096, 4096));
-        assertEquals(List.of(new GuestBuffer(end - 4096, 4096)), q.pop().orElseThrow().readable());
+        assertEquals(
+                List.of(new GuestBuffer(end - 4096, 4096)),
+                q.pop().orElseThrow().readable());
     }
 
     @Test
@@ -279,7 +285,7 @@ class SplitQueueTest {
         assertEquals(d.desc, q.descriptorTable());
         assertEquals(d.avail, q.availRing());
         assertEquals(d.used, q.usedRing());
-        q.enable(true, true);   // already enabled: nothing changes
+        q.enable(true, true); // already enabled: nothing changes
         long a = d.alloc(4);
         d.add(out(a, 4));
         assertEquals(List.of(new GuestBuffer(a, 4)), q.pop().orElseThrow().readable());
@@ -349,7 +355,8 @@ class SplitQueueTest {
         assertEquals(0, c.read(8, mid, 0, 4));
         assertEquals(0, c.read(1L << 40, mid, 0, 4));
 
-        assertEquals(6, c.write(0, new byte[] {9, 9, 9, 9, 9, 9, 9, 9}, 1, 7), "stops at the end of the writable space");
+        assertEquals(
+                6, c.write(0, new byte[] {9, 9, 9, 9, 9, 9, 9, 9}, 1, 7), "stops at the end of the writable space");
         assertArrayEquals(new byte[] {9, 9}, ram.memory.read(w1, 2));
         assertArrayEquals(new byte[] {9, 9, 9, 9}, ram.memory.read(w2, 4));
         assertEquals(3, c.write(1, new byte[] {10, 11, 12}, 0, 3));

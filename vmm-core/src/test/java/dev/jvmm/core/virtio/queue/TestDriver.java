@@ -25,14 +25,20 @@ final class TestDriver {
 
     /** A buffer element as the driver describes it. */
     record Seg(long addr, long len, boolean writable) {
-        int flags() { return writable ? VIRTQ_DESC_F_WRITE : 0; }
+        int flags() {
+            return writable ? VIRTQ_DESC_F_WRITE : 0;
+        }
     }
 
-    record Used(int id, int len) { }
+    record Used(int id, int len) {}
 
-    static Seg out(long addr, long len) { return new Seg(addr, len, false); }
+    static Seg out(long addr, long len) {
+        return new Seg(addr, len, false);
+    }
 
-    static Seg in(long addr, long len) { return new Seg(addr, len, true); }
+    static Seg in(long addr, long len) {
+        return new Seg(addr, len, true);
+    }
 
     /** Guest RAM on a confined arena. */
     static final class Ram implements AutoCloseable {
@@ -44,7 +50,9 @@ final class TestDriver {
         }
 
         @Override
-        public void close() { arena.close(); }
+        public void close() {
+            arena.close();
+        }
     }
 
     final GuestMemory mem;
@@ -75,7 +83,6 @@ final class TestDriver {
         this(mem, RAM_BASE, size);
     }
 
-
     /** Hands the layout to the queue as a transport would. */
     SplitQueue configure(SplitQueue q) {
         q.setSize(size);
@@ -103,11 +110,17 @@ final class TestDriver {
         return a;
     }
 
-    long alloc(long len) { return alloc(len, 0); }
+    long alloc(long len) {
+        return alloc(len, 0);
+    }
 
-    int freeDescriptors() { return free.size(); }
+    int freeDescriptors() {
+        return free.size();
+    }
 
-    int availIdx() { return availIdx; }
+    int availIdx() {
+        return availIdx;
+    }
 
     /** Adds a direct chain of the given elements (in the given order) and makes it available; returns the head. */
     int add(Seg... segs) {
@@ -122,7 +135,11 @@ final class TestDriver {
         for (int i = 0; i < segs.length; i++) ids.add(free.poll());
         for (int i = 0; i < segs.length; i++) {
             boolean last = i == segs.length - 1;
-            writeDesc(ids.get(i), segs[i].addr(), segs[i].len(), segs[i].flags() | (last ? 0 : VIRTQ_DESC_F_NEXT),
+            writeDesc(
+                    ids.get(i),
+                    segs[i].addr(),
+                    segs[i].len(),
+                    segs[i].flags() | (last ? 0 : VIRTQ_DESC_F_NEXT),
                     last ? 0 : ids.get(i + 1));
         }
         chains.put(ids.get(0), ids);
@@ -144,8 +161,13 @@ final class TestDriver {
         long table = alloc(16L * segs.length);
         for (int i = 0; i < segs.length; i++) {
             boolean last = i == segs.length - 1;
-            writeDescAt(table, i, segs[i].addr(), segs[i].len(),
-                    segs[i].flags() | (last ? 0 : VIRTQ_DESC_F_NEXT), last ? 0 : i + 1);
+            writeDescAt(
+                    table,
+                    i,
+                    segs[i].addr(),
+                    segs[i].len(),
+                    segs[i].flags() | (last ? 0 : VIRTQ_DESC_F_NEXT),
+                    last ? 0 : i + 1);
         }
         return table;
     }
@@ -180,15 +202,25 @@ final class TestDriver {
         mem.writeShortLE(avail + 2, (short) idx);
     }
 
-    void setAvailFlags(int flags) { mem.writeShortLE(avail, (short) flags); }
+    void setAvailFlags(int flags) {
+        mem.writeShortLE(avail, (short) flags);
+    }
 
-    void setUsedEvent(int idx) { mem.writeShortLE(avail + 4 + 2L * size, (short) idx); }
+    void setUsedEvent(int idx) {
+        mem.writeShortLE(avail + 4 + 2L * size, (short) idx);
+    }
 
-    int availEvent() { return Short.toUnsignedInt(mem.readShortLE(used + 4 + 8L * size)); }
+    int availEvent() {
+        return Short.toUnsignedInt(mem.readShortLE(used + 4 + 8L * size));
+    }
 
-    int usedFlags() { return Short.toUnsignedInt(mem.readShortLE(used)); }
+    int usedFlags() {
+        return Short.toUnsignedInt(mem.readShortLE(used));
+    }
 
-    int usedIdx() { return Short.toUnsignedInt(mem.readShortLE(used + 2)); }
+    int usedIdx() {
+        return Short.toUnsignedInt(mem.readShortLE(used + 2));
+    }
 
     Used usedElem(int slot) {
         long e = used + 4 + 8L * slot;

@@ -1,21 +1,5 @@
 package dev.jvmm.core.virtio.rng;
 
-import dev.jvmm.core.memory.GuestMemory;
-import dev.jvmm.core.virtio.VirtioDeviceType;
-import dev.jvmm.core.virtio.pci.DriverRing;
-import dev.jvmm.core.virtio.pci.DriverRing.Desc;
-import dev.jvmm.core.virtio.pci.ModernPciDriver;
-import dev.jvmm.core.virtio.pci.TestDevices;
-import dev.jvmm.core.virtio.pci.VirtioPciTransport;
-import org.junit.jupiter.api.AutoClose;
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.Arena;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.random.RandomGenerator;
-
 import static dev.jvmm.core.virtio.pci.ModernPciDriver.DRIVER_OK;
 import static dev.jvmm.core.virtio.pci.ModernPciDriver.EVENT_IDX;
 import static dev.jvmm.core.virtio.pci.ModernPciDriver.VERSION_1;
@@ -25,6 +9,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jvmm.core.memory.GuestMemory;
+import dev.jvmm.core.virtio.VirtioDeviceType;
+import dev.jvmm.core.virtio.pci.DriverRing;
+import dev.jvmm.core.virtio.pci.DriverRing.Desc;
+import dev.jvmm.core.virtio.pci.ModernPciDriver;
+import dev.jvmm.core.virtio.pci.TestDevices;
+import dev.jvmm.core.virtio.pci.VirtioPciTransport;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Test;
+
 /** The entropy device (virtio 1.2 §5.4) behind the PCI transport, driven like Linux's virtio-rng. */
 class VirtioRngTest {
     private static final long RAM = 0x8000_0000L;
@@ -33,6 +32,7 @@ class VirtioRngTest {
 
     @AutoClose
     private final Arena arena = Arena.ofConfined();
+
     private final GuestMemory mem = new GuestMemory(RAM, arena.allocate(1 << 20, 4096));
     private final List<Integer> raised = new ArrayList<>();
 
@@ -114,7 +114,8 @@ class VirtioRngTest {
         ring.offer(Desc.writable(BUF, size));
         d.kick(0);
         assertEquals(VirtioRng.MAX_BYTES_PER_REQUEST, ring.usedElem(0).len());
-        assertArrayEquals(TestDevices.Counting.first(VirtioRng.MAX_BYTES_PER_REQUEST),
+        assertArrayEquals(
+                TestDevices.Counting.first(VirtioRng.MAX_BYTES_PER_REQUEST),
                 mem.read(BUF, VirtioRng.MAX_BYTES_PER_REQUEST));
         assertEquals((byte) 0xEE, mem.read(BUF + VirtioRng.MAX_BYTES_PER_REQUEST, 1)[0]);
     }
