@@ -31,17 +31,24 @@ class MsiIT {
             + " --initrd /work/guest/initramfs-msi.cpio --cpus 2 --memory 256M --stats"
             + " --cmdline 'console=ttyAMA0 quiet panic=-1'";
     /**
-     * rc0: rp0 -> rng-rp; rp1 -> sw0 (2 ports), dp1 -> rng-sw; rng-rc on rc0's root bus (an integrated endpoint);
-     * rc1 (segment 1): rp2 -> rng-seg1.
+     * The hierarchy the device tests share: two root complexes (segments 0 and 1), root ports rp0 and rp1 on rc0, a
+     * two-port switch sw0 below rp1, root port rp2 on rc1.
      */
-    static final String DEVICES = String.join(
+    static final String TOPOLOGY = String.join(
             " ",
             "--pcie-root-complex rc0",
             "--pcie-root-complex rc1,segment=1",
             "--pcie-root-port rc0:rp0",
             "--pcie-root-port rc0:rp1",
             "--pcie-switch rp1:sw0,ports=2",
-            "--pcie-root-port rc1:rp2",
+            "--pcie-root-port rc1:rp2");
+    /**
+     * rc0: rp0 -> rng-rp; rp1 -> sw0 (2 ports), dp1 -> rng-sw; rng-rc on rc0's root bus (an integrated endpoint);
+     * rc1 (segment 1): rp2 -> rng-seg1.
+     */
+    static final String DEVICES = String.join(
+            " ",
+            TOPOLOGY,
             "--rng port=rp0,id=rng-rp",
             "--rng port=sw0.dp1,id=rng-sw",
             "--rng port=rp2,id=rng-seg1",

@@ -31,14 +31,10 @@ class VirtioBlkIT {
     private static final int READ_SIZE = 8 << 20, WRITE_SIZE = 4 << 20, RO_SIZE = 1 << 20, PATTERN_SIZE = 1 << 20;
     private static final String JVMM = "/work/jvmm/bin/jvmm run --kernel /work/guest/Image"
             + " --initrd /work/guest/initramfs-blk.cpio --cpus 2 --memory 256M --stats";
+    /** MsiIT's hierarchy, with disks instead of rngs. */
     private static final String DEVICES = String.join(
             " ",
-            "--pcie-root-complex rc0",
-            "--pcie-root-complex rc1,segment=1",
-            "--pcie-root-port rc0:rp0",
-            "--pcie-root-port rc0:rp1",
-            "--pcie-switch rp1:sw0,ports=2",
-            "--pcie-root-port rc1:rp2",
+            MsiIT.TOPOLOGY,
             "--disk path=/work/disk-read.img,port=rp0,id=disk-read",
             "--disk path=/work/disk-write.img,port=sw0.dp0,id=disk-write",
             "--disk path=/work/disk-ro.img,port=rp2,id=disk-ro,readonly");
