@@ -1,6 +1,7 @@
 package dev.jvmm.cli;
 
 import dev.jvmm.core.irq.GicMsiMode;
+import dev.jvmm.core.machine.InvalidSetting;
 import dev.jvmm.core.machine.Machine;
 import dev.jvmm.core.machine.MachineConfig;
 import dev.jvmm.core.machine.MachineException;
@@ -203,12 +204,25 @@ final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw usage("--memory: " + e.getMessage());
         }
+        GicMsiMode msi = GicMsiMode.parse(gicMsi)
+                .orElseThrow(() -> usage("--gic-msi must be one of auto, its, v2m (got '" + gicMsi + "')"));
         try {
-            return new MachineConfig(
-                    kernel, Optional.ofNullable(initrd), cmdline, mem, cpus, GicMsiMode.parse(gicMsi), pcie.toConfig());
+            return new MachineConfig(kernel, Optional.ofNullable(initrd), cmdline, mem, cpus, msi, pcie.toConfig());
+        } catch (InvalidSetting e) {
+            throw usage(e.describe(option(e.setting())));
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
+    }
+
+    /** The option that gives each machine setting: core errors name the setting, the user knows the option. */
+    static String option(InvalidSetting.Setting setting) {
+        return switch (setting) {
+            case MEMORY -> "--memory";
+            case CPUS -> "--cpus";
+            case CMDLINE -> "--cmdline";
+            case GIC_MSI -> "--gic-msi";
+        };
     }
 
     /** A file jvmm reads whole: it must exist, be a regular file (not a directory or a device) and be readable. */

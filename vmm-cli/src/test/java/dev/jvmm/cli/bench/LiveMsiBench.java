@@ -138,7 +138,10 @@ public final class LiveMsiBench {
                 case "--kernel" -> kernel = Path.of(v);
                 case "--initrd" -> initrd = Path.of(v);
                 case "--gic-msi" ->
-                    modes = Arrays.stream(v.split(",")).map(GicMsiMode::parse).toList();
+                    modes = Arrays.stream(v.split(","))
+                            .map(m -> GicMsiMode.parse(m)
+                                    .orElseThrow(() -> new IllegalArgumentException("--gic-msi: not a mode: " + m)))
+                            .toList();
                 case "--cpus" -> cpus = Integer.parseInt(v);
                 case "--memory" -> memory = MemorySize.parse(v);
                 case "--raises" -> raises = Integer.parseInt(v);

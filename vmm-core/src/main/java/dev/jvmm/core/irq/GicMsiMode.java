@@ -1,6 +1,7 @@
 package dev.jvmm.core.irq;
 
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * How MSIs reach the guest on an aarch64 machine ({@code --gic-msi}).
@@ -19,9 +20,9 @@ public enum GicMsiMode {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** Parses {@code auto|its|v2m}; anything else is an IllegalArgumentException naming the choices. */
-    public static GicMsiMode parse(String s) {
-        for (GicMsiMode m : values()) if (m.cliName().equals(s)) return m;
-        throw new IllegalArgumentException("--gic-msi must be one of auto, its, v2m (got '" + s + "')");
+    /** Parses {@code auto|its|v2m}; empty for anything else (the caller names the setting in its error). */
+    public static Optional<GicMsiMode> parse(String s) {
+        for (GicMsiMode m : values()) if (m.cliName().equals(s)) return Optional.of(m);
+        return Optional.empty();
     }
 }

@@ -37,27 +37,36 @@ public record MachineConfig(
 
     public MachineConfig {
         if (memoryBytes < MIN_MEMORY) {
-            throw new IllegalArgumentException("--memory %s is too small: at least %s"
-                    .formatted(MemorySize.format(memoryBytes), MemorySize.format(MIN_MEMORY)));
+            throw new InvalidSetting(
+                    InvalidSetting.Setting.MEMORY,
+                    MemorySize.format(memoryBytes),
+                    "is too small: at least " + MemorySize.format(MIN_MEMORY));
         }
         if (memoryBytes > MAX_MEMORY) {
-            throw new IllegalArgumentException("--memory %s is too large: at most %s"
-                    .formatted(MemorySize.format(memoryBytes), MemorySize.format(MAX_MEMORY)));
+            throw new InvalidSetting(
+                    InvalidSetting.Setting.MEMORY,
+                    MemorySize.format(memoryBytes),
+                    "is too large: at most " + MemorySize.format(MAX_MEMORY));
         }
         // The memory map places RAM in 2 MiB blocks (MemoryMap.RAM_ALIGN); checked here so the user gets one line.
         if (memoryBytes % MemoryMap.RAM_ALIGN != 0) {
-            throw new IllegalArgumentException(
-                    "--memory %s must be a multiple of 2M".formatted(MemorySize.format(memoryBytes)));
+            throw new InvalidSetting(
+                    InvalidSetting.Setting.MEMORY, MemorySize.format(memoryBytes), "must be a multiple of 2M");
         }
         if (cpus < 1 || cpus > MAX_CPUS) {
-            throw new IllegalArgumentException("--cpus must be between 1 and " + MAX_CPUS + " (got " + cpus + ")");
+            throw new InvalidSetting(
+                    InvalidSetting.Setting.CPUS, null, "must be between 1 and " + MAX_CPUS + " (got " + cpus + ")");
         }
         int cmdlineBytes = cmdline.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (cmdlineBytes > MAX_CMDLINE) {
-            throw new IllegalArgumentException(
-                    "--cmdline is %d bytes; the arm64 kernel takes at most %d".formatted(cmdlineBytes, MAX_CMDLINE));
+            throw new InvalidSetting(
+                    InvalidSetting.Setting.CMDLINE,
+                    null,
+                    "is %d bytes; the arm64 kernel takes at most %d".formatted(cmdlineBytes, MAX_CMDLINE));
         }
-        if (cmdline.indexOf('\0') >= 0) throw new IllegalArgumentException("--cmdline must not contain NUL");
+        if (cmdline.indexOf('\0') >= 0) {
+            throw new InvalidSetting(InvalidSetting.Setting.CMDLINE, null, "must not contain NUL");
+        }
         java.util.Objects.requireNonNull(pcie, "pcie");
     }
 

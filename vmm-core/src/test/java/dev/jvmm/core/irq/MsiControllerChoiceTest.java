@@ -55,8 +55,7 @@ class MsiControllerChoiceTest {
 
     @Test
     void parseNamesTheChoices() {
-        assertEquals(GicMsiMode.V2M, GicMsiMode.parse("v2m"));
-        var e = assertThrows(IllegalArgumentException.class, () -> GicMsiMode.parse("gicv2m"));
-        assertEquals("--gic-msi must be one of auto, its, v2m (got 'gicv2m')", e.getMessage());
+        assertEquals(java.util.Optional.of(GicMsiMode.V2M), GicMsiMode.parse("v2m"));
+        assertEquals(java.util.Optional.empty(), GicMsiMode.parse("gicv2m"));
     }
 }
