@@ -166,21 +166,11 @@ class KvmX86Test {
 
     @Test
     void signalMsiIsDeliveredAndTheGuestTakesTheInterrupt() throws Exception {
-        byte[] code = {
-            0x66,
-            (byte) 0xC7,
-            0x06,
-            (byte) 0xF0,
-            0x00,
-            (byte) 0xFF,
-            0x01,
-            0x00,
-            0x00, // mov dword [ds:0xF0], 0x1FF: LAPIC SVR, software enable
-            (byte) 0xFB, // sti
-            (byte) 0xF4, // hlt (waits inside KVM: the LAPIC is in-kernel)
-            (byte) 0xEB,
-            (byte) 0xFD, // jmp back to hlt
-        };
+        byte[] code = X86Guest.enablingTheLapic(
+                (byte) 0xFB, // sti
+                (byte) 0xF4, // hlt (waits inside KVM: the LAPIC is in-kernel)
+                (byte) 0xEB,
+                (byte) 0xFD); // jmp back to hlt
         try (Kvm kvm = RealKvm.openX86OrSkip();
                 X86Guest g = new X86Guest(kvm, true, code)) {
             assertEquals(1, kvm.checkExtension(Cap.SIGNAL_MSI));

@@ -5,24 +5,36 @@ import dev.jvmm.headers.linux.x86_64.kvm_segment;
 import dev.jvmm.headers.linux.x86_64.kvm_sregs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * A tiny real-mode x86 guest for exercising the KVM layer on an x86_64 host: 16 KiB of RAM at guest address 0
  * with the payload at 0x1000, CS base 0, everything else as after reset. Addresses 0x4000 and up are not backed
- * by memory, so stores there exit as MMIO.
+ * by memory, so stores there exit as MMIO. Public for the benchmarks in {@code dev.jvmm.kvm.bench}.
  */
-final class X86Guest implements AutoCloseable {
+public final class X86Guest implements AutoCloseable {
     static final long RAM_SIZE = 0x4000;
     static final long CODE = 0x1000;
+    /** {@code mov dword [ds:0xF0], 0x1FF}: with DS at the LAPIC page, software-enables the LAPIC (SVR). */
+    private static final byte[] ENABLE_LAPIC = {
+        0x66, (byte) 0xC7, 0x06, (byte) 0xF0, 0x00, (byte) 0xFF, 0x01, 0x00, 0x00
+    };
 
     final Arena arena = Arena.ofShared();
-    final VmFd vm;
-    final VcpuFd vcpu;
+    public final VmFd vm;
+    public final VcpuFd vcpu;
     final MemorySegment ram;
 
-    X86Guest(Kvm kvm, boolean irqchip, byte... code) throws ErrnoException {
+    /** A payload that enables the LAPIC (run it with {@link #setDsBase} at 0xFEE00000), then runs {@code then}. */
+    public static byte[] enablingTheLapic(byte... then) {
+        byte[] code = Arrays.copyOf(ENABLE_LAPIC, ENABLE_LAPIC.length + then.length);
+        System.arraycopy(then, 0, code, ENABLE_LAPIC.length, then.length);
+        return code;
+    }
+
+    public X86Guest(Kvm kvm, boolean irqchip, byte... code) throws ErrnoException {
         vm = kvm.createVm();
         // VMX needs three pages for its real-mode TSS; place them far above our RAM (what QEMU does).
         vm.setTssAddr(0xfffb_d000L);
@@ -47,7 +59,7 @@ final class X86Guest implements AutoCloseable {
     }
 
     /** Points DS at {@code base}, so 16-bit offsets reach e.g. the LAPIC page at 0xFEE00000 (KVM sets bases freely). */
-    void setDsBase(long base) throws ErrnoException {
+    public void setDsBase(long base) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sregs = kvm_sregs.allocate(a);
             vcpu.getSregs(sregs);

@@ -1,8 +1,5 @@
 package dev.jvmm.kvm.bench;
 
-import dev.jvmm.headers.linux.x86_64.kvm_regs;
-import dev.jvmm.headers.linux.x86_64.kvm_segment;
-import dev.jvmm.headers.linux.x86_64.kvm_sregs;
 import dev.jvmm.kvm.Aarch64Vgic;
 import dev.jvmm.kvm.Errno;
 import dev.jvmm.kvm.ErrnoException;
@@ -10,14 +7,11 @@ import dev.jvmm.kvm.EventFd;
 import dev.jvmm.kvm.HostArch;
 import dev.jvmm.kvm.IrqRoute;
 import dev.jvmm.kvm.Kvm;
-import dev.jvmm.kvm.MemorySlot;
-import dev.jvmm.kvm.Mmap;
 import dev.jvmm.kvm.VcpuExit;
 import dev.jvmm.kvm.VcpuFd;
 import dev.jvmm.kvm.VcpuRunner;
 import dev.jvmm.kvm.VmFd;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import dev.jvmm.kvm.X86Guest;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
@@ -100,54 +94,34 @@ public final class MsiDeliveryBench {
                 bench("eventfd_write", eventfdWrite);
                 return;
             }
-            try (kvm;
-                    VmFd vm = kvm.createVm();
-                    Arena arena = Arena.ofShared()) {
+            try (kvm) {
                 switch (HostArch.current()) {
-                    case X86_64 -> x86(kvm, vm, arena, eventfdWrite);
-                    case AARCH64 -> arm64(vm, eventfdWrite);
+                    case X86_64 -> x86(kvm, eventfdWrite);
+                    case AARCH64 -> {
+                        try (VmFd vm = kvm.createVm()) {
+                            arm64(vm, eventfdWrite);
+                        }
+                    }
                     case OTHER -> throw new IllegalStateException("x86_64 or aarch64 only");
                 }
             }
         }
     }
 
-    /** The C program's x86_setup, through the Java API: a LAPIC enabled by the guest, a vCPU stopped in userspace. */
-    private static void x86(Kvm kvm, VmFd vm, Arena arena, Loop eventfdWrite) throws ErrnoException {
-        vm.setTssAddr(0xfffb_d000L);
-        vm.createIrqchip();
-        MemorySegment ram = Mmap.anonymous(0x4000, arena);
-        byte[] code = {
-            0x66,
-            (byte) 0xC7,
-            0x06,
-            (byte) 0xF0,
-            0x00,
-            (byte) 0xFF,
-            0x01,
-            0x00,
-            0x00, // mov dword [ds:0xF0], 0x1FF
-            (byte) 0xE6,
-            0x10, // out 0x10, al
-            (byte) 0xF4, // hlt
-        };
-        ram.asSlice(0x1000, code.length).copyFrom(MemorySegment.ofArray(code));
-        vm.setUserMemoryRegion(new MemorySlot(0, 0, 0, ram));
-        try (VcpuFd vcpu = vm.createVcpu(0);
-                Arena a = Arena.ofConfined();
+    /**
+     * The C program's x86_setup, through the Java API (the tests' {@link X86Guest}): a LAPIC enabled by the guest,
+     * a vCPU stopped in userspace.
+     */
+    private static void x86(Kvm kvm, Loop eventfdWrite) throws ErrnoException {
+        byte[] code = X86Guest.enablingTheLapic(
+                (byte) 0xE6,
+                (byte) 0x10, // out 0x10, al
+                (byte) 0xF4); // hlt
+        try (X86Guest g = new X86Guest(kvm, true, code);
                 EventFd irqfd = EventFd.create(true)) {
-            MemorySegment sregs = kvm_sregs.allocate(a);
-            vcpu.getSregs(sregs);
-            kvm_segment.base(kvm_sregs.cs(sregs), 0);
-            kvm_segment.selector(kvm_sregs.cs(sregs), (short) 0);
-            kvm_segment.base(kvm_sregs.ds(sregs), X86_MSI_ADDRESS);
-            vcpu.setSregs(sregs);
-            MemorySegment regs = kvm_regs.allocate(a);
-            kvm_regs.rip(regs, 0x1000);
-            kvm_regs.rflags(regs, 0x2);
-            kvm_regs.rsp(regs, 0x3000);
-            vcpu.setRegs(regs);
-            try (VcpuRunner r = vcpu.runner()) {
+            VmFd vm = g.vm;
+            g.setDsBase(X86_MSI_ADDRESS);
+            try (VcpuRunner r = g.vcpu.runner()) {
                 if (!(r.run() instanceof VcpuExit.IoOut io) || io.port() != 0x10) {
                     throw new IllegalStateException("the guest did not reach its port write to 0x10");
                 }
