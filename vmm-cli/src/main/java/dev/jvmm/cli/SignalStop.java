@@ -46,22 +46,21 @@ final class SignalStop {
     }
 
     /**
-     * From now on a signal stops the guest through {@code stopAction} (instead of halting at once). Returns false
-     * when a signal came first: the process is already on its way out.
+     * From now on a signal stops the guest through {@code stopAction} (instead of halting at once). If a signal came
+     * first, nothing changes: the hook is already halting the process.
      */
-    boolean attach(Runnable stopAction) {
-        return stop.compareAndSet(null, stopAction);
+    void attach(Runnable stopAction) {
+        stop.compareAndSet(null, stopAction);
     }
 
-    /** The run is over with this status; returns true when no signal is being handled (exit normally). */
-    boolean disarm(int exitStatus) {
+    /** The run is over with this status; without a signal the caller exits normally, else the hook exits with it. */
+    void disarm(int exitStatus) {
         status.set(exitStatus);
         finished.countDown();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
-            return true;
         } catch (IllegalStateException shutdownInProgress) {
-            return false; // the hook owns the exit now
+            // the hook owns the exit now
         }
     }
 }

@@ -28,11 +28,9 @@ final class Cpio {
         return this;
     }
 
-    /** A regular file with permission bits {@code permissions}, e.g. 0755. */
+    /** A regular file with permission bits {@code permissions}, e.g. 0755, holding {@code content} in UTF-8. */
     Cpio file(String path, int permissions, String content) {
-        files.put(path, content.getBytes(StandardCharsets.UTF_8));
-        modes.put(path, S_IFREG | permissions);
-        return this;
+        return file(path, permissions, content.getBytes(StandardCharsets.UTF_8));
     }
 
     /** A regular file with permission bits {@code permissions} and binary content. */

@@ -38,7 +38,6 @@ public final class ConsoleWriter implements ConsoleOutput, AutoCloseable {
     private long written;
     private boolean closing;
     private boolean failed;
-    private boolean writerBusy;
 
     public ConsoleWriter(OutputStream out, int capacity) {
         this.out = Objects.requireNonNull(out);
@@ -62,7 +61,7 @@ public final class ConsoleWriter implements ConsoleOutput, AutoCloseable {
             }
             ring[(int) (tail % ring.length)] = (byte) b;
             tail++;
-            if (!writerBusy) dataAvailable.signal();
+            dataAvailable.signal();
         } finally {
             lock.unlock();
         }
@@ -98,7 +97,6 @@ public final class ConsoleWriter implements ConsoleOutput, AutoCloseable {
                 if (head == tail) return; // closing and nothing left
                 n = (int) Math.min(CHUNK, tail - head);
                 for (int i = 0; i < n; i++) chunk[i] = ring[(int) ((head + i) % ring.length)];
-                writerBusy = true;
             } finally {
                 lock.unlock();
             }
@@ -115,7 +113,6 @@ public final class ConsoleWriter implements ConsoleOutput, AutoCloseable {
             }
             lock.lock();
             try {
-                writerBusy = false;
                 if (failed) return; // close() gave up on us and counted what was left, this chunk included
                 if (ok) {
                     head += n;

@@ -41,7 +41,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * written and raises the queue interrupt when {@link SplitQueue#needsInterrupt()} says so. Device-writable
  * buffers in a transmitq chain (which §5.3.6.1 forbids the driver) are left alone: the chain is still returned
  * with 0. An output that is also {@link Flushable} is flushed after each chunk, so it may buffer the bytes of a
- * chunk ({@link ConsoleOutput#of} flushes every byte instead). Emergency-write bytes go through a
+ * chunk (jvmm's {@link dev.jvmm.core.devices.serial.ConsoleWriter} needs no flush: its own thread writes them out). Emergency-write bytes go through a
  * {@value #EMERGENCY_BUFFER}-byte buffer to the same thread (a chunk of them, then a chunk of the pending chains,
  * in turn); beyond that they are dropped and counted. An output that throws loses the rest of that chunk
  * (logged, rate-limited, counted); the chain is returned as usual.

@@ -54,7 +54,7 @@ class Pl011Test {
 
     final ByteArrayOutputStream out = new ByteArrayOutputStream();
     final RecordingIrq irq = new RecordingIrq();
-    final Pl011 uart = new Pl011(ConsoleOutput.of(out), irq);
+    final Pl011 uart = new Pl011(out::write, irq);
 
     private long r(int off) {
         return uart.read(off, 4);
