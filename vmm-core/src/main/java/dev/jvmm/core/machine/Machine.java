@@ -231,9 +231,7 @@ public final class Machine implements AutoCloseable {
      * 0) and those straddling a region's end (the bus answers all ones or drops them).
      */
     public long unhandledMmio() {
-        return threads.stream().mapToLong(VcpuThread::unhandledMmio).sum()
-                + mmio.straddlingReads()
-                + mmio.straddlingWrites();
+        return mmio.unhandledReads() + mmio.unhandledWrites() + mmio.straddlingReads() + mmio.straddlingWrites();
     }
 
     /**
