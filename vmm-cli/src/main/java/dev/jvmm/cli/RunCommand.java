@@ -221,7 +221,6 @@ final class RunCommand implements Callable<Integer> {
             case MEMORY -> "--memory";
             case CPUS -> "--cpus";
             case CMDLINE -> "--cmdline";
-            case GIC_MSI -> "--gic-msi";
         };
     }
 

@@ -13,8 +13,7 @@ public final class InvalidSetting extends IllegalArgumentException {
     public enum Setting {
         MEMORY("memory"),
         CPUS("cpus"),
-        CMDLINE("cmdline"),
-        GIC_MSI("gic-msi");
+        CMDLINE("cmdline");
 
         private final String label;
 
